@@ -1,0 +1,129 @@
+// Package diag holds payctl's positioned diagnostics: errors that name the
+// file and line:column (or a JSON pointer) of what is wrong and say what was
+// expected. Every reader of outside input (manifests, config, state, plan
+// files) reports through it, so users see one format everywhere:
+//
+//	payouts/nov.yaml:12:15: amount must be a string such as "150000"; quote it
+//
+// A List collects all errors of an input so that a user fixes them in one
+// pass; its Err is nil when the list is empty.
+package diag
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Pos is a 1-based line and column. The zero Pos means "no position".
+type Pos struct {
+	Line int `json:"line"`
+	Col  int `json:"column"`
+}
+
+// IsValid reports whether p names a place.
+func (p Pos) IsValid() bool { return p.Line > 0 }
+
+func (p Pos) String() string {
+	if !p.IsValid() {
+		return "-"
+	}
+	return fmt.Sprintf("%d:%d", p.Line, p.Col)
+}
+
+// Error is one problem with one input.
+type Error struct {
+	File    string `json:"file,omitempty"`
+	Pos     Pos    `json:"pos"`
+	Pointer string `json:"pointer,omitempty"` // JSON pointer, when there is no line
+	Msg     string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	switch {
+	case e.Pos.IsValid():
+		fmt.Fprintf(&b, ":%d:%d", e.Pos.Line, e.Pos.Col)
+	case e.Pointer != "":
+		fmt.Fprintf(&b, ":%s", e.Pointer)
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errorf makes an Error at a position.
+func Errorf(file string, pos Pos, format string, args ...any) *Error {
+	return &Error{File: file, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// List is a list of errors; it sorts by file, line, column, then message.
+type List []*Error
+
+// Add appends an error at a position.
+func (l *List) Add(file string, pos Pos, format string, args ...any) {
+	*l = append(*l, Errorf(file, pos, format, args...))
+}
+
+// Append appends other lists.
+func (l *List) Append(others ...List) {
+	for _, o := range others {
+		*l = append(*l, o...)
+	}
+}
+
+func (l List) Len() int      { return len(l) }
+func (l List) Swap(i, j int) { l[i], l[j] = l[j], l[i] }
+func (l List) Less(i, j int) bool {
+	a, b := l[i], l[j]
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Pos.Line != b.Pos.Line {
+		return a.Pos.Line < b.Pos.Line
+	}
+	if a.Pos.Col != b.Pos.Col {
+		return a.Pos.Col < b.Pos.Col
+	}
+	if a.Pointer != b.Pointer {
+		return a.Pointer < b.Pointer
+	}
+	return a.Msg < b.Msg
+}
+
+// Sort sorts the list and drops exact duplicates.
+func (l *List) Sort() {
+	sort.Stable(*l)
+	out := (*l)[:0]
+	for i, e := range *l {
+		if i > 0 && *e == *(*l)[i-1] {
+			continue
+		}
+		out = append(out, e)
+	}
+	*l = out
+}
+
+// Error prints the first error and how many more there are; callers that
+// show all errors range over the list.
+func (l List) Error() string {
+	switch len(l) {
+	case 0:
+		return "no errors"
+	case 1:
+		return l[0].Error()
+	}
+	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
+}
+
+// Err returns nil for an empty list, else the sorted list as an error.
+func (l List) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	l.Sort()
+	return l
+}

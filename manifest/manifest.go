@@ -1,0 +1,102 @@
+// Package manifest reads payout manifests: one batch of payouts per YAML or
+// JSON file, decoded with positions so that every error names its place.
+//
+// A manifest is checked in three layers, each reporting all of its errors
+// at once, sorted:
+//
+//  1. decoding: size cap, UTF-8, syntax, duplicate keys, YAML anchors and
+//     aliases, non-string scalars where the schema wants strings (YAML's
+//     012345 is never read as a number);
+//  2. the JSON Schema in schema/ (structure, formats, unknown fields);
+//  3. semantic rules: batch and payout ids, the provider's rules for its
+//     type, per-currency limits from payctl.yaml (see Check).
+//
+// Address is the identity of a payout everywhere in payctl: "<batch>/<id>".
+package manifest
+
+import (
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+// APIVersion and Kind are the only accepted header values.
+const (
+	APIVersion = "payctl/v1"
+	Kind       = "PayoutBatch"
+)
+
+// MaxFileSize caps a manifest file. 64 MiB holds several hundred thousand
+// payouts; anything larger is far more likely a mistake than a batch.
+const MaxFileSize = 64 << 20
+
+// Batch is one decoded manifest.
+type Batch struct {
+	File   string // path as given by the user
+	Digest string // "sha256:<hex>" of the file's bytes
+	Format string // "yaml" or "json"
+
+	Name        string // metadata.name
+	Description string // metadata.description, optional
+	Provider    string // spec.provider
+	Currency    string // spec.currency
+	Payouts     []Payout
+
+	Pos BatchPos
+}
+
+// BatchPos are the positions of a batch's fields.
+type BatchPos struct {
+	Name, Provider, Currency, Payouts diag.Pos
+}
+
+// Payout is one payout of a batch.
+type Payout struct {
+	ID         string
+	AmountText string // as written
+	Amount     money.Amount
+	Recipient  providers.Recipient
+
+	Pos PayoutPos
+}
+
+// PayoutPos are the positions of a payout's fields; Item is the payout's
+// own start (its "- " in YAML, its "{" in JSON).
+type PayoutPos struct {
+	Item, ID, Amount                                 diag.Pos
+	Recipient, Name, BankCode, Bank, Account, Country diag.Pos
+}
+
+// Field returns the position of a payout field by its manifest path under
+// the payout ("amount", "recipient.account"), falling back to the item.
+func (p PayoutPos) Field(path string) diag.Pos {
+	var pos diag.Pos
+	switch path {
+	case "id":
+		pos = p.ID
+	case "amount":
+		pos = p.Amount
+	case "recipient":
+		pos = p.Recipient
+	case "recipient.name":
+		pos = p.Name
+	case "recipient.bankCode":
+		pos = p.BankCode
+	case "recipient.bank":
+		pos = p.Bank
+	case "recipient.account":
+		pos = p.Account
+	case "recipient.country":
+		pos = p.Country
+	}
+	if !pos.IsValid() {
+		if path != "" && len(path) > 10 && path[:10] == "recipient." && p.Recipient.IsValid() {
+			return p.Recipient
+		}
+		return p.Item
+	}
+	return pos
+}
+
+// Address is the payout's identity: "<batch>/<id>".
+func Address(batch, id string) string { return batch + "/" + id }

@@ -1,0 +1,204 @@
+// Package providers defines what payctl needs from a payout provider, once,
+// for every provider type. Each provider type lives in its own package under
+// providers/ and imports this one, never the reverse.
+//
+// Two shapes of provider exist:
+//
+//   - A Single provider pays one payout per request (Cronos Engine). Its
+//     request is prepared without network I/O, so the apply engine can write
+//     the exact request into the journal before sending it.
+//   - A Batch provider pays many payouts with one irreversible request after
+//     a quote step that moves no money (Dinar Dragon). The quote carries the
+//     exact request Execute will send.
+//
+// Every provider can Check attempts: the same call serves refresh (what is
+// the status now?) and recovery (what became of a request whose answer was
+// lost?).
+//
+// The contract every implementation keeps, because the apply engine's
+// exactly-once guarantee rests on it:
+//
+//   - Send and Execute return StatusUnknown whenever the request may have
+//     reached the provider and no trustworthy answer came back (timeout,
+//     reset, 5xx, an answer that does not parse or does not match the
+//     request). They return StatusNotSent only when the request cannot have
+//     reached the provider (connection refused, DNS, TLS handshake, context
+//     cancelled before the request was written).
+//   - Clients retry only what cannot have reached the provider, and rate
+//     limits (429); never anything after the request may have been written.
+//   - Check returns StatusNotFound only when the provider's answer proves no
+//     payment exists for the attempt; StatusUnknown when it cannot tell.
+package providers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/payctl/payctl/money"
+)
+
+// Status is what is known about one payout attempt.
+type Status string
+
+// The statuses an attempt can have. Final ones are Paid, Failed and NotSent;
+// Paid can still change (a bank may return funds) and such a change is
+// recorded as an event, never overwritten silently.
+const (
+	// StatusSending: the intent is durable and the request may be on its
+	// way; no outcome is recorded. Read as unknown after a crash.
+	StatusSending Status = "sending"
+	// StatusPending: the provider accepted the payout; not final yet.
+	StatusPending Status = "pending"
+	// StatusPaid: the provider says the money arrived (or will, irrevocably).
+	StatusPaid Status = "paid"
+	// StatusFailed: the provider says this attempt did not and will not pay;
+	// a new attempt with a new idempotency key may be made.
+	StatusFailed Status = "failed"
+	// StatusUnknown: the request may have reached the provider and its
+	// outcome is not known. Never re-sent automatically.
+	StatusUnknown Status = "unknown"
+	// StatusNotSent: the request cannot have reached the provider, or the
+	// provider proved no payment exists for it. The same attempt (same
+	// idempotency key) may be sent again.
+	StatusNotSent Status = "not-sent"
+	// StatusNotFound is only returned by Check: the provider's records
+	// prove it never received the attempt. The engine decides what that
+	// means (it waits a grace period before trusting it).
+	StatusNotFound Status = "not-found"
+)
+
+// Final reports whether no further change is expected without action.
+func (s Status) Final() bool {
+	return s == StatusPaid || s == StatusFailed || s == StatusNotSent
+}
+
+// Recipient is who receives a payout. Which fields a provider needs is in
+// its Rules.
+type Recipient struct {
+	Name     string `json:"name"`
+	BankCode string `json:"bankCode,omitempty"`
+	Bank     string `json:"bank,omitempty"`
+	Account  string `json:"account"`
+	Country  string `json:"country,omitempty"`
+}
+
+// Payout is one attempt to pay one payout address.
+type Payout struct {
+	Address   string // <batch>/<id>
+	Attempt   int    // 1 for the first attempt
+	Key       string // idempotency key of this attempt
+	Amount    money.Amount
+	Currency  money.Currency
+	Recipient Recipient
+}
+
+// Request is the exact request a provider sends for an intent. It holds no
+// secret: signatures and credentials are added when sending.
+type Request struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Body   string `json:"body,omitempty"`
+}
+
+// Result is what a provider said about one attempt.
+type Result struct {
+	Address string
+	Status  Status
+	// IDs are the provider's identifiers for the attempt, by the provider's
+	// own field names (Cronos "id"; Dinar Dragon "payment_id", "uniqueid").
+	IDs map[string]string
+	// Fee as the provider returned it, if it did.
+	Fee *money.Amount
+	// Answer holds the other fields of the provider's answer, as returned,
+	// for the record (amounts, dates, fee payer, recipient name).
+	Answer map[string]string
+	// Reason is a short human explanation for failed, unknown and not-sent.
+	Reason string
+}
+
+// Single is a provider that pays one payout per request.
+type Single interface {
+	// Prepare builds the exact request for p. It is deterministic and does
+	// no I/O, so its result can be journaled before it is sent.
+	Prepare(p Payout) (Request, error)
+	// Send sends a prepared request and interprets the answer. The error is
+	// non-nil only for a stop-the-run condition (an answer contradicting the
+	// request, a configuration problem); the Result still says what is
+	// known about the attempt.
+	Send(ctx context.Context, p Payout, r Request) (Result, error)
+}
+
+// Quote is a batch provider's priced, not yet executed, provider payout.
+type Quote struct {
+	Payouts []Payout
+	Total   money.Amount
+	// Fee is the provider's quoted charge for the whole provider payout.
+	Fee money.Amount
+	// Token identifies the quote at the provider (Dinar Dragon's authcode).
+	Token string
+	// Request is the exact request Execute will send.
+	Request Request
+	At      time.Time
+	// Expires is when the provider forgets the quote, if known.
+	Expires time.Time
+}
+
+// Batch is a provider that pays many payouts with one request.
+type Batch interface {
+	// MaxBatch is the most payouts one provider payout may carry.
+	MaxBatch() int
+	// Quote prices paying ps together. It moves no money.
+	Quote(ctx context.Context, ps []Payout) (Quote, error)
+	// Execute sends the quote's request, once. Results are per payout, in
+	// the order of q.Payouts. The error is non-nil for a stop-the-run
+	// condition; the results still say what is known (unknown for all when
+	// the answer was lost or does not match).
+	Execute(ctx context.Context, q Quote) ([]Result, error)
+}
+
+// Attempt is a recorded attempt the engine asks a provider about.
+type Attempt struct {
+	Payout
+	IDs    map[string]string
+	Token  string
+	SentAt time.Time
+	Status Status
+}
+
+// Checker looks attempts up at the provider.
+type Checker interface {
+	// Check returns one Result per attempt, in order. A result's Status is
+	// StatusUnknown when the provider cannot tell.
+	Check(ctx context.Context, as []Attempt) ([]Result, error)
+}
+
+// Provider is an opened, configured provider. It is a Single or a Batch,
+// and always a Checker.
+type Provider interface {
+	Checker
+	// Name is the provider's name in payctl.yaml.
+	Name() string
+	// Type is the provider type, e.g. "cronos".
+	Type() string
+}
+
+// FieldError is a provider rule violated by one field of a payout. Field is
+// the manifest path under the payout, e.g. "recipient.account" or "amount".
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+// Rules are a provider type's requirements on payouts, checked at
+// validation, before any provider is contacted.
+type Rules interface {
+	// Currency is the currency code the provider type pays in.
+	Currency() string
+	// CheckPayout returns every rule p violates.
+	CheckPayout(p Payout) []FieldError
+}
+
+// ErrStop marks an error that must stop an apply: continuing could lose a
+// record or pay twice. Provider packages wrap it.
+var ErrStop = errors.New("stop")

@@ -1,0 +1,75 @@
+package providers
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/payctl/payctl/fee"
+)
+
+// Type describes a provider type to the rest of payctl: its rules, its
+// defaults, which credentials it needs and how to open it. Each provider
+// package exports one; providers/registry lists them.
+type Type struct {
+	Name string
+	// Batch is true for batch providers (Open returns a Batch).
+	Batch bool
+	Rules Rules
+	// DefaultFees is the schedule used when payctl.yaml sets none; it
+	// matches the provider's public facts.
+	DefaultFees fee.Schedule
+	// Credentials are the config fields naming environment variables the
+	// provider needs, e.g. "keyEnv"; Optional ones may be absent.
+	Credentials []Credential
+	// Open returns a client for a configured provider.
+	Open func(o Options) (Provider, error)
+	// NewEmulator returns the built-in emulator of this type.
+	NewEmulator func(o EmulatorOptions) (Emulator, error)
+}
+
+// Credential is one config field naming an environment variable.
+type Credential struct {
+	Field    string // "keyEnv"
+	Optional bool
+}
+
+// Options configure a provider client.
+type Options struct {
+	Name    string
+	BaseURL string
+	// Credentials holds values by config field ("keyEnv" -> the key). They
+	// must never be logged, journaled or put in an error message.
+	Credentials map[string]string
+	CallbackURL string
+	Timeout     time.Duration
+	MaxBatch    int
+	// HTTPClient is the underlying client (tests inject transports);
+	// nil means a default one.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// EmulatorOptions configure a built-in emulator.
+type EmulatorOptions struct {
+	// LedgerPath is where the emulator persists what it received and paid;
+	// empty keeps it in memory.
+	LedgerPath string
+	Now        func() time.Time
+	Logger     *slog.Logger
+	// Faults names injected faults (see the provider's emulator docs).
+	Faults []string
+	// Seed makes randomized behaviour (fault timing, final status) repeatable.
+	Seed int64
+}
+
+// Emulator is a running emulator of a provider's HTTP API.
+type Emulator interface {
+	http.Handler
+	// Credentials are credential values that the emulator accepts, by
+	// config field, so an emulated provider needs no environment.
+	Credentials() map[string]string
+	// Close persists the ledger and releases resources.
+	Close() error
+}
