@@ -1,0 +1,175 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+// Version is the snapshot format payctl writes. Older versions are read and
+// upgraded; newer ones are refused.
+const Version = 1
+
+// Snapshot is the folded state. In memory and on disk (version 1) it is the
+// same structure; a future version 2 would be read into its own types and
+// converted, so that old files stay readable.
+type Snapshot struct {
+	Version int    `json:"version"`
+	Lineage string `json:"lineage"`
+	Serial  uint64 `json:"serial"`
+	// Journal is how far the journal has been folded into this snapshot.
+	Journal JournalMark `json:"journal"`
+	// Groups are provider payouts of batch providers, by group id.
+	Groups map[string]*Group `json:"-"`
+	// Payouts by address.
+	Payouts map[string]*Payout `json:"-"`
+}
+
+// JournalMark points just past the last journal record folded in.
+type JournalMark struct {
+	Offset int64  `json:"offset"`
+	Hash   string `json:"hash"`
+}
+
+// Payout is everything known about one payout address.
+type Payout struct {
+	Address   string              `json:"address"`
+	Provider  string              `json:"provider"`
+	Type      string              `json:"type"`
+	Currency  string              `json:"currency"`
+	Amount    money.Amount        `json:"amount"`
+	Recipient providers.Recipient `json:"recipient"`
+	// Digest of the payout's details; a paid payout's details never change.
+	Digest string `json:"digest"`
+	// PlannedFee is the fee estimated for this payout when it was sent
+	// (absent for per-batch schedules: see the group).
+	PlannedFee *money.Amount `json:"plannedFee,omitempty"`
+	FeePayer   fee.Payer     `json:"feePayer,omitempty"`
+	// Status is the latest attempt's status.
+	Status   providers.Status `json:"status"`
+	Attempts []*Attempt       `json:"attempts"`
+}
+
+// Latest is the latest attempt.
+func (p *Payout) Latest() *Attempt {
+	if len(p.Attempts) == 0 {
+		return nil
+	}
+	return p.Attempts[len(p.Attempts)-1]
+}
+
+// Batch and ID split the address.
+func (p *Payout) Batch() string { b, _, _ := strings.Cut(p.Address, "/"); return b }
+
+// ID is the payout id within its batch.
+func (p *Payout) ID() string { _, id, _ := strings.Cut(p.Address, "/"); return id }
+
+// Attempt is one attempt to pay an address, with what the provider said.
+type Attempt struct {
+	N      int              `json:"n"`
+	Key    string           `json:"key"`
+	Status providers.Status `json:"status"`
+	// Group is the provider payout this attempt was part of (batch providers).
+	Group string `json:"group,omitempty"`
+	// IDs the provider gave the attempt.
+	IDs map[string]string `json:"ids,omitempty"`
+	// Fee as the provider returned it.
+	Fee *money.Amount `json:"fee,omitempty"`
+	// Answer holds the provider's other answer fields, as returned.
+	Answer map[string]string `json:"answer,omitempty"`
+	Reason string            `json:"reason,omitempty"`
+	// ResolvedBy is the person who decided the outcome, if one did.
+	ResolvedBy string     `json:"resolvedBy,omitempty"`
+	SentAt     time.Time  `json:"sentAt"`
+	FinalAt    *time.Time `json:"finalAt,omitempty"`
+	// Sends counts how many times this attempt's request was sent; more
+	// than one only after a send proven not to have arrived.
+	Sends int `json:"sends"`
+}
+
+// Group is one provider payout of a batch provider: several addresses paid
+// by one irreversible request.
+type Group struct {
+	ID       string `json:"id"`
+	Provider string `json:"provider"`
+	// Token is the provider's handle on the quote (Dinar Dragon's authcode).
+	Token      string            `json:"token,omitempty"`
+	Addresses  []string          `json:"addresses"`
+	Total      money.Amount      `json:"total"`
+	Currency   string            `json:"currency"`
+	PlannedFee *money.Amount     `json:"plannedFee,omitempty"`
+	QuotedFee  *money.Amount     `json:"quotedFee,omitempty"`
+	Fee        *money.Amount     `json:"fee,omitempty"` // charged, as returned
+	IDs        map[string]string `json:"ids,omitempty"`
+	SentAt     time.Time         `json:"sentAt"`
+	Status     providers.Status  `json:"status"`
+}
+
+// New returns an empty snapshot of a new lineage.
+func New() *Snapshot {
+	return &Snapshot{
+		Version: Version,
+		Lineage: uuid.NewString(),
+		Groups:  map[string]*Group{},
+		Payouts: map[string]*Payout{},
+	}
+}
+
+// empty is a snapshot before any event, lineage unknown until the create
+// event is folded.
+func empty() *Snapshot {
+	return &Snapshot{Version: Version, Groups: map[string]*Group{}, Payouts: map[string]*Payout{}}
+}
+
+// Addresses returns the payout addresses, sorted.
+func (s *Snapshot) Addresses() []string {
+	out := make([]string, 0, len(s.Payouts))
+	for a := range s.Payouts {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keyNamespace is payctl's UUIDv5 namespace for idempotency keys. Fixed
+// forever: a lost state must reproduce the same keys.
+var keyNamespace = uuid.MustParse("29361f84-f7a8-4663-b003-db64572debea")
+
+// Key is the idempotency key of an attempt: a UUIDv5 of the provider name,
+// the address and the attempt number.
+func Key(provider, address string, attempt int) string {
+	return uuid.NewSHA1(keyNamespace, []byte(provider+"\n"+address+"\n"+strconv.Itoa(attempt))).String()
+}
+
+// Details are the facts of a payout that make it the payment it is. Once
+// any attempt has been sent they never change: a different payment needs a
+// new id.
+type Details struct {
+	Provider  string
+	Currency  string
+	Amount    money.Amount
+	Recipient providers.Recipient
+}
+
+// Digest is a stable hash of the details; the amount is compared by value.
+func (d Details) Digest() string {
+	h := sha256.New()
+	for _, f := range []string{
+		d.Provider, d.Currency, d.Amount.Normal(),
+		d.Recipient.Name, d.Recipient.BankCode, d.Recipient.Bank,
+		d.Recipient.Account, d.Recipient.Country,
+	} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

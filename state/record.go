@@ -1,0 +1,75 @@
+package state
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// A journal record is one line of JSON: the event's fields followed by
+//
+//	,"hash":"<64 lower hex>"}
+//
+// where the hash is SHA-256 of every byte of the line before that suffix.
+// Since the event carries the previous record's hash ("prev"), the records
+// form a chain: editing, dropping or reordering any record breaks it.
+
+// Record is an encoded, hashed event.
+type Record struct {
+	Seq  uint64
+	Kind Kind
+	Hash string
+	Line []byte // including the trailing newline
+}
+
+const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
+
+// Encode hashes e (whose Seq and Prev are set) into a record.
+func Encode(e *Event) (Record, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		return Record{}, fmt.Errorf("encode journal record %d: %w", e.Seq, err)
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
+	sum := sha256.Sum256(b)
+	h := hex.EncodeToString(sum[:])
+	line := make([]byte, 0, len(b)+hashSuffixLen+1)
+	line = append(line, b...)
+	line = append(line, `,"hash":"`...)
+	line = append(line, h...)
+	line = append(line, "\"}\n"...)
+	return Record{Seq: e.Seq, Kind: e.Kind, Hash: h, Line: line}, nil
+}
+
+// errBadHash marks a record whose own hash does not match its bytes.
+var errBadHash = errors.New("hash does not match the record's bytes")
+
+// Decode verifies a record's own hash and decodes it. line has no newline.
+func Decode(line []byte) (*Event, error) {
+	if len(line) < hashSuffixLen+2 || line[0] != '{' {
+		return nil, errors.New("not a journal record")
+	}
+	body := line[:len(line)-hashSuffixLen]
+	suffix := line[len(line)-hashSuffixLen:]
+	if !bytes.HasPrefix(suffix, []byte(`,"hash":"`)) || !bytes.HasSuffix(suffix, []byte(`"}`)) {
+		return nil, errors.New("record does not end with its hash")
+	}
+	h := string(suffix[len(`,"hash":"`) : len(suffix)-2])
+	sum := sha256.Sum256(body)
+	if hex.EncodeToString(sum[:]) != h {
+		return nil, errBadHash
+	}
+	var e Event
+	d := json.NewDecoder(bytes.NewReader(append(append([]byte{}, body...), '}')))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&e); err != nil {
+		return nil, fmt.Errorf("record does not decode: %w", err)
+	}
+	e.Hash = h
+	return &e, nil
+}

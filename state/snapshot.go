@@ -1,0 +1,256 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+// WriteTo writes the snapshot's canonical bytes: fixed key order, one group
+// and one payout per line sorted by id and address, trailing newline. The
+// same content always gives the same bytes, and `git diff` of two
+// snapshots shows one line per changed payout.
+func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	line := func(v any) ([]byte, error) {
+		buf.Reset()
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	}
+	lineage, _ := json.Marshal(s.Lineage)
+	mark, _ := json.Marshal(s.Journal)
+	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"lineage\": %s,\n  \"serial\": %d,\n  \"journal\": %s,\n", Version, lineage, s.Serial, mark)
+
+	ids := make([]string, 0, len(s.Groups))
+	for id := range s.Groups {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	bw.WriteString("  \"groups\": [")
+	for i, id := range ids {
+		b, err := line(s.Groups[id])
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(ids) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n  \"payouts\": [")
+	for i, addr := range s.Addresses() {
+		b, err := line(s.Payouts[addr])
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(s.Payouts) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return 0, bw.Flush()
+}
+
+// Bytes returns the canonical bytes.
+func (s *Snapshot) Bytes() []byte {
+	var b bytes.Buffer
+	s.WriteTo(&b)
+	return b.Bytes()
+}
+
+// wire is the snapshot as decoded from JSON.
+type wire struct {
+	Version int         `json:"version"`
+	Lineage string      `json:"lineage"`
+	Serial  uint64      `json:"serial"`
+	Journal JournalMark `json:"journal"`
+	Groups  []*Group    `json:"groups"`
+	Payouts []*Payout   `json:"payouts"`
+}
+
+// ErrNewerVersion is returned for a snapshot written by a newer payctl.
+var ErrNewerVersion = errors.New("state written by a newer payctl")
+
+var (
+	addressRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?/[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$`)
+	hashRE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// ParseSnapshot decodes and checks a snapshot. file names it in errors.
+func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, jsonError(file, data, err)
+	}
+	switch {
+	case probe.Version == nil:
+		return nil, &diag.Error{File: file, Msg: "not a payctl state: no \"version\" field"}
+	case *probe.Version > Version:
+		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, *probe.Version, ErrNewerVersion, Version)
+	case *probe.Version < 1:
+		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("unknown format version %d", *probe.Version)}
+	}
+	var w wire
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&w); err != nil {
+		return nil, jsonError(file, data, err)
+	}
+	if d.More() {
+		return nil, &diag.Error{File: file, Msg: "data after the end of the state"}
+	}
+	s := &Snapshot{
+		Version: Version, Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal,
+		Groups:  make(map[string]*Group, len(w.Groups)),
+		Payouts: make(map[string]*Payout, len(w.Payouts)),
+	}
+	var errs diag.List
+	bad := func(ptr, format string, args ...any) {
+		errs = append(errs, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
+	}
+	if _, err := uuid.Parse(w.Lineage); err != nil {
+		bad("/lineage", "lineage %q is not a UUID", w.Lineage)
+	}
+	if w.Journal.Hash != "" && !hashRE.MatchString(w.Journal.Hash) {
+		bad("/journal/hash", "journal hash %q is not 64 lower-case hex digits", w.Journal.Hash)
+	}
+	if w.Journal.Offset < 0 {
+		bad("/journal/offset", "negative journal offset")
+	}
+	for i, g := range w.Groups {
+		ptr := fmt.Sprintf("/groups/%d", i)
+		if g == nil || g.ID == "" {
+			bad(ptr, "provider payout without an id")
+			continue
+		}
+		if _, dup := s.Groups[g.ID]; dup {
+			bad(ptr, "provider payout %s appears twice", g.ID)
+		}
+		s.Groups[g.ID] = g
+	}
+	for i, p := range w.Payouts {
+		ptr := fmt.Sprintf("/payouts/%d", i)
+		if p == nil {
+			bad(ptr, "null payout")
+			continue
+		}
+		if _, dup := s.Payouts[p.Address]; dup {
+			bad(ptr, "payout %s appears twice", p.Address)
+		}
+		s.Payouts[p.Address] = p
+		checkPayout(p, ptr, bad)
+	}
+	for i, g := range w.Groups {
+		for _, a := range g.Addresses {
+			if s.Payouts[a] == nil {
+				bad(fmt.Sprintf("/groups/%d", i), "provider payout %s names %s, which is not in the state", g.ID, a)
+			}
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func checkPayout(p *Payout, ptr string, bad func(string, string, ...any)) {
+	if !addressRE.MatchString(p.Address) {
+		bad(ptr+"/address", "%q is not a payout address (batch/id)", p.Address)
+	}
+	c, ok := money.LookupCurrency(p.Currency)
+	if !ok {
+		bad(ptr+"/currency", "%s: unknown currency %q", p.Address, p.Currency)
+	} else if p.Amount.Places() > c.Scale || p.Amount.Sign() <= 0 {
+		bad(ptr+"/amount", "%s: amount %s is not a valid %s amount", p.Address, p.Amount, p.Currency)
+	}
+	if p.Provider == "" {
+		bad(ptr+"/provider", "%s: no provider", p.Address)
+	}
+	d := Details{Provider: p.Provider, Currency: p.Currency, Amount: p.Amount, Recipient: p.Recipient}
+	if d.Digest() != p.Digest {
+		bad(ptr+"/digest", "%s: digest does not match the payout's details: the amount, recipient or provider was edited by hand", p.Address)
+	}
+	if len(p.Attempts) == 0 {
+		bad(ptr+"/attempts", "%s: no attempts", p.Address)
+		return
+	}
+	for j, a := range p.Attempts {
+		aptr := fmt.Sprintf("%s/attempts/%d", ptr, j)
+		if a == nil {
+			bad(aptr, "%s: null attempt", p.Address)
+			return
+		}
+		if a.N != j+1 {
+			bad(aptr+"/n", "%s: attempt %d is numbered %d", p.Address, j+1, a.N)
+		}
+		if a.Key != Key(p.Provider, p.Address, a.N) {
+			bad(aptr+"/key", "%s: attempt %d has key %s, not the one payctl derives", p.Address, a.N, a.Key)
+		}
+		if !validStatus(a.Status) {
+			bad(aptr+"/status", "%s: unknown status %q", p.Address, a.Status)
+		}
+		if j < len(p.Attempts)-1 && a.Status != providers.StatusFailed {
+			bad(aptr+"/status", "%s: attempt %d is %s but a later attempt exists", p.Address, a.N, a.Status)
+		}
+	}
+	if p.Status != p.Latest().Status {
+		bad(ptr+"/status", "%s: status %s differs from its latest attempt's %s", p.Address, p.Status, p.Latest().Status)
+	}
+}
+
+// jsonError turns an encoding/json error into a positioned diagnostic.
+func jsonError(file string, data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+		msg = "not valid JSON: " + se.Error()
+	case errors.As(err, &te):
+		off = te.Offset
+		msg = fmt.Sprintf("field %s: cannot hold %s", te.Field, te.Value)
+	}
+	e := &diag.Error{File: file, Msg: msg}
+	if off >= 0 {
+		e.Pos = offsetPos(data, off)
+	}
+	return e
+}
+
+func offsetPos(data []byte, off int64) diag.Pos {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := int(off) - bytes.LastIndexByte(data[:off], '\n')
+	return diag.Pos{Line: line, Col: col}
+}

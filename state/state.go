@@ -1,0 +1,302 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/payctl/payctl/internal/crash"
+)
+
+// Backend stores a state: the local file backend, or a database. It holds
+// no logic of its own beyond making records durable, in order.
+type Backend interface {
+	// Describe names the state in messages (a path, a database name).
+	Describe() string
+	// Lock takes the writer lock, waiting up to wait for a live holder.
+	Lock(ctx context.Context, op string, wait time.Duration) (LockInfo, error)
+	// Unlock releases the writer lock.
+	Unlock() error
+	// ForceUnlock clears a lock left by a dead holder, given its ID.
+	ForceUnlock(ctx context.Context, id string) error
+	// Load returns the snapshot (nil if none) and the journal events after
+	// it. Writers have torn tails discarded; readers ignore them.
+	Load(ctx context.Context) (*Loaded, error)
+	// Append makes records durable, in order, before returning.
+	Append(ctx context.Context, recs []Record) error
+	// Checkpoint durably replaces the snapshot.
+	Checkpoint(ctx context.Context, s *Snapshot) error
+	// ReadJournal calls fn for every event from the first.
+	ReadJournal(ctx context.Context, fn func(*Event) error) (*Torn, error)
+	Close() error
+}
+
+// Loaded is what a backend read.
+type Loaded struct {
+	Snapshot *Snapshot
+	Tail     []*Event
+	Torn     *Torn
+}
+
+// Torn describes a torn final journal record.
+type Torn struct {
+	Seq   uint64
+	Bytes int64
+	err   error
+}
+
+// State is an opened state: the folded snapshot, and for writers the lock
+// and a group-committing journal.
+type State struct {
+	backend Backend
+	now     func() time.Time
+	op, by  string
+	write   bool
+
+	mu       sync.Mutex // guards snap and lastHash
+	snap     *Snapshot
+	lastHash string
+	// diskSerial is the serial of the snapshot as last read or written.
+	diskSerial uint64
+	diskExists bool
+
+	qmu      sync.Mutex // guards the commit queue
+	queue    []*pending
+	flushing bool
+	broken   error
+
+	commits int64 // group commits (one Append each)
+	records int64
+}
+
+type pending struct {
+	events []*Event
+	done   chan error
+}
+
+// Options open a state.
+type Options struct {
+	// Write takes the writer lock; without it the state is read-only.
+	Write bool
+	// Op names the command for the lock and the journal ("apply").
+	Op string
+	// LockWait is how long to wait for another writer (0: fail at once).
+	LockWait time.Duration
+	Now      func() time.Time
+}
+
+// ErrBroken is returned by every Record after a write failed: the state in
+// memory is ahead of the disk, and the process must stop and reload.
+var ErrBroken = errors.New("the state could not be written")
+
+// Open loads a state, taking the lock for writers.
+func Open(ctx context.Context, b Backend, o Options) (*State, error) {
+	s := &State{backend: b, now: o.Now, op: o.Op, by: Actor(), write: o.Write}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if o.Write {
+		if _, err := b.Lock(ctx, o.Op, o.LockWait); err != nil {
+			return nil, err
+		}
+	}
+	ld, err := b.Load(ctx)
+	if err != nil {
+		if o.Write {
+			b.Unlock()
+		}
+		return nil, err
+	}
+	snap := ld.Snapshot
+	if snap != nil {
+		s.diskSerial, s.diskExists = snap.Serial, true
+		s.lastHash = snap.Journal.Hash
+	} else {
+		snap = empty()
+	}
+	for _, e := range ld.Tail {
+		if e.Prev != s.lastHash {
+			err = &DamageError{File: b.Describe() + ".journal", Seq: e.Seq, Err: errors.New("its previous-record hash does not match: a record before it was changed or removed, or the snapshot does not belong to this journal")}
+		} else if ferr := snap.Apply(e); ferr != nil {
+			err = &DamageError{File: b.Describe() + ".journal", Seq: e.Seq, Err: ferr}
+		}
+		if err != nil {
+			if o.Write {
+				b.Unlock()
+			}
+			return nil, err
+		}
+		s.lastHash = e.Hash
+	}
+	s.snap = snap
+	return s, nil
+}
+
+// Snapshot returns the folded snapshot. While Records may run concurrently,
+// read it inside View instead.
+func (s *State) Snapshot() *Snapshot { return s.snap }
+
+// View calls fn with the snapshot while no event is being folded.
+func (s *State) View(fn func(*Snapshot)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.snap)
+}
+
+// Backend returns the state's backend.
+func (s *State) Backend() Backend { return s.backend }
+
+// Stats are counters of one opened state.
+type Stats struct {
+	Commits int64 // backend appends (one fsync each for the local backend)
+	Records int64 // journal records written
+}
+
+// Stats returns the commit counters.
+func (s *State) Stats() Stats {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return Stats{Commits: s.commits, Records: s.records}
+}
+
+// Record makes events durable and folds them into the snapshot. It returns
+// once they are on disk. Concurrent calls are committed together.
+//
+// A cancelled ctx does not interrupt a write in progress: an outcome being
+// recorded must reach the disk.
+func (s *State) Record(ctx context.Context, events ...*Event) error {
+	if !s.write {
+		return errors.New("record in a state opened read-only")
+	}
+	p := &pending{events: events, done: make(chan error, 1)}
+	s.qmu.Lock()
+	if s.broken != nil {
+		s.qmu.Unlock()
+		return s.broken
+	}
+	s.queue = append(s.queue, p)
+	if s.flushing {
+		s.qmu.Unlock()
+		return <-p.done
+	}
+	s.flushing = true
+	for len(s.queue) > 0 && s.broken == nil {
+		batch := s.queue
+		s.queue = nil
+		s.qmu.Unlock()
+		err := s.flush(context.WithoutCancel(ctx), batch)
+		s.qmu.Lock()
+		if err != nil {
+			s.broken = err
+		}
+	}
+	for _, q := range s.queue {
+		q.done <- s.broken
+	}
+	s.queue = nil
+	s.flushing = false
+	s.qmu.Unlock()
+	return <-p.done
+}
+
+func (s *State) flush(ctx context.Context, batch []*pending) error {
+	s.mu.Lock()
+	var recs []Record
+	var err error
+	for _, p := range batch {
+		evs := p.events
+		if s.snap.Lineage == "" && (len(evs) == 0 || evs[0].Kind != KindCreate) {
+			evs = append([]*Event{{Kind: KindCreate, Lineage: uuid.NewString()}}, evs...)
+		}
+		for _, e := range evs {
+			e.Seq = s.snap.Serial + 1
+			e.Prev = s.lastHash
+			if e.Time.IsZero() {
+				e.Time = s.now().UTC()
+			}
+			if e.Op == "" {
+				e.Op = s.op
+			}
+			if e.By == "" {
+				e.By = s.by
+			}
+			var rec Record
+			if rec, err = Encode(e); err != nil {
+				break
+			}
+			if err = s.snap.Apply(e); err != nil {
+				break
+			}
+			e.Hash = rec.Hash
+			s.lastHash = rec.Hash
+			recs = append(recs, rec)
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.mu.Unlock()
+	if err == nil {
+		if err = s.backend.Append(ctx, recs); err == nil {
+			s.qmu.Lock()
+			s.commits++
+			s.records += int64(len(recs))
+			s.qmu.Unlock()
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: %v", ErrBroken, err)
+	}
+	for _, p := range batch {
+		p.done <- err
+	}
+	return err
+}
+
+// Changed reports whether the snapshot on disk is behind the journal.
+func (s *State) Changed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.Serial != s.diskSerial || (!s.diskExists && s.snap.Lineage != "")
+}
+
+// Checkpoint rewrites the snapshot if anything changed since it was read.
+// Call it once at the end of a command, after the last Record.
+func (s *State) Checkpoint(ctx context.Context) error {
+	if !s.write {
+		return nil
+	}
+	if !s.Changed() {
+		return nil
+	}
+	s.qmu.Lock()
+	broken := s.broken
+	s.qmu.Unlock()
+	if broken != nil {
+		// The journal holds everything that was made durable; the next
+		// load folds it. A snapshot of a state ahead of its journal must
+		// never be written.
+		return broken
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap.Journal.Hash = s.lastHash
+	if err := s.backend.Checkpoint(ctx, s.snap); err != nil {
+		return fmt.Errorf("write the snapshot (the journal holds every change; the next command folds it in): %w", err)
+	}
+	crash.Point(crash.SnapshotAfterRename)
+	s.diskSerial, s.diskExists = s.snap.Serial, true
+	return nil
+}
+
+// Close releases the lock. It does not checkpoint.
+func (s *State) Close() error {
+	if s.write {
+		return s.backend.Unlock()
+	}
+	return nil
+}
