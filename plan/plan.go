@@ -1,0 +1,484 @@
+// Package plan compares payout manifests with the state and says, per
+// payout, what apply will do and what it will cost.
+//
+// A plan is also a file: `payctl plan -out FILE` saves it, and `payctl
+// apply FILE` executes exactly the payouts in it, after checking that the
+// state (lineage and serial), the config and the manifests are still the
+// ones the plan was made from. A plan holds no secret: credentials never
+// reach it.
+//
+// Actions (see Action) never include deleting anything: a payout that is in
+// the state but gone from its batch's manifest is reported, not undone;
+// money that left cannot be called back by a plan.
+package plan
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/manifest"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
+)
+
+// FormatVersion is the version of the plan's JSON (saved plans and -json).
+const FormatVersion = 1
+
+// Action is what apply will do with a payout.
+type Action string
+
+// The actions, in the order plans list them.
+const (
+	// Pay sends a payout for the first time, or sends again an attempt
+	// proven never to have reached the provider.
+	Pay Action = "pay"
+	// Retry sends a new attempt (new idempotency key) after the provider
+	// said the last one failed.
+	Retry Action = "retry"
+	// Pending: sent and accepted, not final yet; nothing to do.
+	Pending Action = "pending"
+	// Unknown: the outcome of the last attempt is not known; apply looks
+	// it up first and never re-sends it; a person may have to resolve it.
+	Unknown Action = "unknown"
+	// Unchanged: paid already.
+	Unchanged Action = "unchanged"
+)
+
+// Sends reports whether the action sends money.
+func (a Action) Sends() bool { return a == Pay || a == Retry }
+
+// Provider is what the plan needs to know of a configured provider.
+type Provider struct {
+	Name     string
+	Type     string
+	Batch    bool // a batch provider: payouts go in provider payouts
+	MaxBatch int  // payouts per provider payout (batch providers)
+	Currency money.Currency
+	Fees     fee.Schedule
+}
+
+// Plan is a computed plan.
+type Plan struct {
+	FormatVersion int           `json:"format_version"`
+	State         StateRef      `json:"state"`
+	Config        FileRef       `json:"config"`
+	Manifests     []ManifestRef `json:"manifests"`
+	Payouts       []*Item       `json:"payouts"`
+	Groups        []*Group      `json:"groups"`
+	Gone          []*Gone       `json:"gone"`
+	Totals        []*Total      `json:"totals"`
+	Errors        diag.List     `json:"errors"`
+}
+
+// StateRef pins the state a plan was made against.
+type StateRef struct {
+	Location string `json:"location"`
+	Lineage  string `json:"lineage"` // "" for a state not created yet
+	Serial   uint64 `json:"serial"`
+}
+
+// FileRef pins a file by digest.
+type FileRef struct {
+	File   string `json:"file"`
+	Digest string `json:"digest"`
+}
+
+// ManifestRef pins a manifest.
+type ManifestRef struct {
+	File     string `json:"file"`
+	Digest   string `json:"digest"`
+	Batch    string `json:"batch"`
+	Provider string `json:"provider"`
+	Currency string `json:"currency"`
+	Payouts  int    `json:"payouts"`
+}
+
+// Item is one payout of the plan.
+type Item struct {
+	Address  string `json:"address"`
+	Action   Action `json:"action"`
+	Provider string `json:"provider"`
+	Type     string `json:"type"`
+	// Attempt is the attempt apply sends (pay, retry) or the latest one.
+	Attempt int `json:"attempt,omitempty"`
+	// Key is the idempotency key apply sends (pay, retry).
+	Key       string              `json:"key,omitempty"`
+	Currency  string              `json:"currency"`
+	Amount    money.Amount        `json:"amount"`
+	Fee       *money.Amount       `json:"fee,omitempty"` // nil: charged per provider payout or batch, see Group
+	FeePayer  fee.Payer           `json:"fee_payer"`
+	Receives  money.Amount        `json:"receives"`
+	Recipient providers.Recipient `json:"recipient"`
+	Digest    string              `json:"digest"`
+	// Status is the state's status of the payout ("" for a new payout).
+	Status providers.Status `json:"status,omitempty"`
+	// Group is the index in Plan.Groups of the provider payout or batch
+	// fee this payout belongs to, or -1.
+	Group int    `json:"group"`
+	Note  string `json:"note,omitempty"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+}
+
+// Group is a set of payouts charged one fee: a batch provider's provider
+// payout, or a batch under a per-batch fee schedule.
+type Group struct {
+	Provider  string        `json:"provider"`
+	Batch     string        `json:"batch"`
+	Index     int           `json:"index"` // 1-based within the batch
+	Addresses []string      `json:"addresses"`
+	Currency  string        `json:"currency"`
+	Total     money.Amount  `json:"total"`
+	Fee       money.Amount  `json:"fee"`
+	FeeRule   string        `json:"fee_rule"`
+	FeePayer  fee.Payer     `json:"fee_payer"`
+	Request   bool          `json:"provider_payout"` // one request pays all (batch provider)
+	fees      *fee.Schedule `json:"-"`
+}
+
+// Gone is a payout in the state but missing from its batch's manifest.
+type Gone struct {
+	Address  string           `json:"address"`
+	Provider string           `json:"provider"`
+	Currency string           `json:"currency"`
+	Amount   money.Amount     `json:"amount"`
+	Status   providers.Status `json:"status"`
+}
+
+// Total sums a provider's payouts in one currency.
+type Total struct {
+	Provider string `json:"provider"`
+	Currency string `json:"currency"`
+	// Counts by action.
+	Pay       int `json:"pay"`
+	Retry     int `json:"retry"`
+	Pending   int `json:"pending"`
+	Unknown   int `json:"unknown"`
+	Unchanged int `json:"unchanged"`
+	// Sums over what apply sends.
+	Amount        money.Amount `json:"amount"`
+	Fees          money.Amount `json:"fees"`
+	FeesSender    money.Amount `json:"fees_sender"`
+	FeesRecipient money.Amount `json:"fees_recipient"`
+	Receive       money.Amount `json:"recipients_receive"`
+	// Charged is what the provider balance is charged: the amounts plus
+	// the fees the sender bears.
+	Charged money.Amount `json:"balance_charged"`
+}
+
+// Changes reports whether applying the plan sends anything.
+func (p *Plan) Changes() bool {
+	for _, it := range p.Payouts {
+		if it.Action.Sends() {
+			return true
+		}
+	}
+	return false
+}
+
+// Input is what Make compares.
+type Input struct {
+	Batches   []*manifest.Batch
+	Config    *config.Config
+	Providers map[string]*Provider
+	State     *state.Snapshot
+	// StateLocation names the state for the plan (a path or a database name).
+	StateLocation string
+}
+
+// Make computes the plan. Errors (payouts that may not change, fees that
+// exceed what the recipient bears) are in Plan.Errors; a plan with errors
+// cannot be applied.
+func Make(in Input) *Plan {
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		State:         StateRef{Location: in.StateLocation},
+		Payouts:       []*Item{},
+		Groups:        []*Group{},
+		Gone:          []*Gone{},
+		Totals:        []*Total{},
+		Errors:        diag.List{},
+	}
+	if in.State != nil {
+		p.State.Lineage, p.State.Serial = in.State.Lineage, in.State.Serial
+	}
+	if in.Config != nil {
+		p.Config = FileRef{File: in.Config.File, Digest: in.Config.Digest}
+	}
+	batches := append([]*manifest.Batch(nil), in.Batches...)
+	sort.Slice(batches, func(i, j int) bool { return batches[i].Name < batches[j].Name })
+	for _, b := range batches {
+		p.Manifests = append(p.Manifests, ManifestRef{
+			File: b.File, Digest: b.Digest, Batch: b.Name,
+			Provider: b.Provider, Currency: b.Currency, Payouts: len(b.Payouts),
+		})
+		prov := in.Providers[b.Provider]
+		if prov == nil {
+			p.Errors.Add(b.File, b.Pos.Provider, "provider %q is not in payctl.yaml", b.Provider)
+			continue
+		}
+		p.addBatch(b, prov, in.State)
+	}
+	p.totals()
+	p.Errors.Sort()
+	return p
+}
+
+func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot) {
+	seen := make(map[string]bool, len(b.Payouts))
+	var sends []*Item
+	for i := range b.Payouts {
+		mp := &b.Payouts[i]
+		addr := manifest.Address(b.Name, mp.ID)
+		seen[addr] = true
+		it := &Item{
+			Address: addr, Provider: prov.Name, Type: prov.Type,
+			Currency: b.Currency, Amount: mp.Amount, Recipient: mp.Recipient,
+			FeePayer: prov.Fees.Payer, Group: -1,
+			File: b.File, Line: mp.Pos.Item.Line,
+		}
+		d := state.Details{Provider: prov.Name, Currency: b.Currency, Amount: mp.Amount, Recipient: mp.Recipient}
+		it.Digest = d.Digest()
+		var sp *state.Payout
+		if snap != nil {
+			sp = snap.Payouts[addr]
+		}
+		if sp != nil {
+			it.Status = sp.Status
+			if sp.Digest != it.Digest {
+				p.Errors.Add(b.File, mp.Pos.Item, "payout %s was already sent (attempt %d is %s) with different details: %s; a payment cannot change: restore the original details, or make the new payment under a new id",
+					addr, sp.Latest().N, sp.Status, describeChange(sp, d))
+				continue
+			}
+		}
+		p.classify(it, sp)
+		p.Payouts = append(p.Payouts, it)
+		if it.Action.Sends() {
+			sends = append(sends, it)
+		}
+	}
+	p.charge(b, prov, sends)
+	if snap != nil {
+		prefix := b.Name + "/"
+		for _, addr := range snap.Addresses() {
+			if len(addr) > len(prefix) && addr[:len(prefix)] == prefix && !seen[addr] {
+				sp := snap.Payouts[addr]
+				p.Gone = append(p.Gone, &Gone{Address: addr, Provider: sp.Provider, Currency: sp.Currency, Amount: sp.Amount, Status: sp.Status})
+			}
+		}
+	}
+}
+
+// classify sets the action from the state's record of the payout.
+func (p *Plan) classify(it *Item, sp *state.Payout) {
+	if sp == nil {
+		it.Action, it.Attempt = Pay, 1
+		it.Key = state.Key(it.Provider, it.Address, 1)
+		return
+	}
+	last := sp.Latest()
+	it.Attempt = last.N
+	switch last.Status {
+	case providers.StatusPaid:
+		it.Action = Unchanged
+	case providers.StatusPending:
+		it.Action = Pending
+	case providers.StatusFailed:
+		it.Action, it.Attempt = Retry, last.N+1
+		it.Key = state.Key(it.Provider, it.Address, it.Attempt)
+		it.Note = fmt.Sprintf("attempt %d failed", last.N)
+		if last.Reason != "" {
+			it.Note += ": " + last.Reason
+		}
+		if last.ResolvedBy != "" {
+			it.Note += " (resolved by " + last.ResolvedBy + ")"
+		}
+	case providers.StatusNotSent:
+		it.Action, it.Key = Pay, last.Key
+		it.Note = fmt.Sprintf("attempt %d never reached the provider; sending it again with the same key", last.N)
+	default: // sending, unknown
+		it.Action = Unknown
+		it.Note = fmt.Sprintf("attempt %d's outcome is unknown; apply looks it up first and never re-sends it", last.N)
+		if last.Reason != "" {
+			it.Note += ": " + last.Reason
+		}
+	}
+}
+
+// charge computes fees: per payout, per batch, and the provider payouts of
+// batch providers.
+func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
+	s := prov.Fees
+	var chunks [][]*Item
+	switch {
+	case prov.Batch:
+		n := prov.MaxBatch
+		if n <= 0 {
+			n = len(sends)
+		}
+		for len(sends) > 0 {
+			k := min(n, len(sends))
+			chunks = append(chunks, sends[:k])
+			sends = sends[k:]
+		}
+	case s.Basis == fee.PerBatch && len(sends) > 0:
+		chunks = [][]*Item{sends}
+	}
+	if s.Basis != fee.PerBatch {
+		for _, it := range append([]*Item(nil), p.sendsOf(b, prov)...) {
+			f := s.Compute(it.Amount)
+			it.Fee = &f
+		}
+	}
+	for i, ch := range chunks {
+		g := &Group{
+			Provider: prov.Name, Batch: b.Name, Index: i + 1, Currency: b.Currency,
+			Total: money.FromInt64(0), FeePayer: s.Payer, Request: prov.Batch,
+			FeeRule: s.Describe(prov.Currency), fees: &s,
+		}
+		for _, it := range ch {
+			g.Addresses = append(g.Addresses, it.Address)
+			g.Total = g.Total.Add(it.Amount)
+			it.Group = len(p.Groups)
+		}
+		if s.Basis == fee.PerBatch {
+			g.Fee = s.Compute(g.Total)
+		} else {
+			g.Fee = money.FromInt64(0)
+			for _, it := range ch {
+				g.Fee = g.Fee.Add(*it.Fee)
+			}
+		}
+		p.Groups = append(p.Groups, g)
+	}
+	for _, it := range p.sendsOf(b, prov) {
+		it.Receives = it.Amount
+		if it.Fee != nil && s.Payer == fee.Recipient {
+			it.Receives = it.Amount.Sub(*it.Fee)
+			if it.Receives.Sign() <= 0 {
+				p.Errors.Add(b.File, posOf(b, it), "payout %s: the fee %s %s is not less than the amount %s %s, and the recipient bears it: the recipient would receive nothing; raise the amount or change fees.payer in payctl.yaml",
+					it.Address, it.Fee.Format(prov.Currency), it.Currency, it.Amount.Format(prov.Currency), it.Currency)
+			}
+		}
+	}
+	for _, it := range p.Payouts {
+		if !it.Action.Sends() && it.Receives.IsZero() {
+			it.Receives = it.Amount
+		}
+	}
+}
+
+func (p *Plan) sendsOf(b *manifest.Batch, prov *Provider) []*Item {
+	prefix := b.Name + "/"
+	var out []*Item
+	for _, it := range p.Payouts {
+		if it.Action.Sends() && it.Provider == prov.Name && len(it.Address) > len(prefix) && it.Address[:len(prefix)] == prefix {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func posOf(b *manifest.Batch, it *Item) diag.Pos {
+	for _, mp := range b.Payouts {
+		if manifest.Address(b.Name, mp.ID) == it.Address {
+			return mp.Pos.Item
+		}
+	}
+	return b.Pos.Payouts
+}
+
+func (p *Plan) totals() {
+	byKey := map[string]*Total{}
+	get := func(prov, cur string) *Total {
+		k := prov + "\x00" + cur
+		t := byKey[k]
+		if t == nil {
+			z := money.FromInt64(0)
+			t = &Total{Provider: prov, Currency: cur, Amount: z, Fees: z, FeesSender: z, FeesRecipient: z, Receive: z, Charged: z}
+			byKey[k] = t
+			p.Totals = append(p.Totals, t)
+		}
+		return t
+	}
+	for _, it := range p.Payouts {
+		t := get(it.Provider, it.Currency)
+		switch it.Action {
+		case Pay:
+			t.Pay++
+		case Retry:
+			t.Retry++
+		case Pending:
+			t.Pending++
+		case Unknown:
+			t.Unknown++
+		case Unchanged:
+			t.Unchanged++
+		}
+		if !it.Action.Sends() {
+			continue
+		}
+		t.Amount = t.Amount.Add(it.Amount)
+		t.Receive = t.Receive.Add(it.Receives)
+		if it.Fee != nil {
+			t.addFee(*it.Fee, it.FeePayer)
+		}
+	}
+	for _, g := range p.Groups {
+		if g.fees != nil && g.fees.Basis == fee.PerBatch {
+			get(g.Provider, g.Currency).addFee(g.Fee, g.FeePayer)
+		}
+	}
+	for _, t := range p.Totals {
+		t.Charged = t.Amount.Add(t.FeesSender)
+	}
+	sort.Slice(p.Totals, func(i, j int) bool {
+		a, b := p.Totals[i], p.Totals[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.Currency < b.Currency
+	})
+}
+
+func (t *Total) addFee(f money.Amount, payer fee.Payer) {
+	t.Fees = t.Fees.Add(f)
+	if payer == fee.Recipient {
+		t.FeesRecipient = t.FeesRecipient.Add(f)
+	} else {
+		t.FeesSender = t.FeesSender.Add(f)
+	}
+}
+
+// describeChange names what differs between a recorded payout and new
+// details, e.g. "amount 150000 -> 160000".
+func describeChange(sp *state.Payout, d state.Details) string {
+	var out []string
+	add := func(field, was, now string) {
+		if was != now {
+			out = append(out, fmt.Sprintf("%s %q -> %q", field, was, now))
+		}
+	}
+	if !sp.Amount.Equal(d.Amount) {
+		out = append(out, fmt.Sprintf("amount %s -> %s", sp.Amount, d.Amount))
+	}
+	add("provider", sp.Provider, d.Provider)
+	add("currency", sp.Currency, d.Currency)
+	add("recipient.name", sp.Recipient.Name, d.Recipient.Name)
+	add("recipient.bankCode", sp.Recipient.BankCode, d.Recipient.BankCode)
+	add("recipient.bank", sp.Recipient.Bank, d.Recipient.Bank)
+	add("recipient.account", sp.Recipient.Account, d.Recipient.Account)
+	add("recipient.country", sp.Recipient.Country, d.Recipient.Country)
+	if len(out) == 0 {
+		return "details differ"
+	}
+	s := out[0]
+	for _, o := range out[1:] {
+		s += ", " + o
+	}
+	return s
+}

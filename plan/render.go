@@ -1,0 +1,244 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/payctl/payctl/money"
+)
+
+func cur(code string) money.Currency {
+	c, ok := money.LookupCurrency(code)
+	if !ok {
+		return money.Currency{Code: code}
+	}
+	return c
+}
+
+func amt(a money.Amount, code string) string { return a.Format(cur(code)) + " " + code }
+
+func (p *Plan) counts() (pay, retry, pending, unknown, unchanged int) {
+	for _, it := range p.Payouts {
+		switch it.Action {
+		case Pay:
+			pay++
+		case Retry:
+			retry++
+		case Pending:
+			pending++
+		case Unknown:
+			unknown++
+		case Unchanged:
+			unchanged++
+		}
+	}
+	return
+}
+
+// Summary is the one-line summary of a plan.
+func (p *Plan) Summary() string {
+	pay, retry, pending, unknown, unchanged := p.counts()
+	return fmt.Sprintf("%d to pay, %d to retry, %d unchanged, %d pending, %d unknown", pay, retry, unchanged, pending, unknown)
+}
+
+var marks = map[Action]string{Pay: "+", Retry: "~", Pending: " ", Unknown: "?", Unchanged: " "}
+
+func recipientText(it *Item, mask bool) string {
+	r := it.Recipient
+	acct := r.Account
+	if mask {
+		acct = MaskAccount(acct)
+	}
+	parts := []string{r.Name}
+	bank := r.BankCode
+	if r.Bank != "" {
+		bank = r.Bank
+	}
+	if bank != "" {
+		parts = append(parts, bank)
+	}
+	parts = append(parts, acct)
+	if r.Country != "" {
+		parts = append(parts, r.Country)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// MaskAccount keeps the last four characters of an account number.
+func MaskAccount(a string) string {
+	if len(a) <= 4 {
+		return strings.Repeat("*", len(a))
+	}
+	return strings.Repeat("*", len(a)-4) + a[len(a)-4:]
+}
+
+func feeText(it *Item, p *Plan) string {
+	if it.Fee != nil {
+		return amt(*it.Fee, it.Currency)
+	}
+	if it.Group >= 0 && it.Action.Sends() {
+		return fmt.Sprintf("in #%d", it.Group+1)
+	}
+	return "-"
+}
+
+// WriteText writes the plan for a terminal: aligned columns, every payout
+// apply acts on or shows, the provider payouts, totals per provider and
+// currency, and payouts gone from their manifests.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Plan: %s.\n", p.Summary())
+	listed := 0
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, it := range p.Payouts {
+		if it.Action == Unchanged {
+			continue
+		}
+		if listed == 0 {
+			fmt.Fprintln(&b)
+			fmt.Fprintln(tw, "  \tACTION\tADDRESS\tAMOUNT\tFEE\tFEE BORNE BY\tRECIPIENT RECEIVES\tRECIPIENT\t")
+		}
+		listed++
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", marks[it.Action], it.Action, it.Address,
+			amt(it.Amount, it.Currency), feeText(it, p), it.FeePayer, amt(it.Receives, it.Currency), recipientText(it, false))
+		if it.Note != "" {
+			fmt.Fprintf(tw, "  \t\t  %s\t\t\t\t\t\t\n", it.Note)
+		}
+	}
+	tw.Flush()
+	if _, _, _, _, unchanged := p.counts(); unchanged > 0 {
+		fmt.Fprintf(&b, "\n%d payouts already paid are unchanged and not listed.\n", unchanged)
+	}
+	if len(p.Groups) > 0 {
+		fmt.Fprintln(&b, "\nFees charged per provider payout or batch:")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for i, g := range p.Groups {
+			kind := "batch fee"
+			if g.Request {
+				kind = "provider payout"
+			}
+			fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s %d\t%d payouts\t%s\tfee %s\t(%s)\t\n", i+1, g.Provider, kind, g.Batch, g.Index,
+				len(g.Addresses), amt(g.Total, g.Currency), amt(g.Fee, g.Currency), g.FeeRule)
+		}
+		tw.Flush()
+	}
+	if len(p.Totals) > 0 {
+		fmt.Fprintln(&b, "\nTotals of what apply sends:")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "PROVIDER\tCURRENCY\tPAY\tRETRY\tAMOUNT\tFEES\tBY SENDER\tBY RECIPIENTS\tRECIPIENTS RECEIVE\tBALANCE CHARGED\t")
+		for _, t := range p.Totals {
+			c := cur(t.Currency)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Provider, t.Currency, t.Pay, t.Retry,
+				t.Amount.Format(c), t.Fees.Format(c), t.FeesSender.Format(c), t.FeesRecipient.Format(c), t.Receive.Format(c), t.Charged.Format(c))
+		}
+		tw.Flush()
+	}
+	if len(p.Gone) > 0 {
+		fmt.Fprintln(&b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, g := range p.Gone {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", g.Address, g.Status, amt(g.Amount, g.Currency), g.Provider)
+		}
+		tw.Flush()
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// MarkdownLimit is the size a Markdown plan stays under (GitHub's comment
+// limit is 65,536 characters).
+const MarkdownLimit = 65000
+
+// WriteMarkdown writes the plan for a pull-request comment. Account numbers
+// are masked (comments are mailed to watchers); the totals always fit, and
+// the payout table is cut with a note when the whole would not.
+func (p *Plan) WriteMarkdown(w io.Writer) error {
+	var head, tail bytes.Buffer
+	fmt.Fprintf(&head, "### payctl plan\n\n**%s**\n\n", p.Summary())
+	if len(p.Errors) > 0 {
+		fmt.Fprintf(&head, "**%d errors: this plan cannot be applied.**\n\n", len(p.Errors))
+		for i, e := range p.Errors {
+			if i == 20 {
+				fmt.Fprintf(&head, "- … and %d more (run `payctl validate`)\n", len(p.Errors)-20)
+				break
+			}
+			fmt.Fprintf(&head, "- `%s`\n", mdEscape(e.Error()))
+		}
+		head.WriteString("\n")
+	}
+	if len(p.Totals) > 0 {
+		head.WriteString("| Provider | Currency | Pay | Retry | Amount | Fees | Borne by sender | Borne by recipients | Recipients receive | Balance charged |\n")
+		head.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, t := range p.Totals {
+			c := cur(t.Currency)
+			fmt.Fprintf(&head, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", t.Provider, t.Currency, t.Pay, t.Retry,
+				t.Amount.Format(c), t.Fees.Format(c), t.FeesSender.Format(c), t.FeesRecipient.Format(c), t.Receive.Format(c), t.Charged.Format(c))
+		}
+		head.WriteString("\n")
+	}
+	if len(p.Groups) > 0 {
+		head.WriteString("| # | Provider | Charged per | Batch | Payouts | Total | Fee | Rule |\n|--:|---|---|---|--:|--:|--:|---|\n")
+		for i, g := range p.Groups {
+			kind := "batch"
+			if g.Request {
+				kind = "provider payout"
+			}
+			fmt.Fprintf(&head, "| %d | %s | %s | %s %d | %d | %s | %s | %s |\n", i+1, g.Provider, kind, mdEscape(g.Batch), g.Index,
+				len(g.Addresses), amt(g.Total, g.Currency), amt(g.Fee, g.Currency), mdEscape(g.FeeRule))
+		}
+		head.WriteString("\n")
+	}
+	if len(p.Gone) > 0 {
+		fmt.Fprintf(&tail, "<details><summary>%d payouts in the state but gone from their manifests (never undone)</summary>\n\n", len(p.Gone))
+		for _, g := range p.Gone {
+			fmt.Fprintf(&tail, "- `%s` %s %s\n", g.Address, g.Status, amt(g.Amount, g.Currency))
+		}
+		tail.WriteString("\n</details>\n")
+	}
+	var rows []string
+	for _, it := range p.Payouts {
+		if it.Action == Unchanged {
+			continue
+		}
+		note := ""
+		if it.Note != "" {
+			note = " — " + mdEscape(it.Note)
+		}
+		rows = append(rows, fmt.Sprintf("| %s %s | `%s` | %s | %s | %s | %s | %s%s |\n", marks[it.Action], it.Action, it.Address,
+			amt(it.Amount, it.Currency), feeText(it, p), it.FeePayer, amt(it.Receives, it.Currency), mdEscape(recipientText(it, true)), note))
+	}
+	var body bytes.Buffer
+	if len(rows) > 0 {
+		tableHead := fmt.Sprintf("<details><summary>Payouts apply acts on (%d)</summary>\n\n| | Address | Amount | Fee | Fee borne by | Recipient receives | Recipient |\n|---|---|--:|--:|---|--:|---|\n", len(rows))
+		closing := "\n</details>\n\n"
+		budget := MarkdownLimit - head.Len() - tail.Len() - len(tableHead) - len(closing) - 200
+		body.WriteString(tableHead)
+		for i, r := range rows {
+			if body.Len()+len(r) > budget+len(tableHead) {
+				fmt.Fprintf(&body, "\n… and %d more payouts: too many for a comment; run `payctl plan` for the full list.\n", len(rows)-i)
+				break
+			}
+			body.WriteString(r)
+		}
+		body.WriteString(closing)
+	}
+	_, err := fmt.Fprintf(w, "%s%s%s", head.String(), body.String(), tail.String())
+	return err
+}
+
+var mdReplacer = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "\n", " ")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+// WriteJSON writes the plan as indented JSON; it is also the saved-plan
+// format.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}

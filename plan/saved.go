@@ -1,0 +1,139 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/atomicfile"
+	"github.com/payctl/payctl/state"
+)
+
+// ErrStale is wrapped by every refusal to apply a saved plan that no
+// longer describes the state, the config or the manifests.
+var ErrStale = errors.New("saved plan is stale")
+
+// StaleError says why a saved plan cannot be applied and what to do.
+type StaleError struct {
+	File   string
+	Reason string
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%s: %s; make a new plan with `payctl plan -out FILE`, review it, and apply that", e.File, e.Reason)
+}
+
+func (e *StaleError) Unwrap() error { return ErrStale }
+
+// MaxFileSize caps a saved plan.
+const MaxFileSize = 512 << 20
+
+// Save writes the plan to path atomically, readable by its owner only.
+func (p *Plan) Save(path string) error {
+	return atomicfile.Write(path, p.WriteJSON, atomicfile.Options{Perm: 0o600})
+}
+
+// Read reads a saved plan.
+func Read(path string) (*Plan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, &diag.Error{File: path, Msg: fmt.Sprintf("larger than %d MiB: not a payctl plan", MaxFileSize>>20)}
+	}
+	var probe struct {
+		V *int `json:"format_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil || probe.V == nil {
+		return nil, &diag.Error{File: path, Msg: "not a saved payctl plan (no format_version); make one with `payctl plan -out FILE`"}
+	}
+	if *probe.V != FormatVersion {
+		return nil, &diag.Error{File: path, Pointer: "/format_version", Msg: fmt.Sprintf("plan format version %d; this payctl reads version %d: make the plan with this payctl", *probe.V, FormatVersion)}
+	}
+	var p Plan
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&p); err != nil {
+		return nil, &diag.Error{File: path, Msg: fmt.Sprintf("not a valid saved plan: %v", err)}
+	}
+	if err := p.check(path); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// check verifies what apply relies on: keys are payctl's own derivation
+// and group indices are in range, so an edited plan cannot send an attempt
+// under a key payctl would not use.
+func (p *Plan) check(path string) error {
+	for i, it := range p.Payouts {
+		bad := func(msg string) error {
+			return &diag.Error{File: path, Pointer: fmt.Sprintf("/payouts/%d", i), Msg: it.Address + ": " + msg + "; the plan file was edited: make a new plan"}
+		}
+		if it.Action.Sends() && it.Key != state.Key(it.Provider, it.Address, it.Attempt) {
+			return bad("idempotency key does not match the attempt")
+		}
+		if it.Group >= len(p.Groups) || it.Group < -1 {
+			return bad("group out of range")
+		}
+		d := state.Details{Provider: it.Provider, Currency: it.Currency, Amount: it.Amount, Recipient: it.Recipient}
+		if d.Digest() != it.Digest {
+			return bad("digest does not match the payout's details")
+		}
+	}
+	return nil
+}
+
+// Digest is "sha256:<hex>" of data, as manifests and configs are pinned.
+func Digest(data []byte) string {
+	s := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+// CheckCurrent refuses a saved plan whose state, config or manifests are
+// not the ones it was made from. fileDigest reads a file's current digest.
+func (p *Plan) CheckCurrent(file string, snap *state.Snapshot, configDigest string, fileDigest func(path string) (string, error)) error {
+	stale := func(format string, args ...any) error {
+		return &StaleError{File: file, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(p.Errors) > 0 {
+		return stale("the plan has %d errors and cannot be applied", len(p.Errors))
+	}
+	if p.State.Lineage != "" && snap.Lineage != p.State.Lineage {
+		if snap.Lineage == "" {
+			return stale("the plan was made against state lineage %s, but %s holds no state", p.State.Lineage, p.State.Location)
+		}
+		return stale("the plan was made against another state (lineage %s), not %s (lineage %s)", p.State.Lineage, p.State.Location, snap.Lineage)
+	}
+	if p.State.Lineage == "" && snap.Lineage != "" {
+		return stale("the plan was made before the state existed, and %s now holds a state (serial %d)", p.State.Location, snap.Serial)
+	}
+	if snap.Serial != p.State.Serial {
+		return stale("the state changed since the plan was made (serial %d then, %d now)", p.State.Serial, snap.Serial)
+	}
+	if p.Config.Digest != configDigest {
+		return stale("%s changed since the plan was made", p.Config.File)
+	}
+	for _, m := range p.Manifests {
+		d, err := fileDigest(m.File)
+		if err != nil {
+			return stale("manifest %s cannot be read: %v", m.File, err)
+		}
+		if d != m.Digest {
+			return stale("manifest %s changed since the plan was made", m.File)
+		}
+	}
+	return nil
+}
