@@ -202,3 +202,8 @@ type Rules interface {
 // ErrStop marks an error that must stop an apply: continuing could lose a
 // record or pay twice. Provider packages wrap it.
 var ErrStop = errors.New("stop")
+
+// AnswerGroupFee is the Result.Answer key under which a batch provider
+// reports the fee charged for the whole provider payout (the same value on
+// every payout of it), as an exact decimal string.
+const AnswerGroupFee = "group_fee"

@@ -1,0 +1,298 @@
+package fake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+// Type is the fake provider type, "fake". It accepts IDR and USD.
+var Type = providers.Type{
+	Name:        "fake",
+	Rules:       rules{},
+	DefaultFees: fee.Schedule{Fixed: ptr(money.FromInt64(1)), Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: 0},
+	Credentials: []providers.Credential{{Field: "tokenEnv", Optional: true}},
+	Open:        func(o providers.Options) (providers.Provider, error) { return Open(o), nil },
+	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
+		return emulator{NewLedger()}, nil
+	},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+type emulator struct{ *Ledger }
+
+func (emulator) Credentials() map[string]string { return nil }
+func (emulator) Close() error                   { return nil }
+
+type rules struct{}
+
+func (rules) Currency() string { return "" }
+
+func (rules) CheckPayout(p providers.Payout) []providers.FieldError {
+	var errs []providers.FieldError
+	if p.Recipient.Account == "" {
+		errs = append(errs, providers.FieldError{Field: "recipient.account", Msg: "recipient.account is required"})
+	}
+	return errs
+}
+
+// Client talks to a fake provider over HTTP.
+type Client struct {
+	name, base, token string
+	hc                *http.Client
+}
+
+var (
+	_ providers.Single   = (*Client)(nil)
+	_ providers.Provider = (*Client)(nil)
+)
+
+// Open returns a client.
+func Open(o providers.Options) *Client {
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	if o.Timeout > 0 {
+		c := *hc
+		c.Timeout = o.Timeout
+		hc = &c
+	}
+	return &Client{name: o.Name, base: strings.TrimRight(o.BaseURL, "/"), token: o.Credentials["tokenEnv"], hc: hc}
+}
+
+// Name is the configured provider name.
+func (c *Client) Name() string { return c.name }
+
+// Type is "fake".
+func (c *Client) Type() string { return "fake" }
+
+// Prepare builds the create request.
+func (c *Client) Prepare(p providers.Payout) (providers.Request, error) {
+	b, err := json.Marshal(createRequest{
+		Reference: p.Key, Address: p.Address, Amount: p.Amount.String(),
+		Currency: p.Currency.Code, Account: p.Recipient.Account, Name: p.Recipient.Name,
+	})
+	if err != nil {
+		return providers.Request{}, err
+	}
+	return providers.Request{Method: "POST", Path: "/payouts", Body: string(b)}, nil
+}
+
+// Send sends a prepared request. It can tell "never left" from "may have
+// arrived" by whether the request was completely written.
+func (c *Client) Send(ctx context.Context, p providers.Payout, r providers.Request) (providers.Result, error) {
+	res := providers.Result{Address: p.Address}
+	code, body, written, err := c.do(ctx, r.Method, r.Path, r.Body)
+	switch {
+	case err != nil && !written:
+		res.Status, res.Reason = providers.StatusNotSent, "request not sent: "+err.Error()
+		return res, nil
+	case err != nil:
+		res.Status, res.Reason = providers.StatusUnknown, "no answer after the request was sent: "+err.Error()
+		return res, nil
+	case code == 400:
+		var e struct{ Error string }
+		json.Unmarshal(body, &e)
+		res.Status, res.Reason = providers.StatusFailed, "rejected: "+e.Error
+		return res, nil
+	case code != 200:
+		res.Status, res.Reason = providers.StatusUnknown, fmt.Sprintf("HTTP %d after the request was sent", code)
+		return res, nil
+	}
+	var pay Payment
+	if err := json.Unmarshal(body, &pay); err != nil || pay.ID == "" {
+		res.Status, res.Reason = providers.StatusUnknown, "unreadable answer after the request was sent"
+		return res, nil
+	}
+	if pay.Reference != p.Key {
+		res.Status = providers.StatusUnknown
+		return res, fmt.Errorf("%w: fake provider answered reference %s for %s", providers.ErrStop, pay.Reference, p.Key)
+	}
+	return result(p.Address, pay), nil
+}
+
+func result(addr string, pay Payment) providers.Result {
+	r := providers.Result{Address: addr, IDs: map[string]string{"id": pay.ID}, Answer: map[string]string{"amount": pay.Amount}}
+	switch pay.Status {
+	case "paid":
+		r.Status = providers.StatusPaid
+	case "failed":
+		r.Status, r.Reason = providers.StatusFailed, "provider says failed"
+	default:
+		r.Status = providers.StatusPending
+	}
+	return r
+}
+
+// Check looks attempts up by id, or by reference when the id is unknown.
+func (c *Client) Check(ctx context.Context, as []providers.Attempt) ([]providers.Result, error) {
+	out := make([]providers.Result, len(as))
+	for i, a := range as {
+		out[i] = c.check(ctx, a)
+	}
+	return out, nil
+}
+
+func (c *Client) check(ctx context.Context, a providers.Attempt) providers.Result {
+	unknown := func(why string) providers.Result {
+		return providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: why}
+	}
+	if id := a.IDs["id"]; id != "" {
+		code, body, _, err := c.do(ctx, "GET", "/payouts/"+url.PathEscape(id), "")
+		if err != nil || code != 200 {
+			return unknown(fmt.Sprintf("lookup failed: %v (HTTP %d)", err, code))
+		}
+		var pay Payment
+		if json.Unmarshal(body, &pay) != nil {
+			return unknown("unreadable lookup answer")
+		}
+		return result(a.Address, pay)
+	}
+	code, body, _, err := c.do(ctx, "GET", "/payouts?reference="+url.QueryEscape(a.Key), "")
+	if err != nil || code != 200 {
+		return unknown(fmt.Sprintf("lookup by reference failed: %v (HTTP %d)", err, code))
+	}
+	var list struct{ Payouts []Payment }
+	if json.Unmarshal(body, &list) != nil {
+		return unknown("unreadable lookup answer")
+	}
+	switch len(list.Payouts) {
+	case 0:
+		return providers.Result{Address: a.Address, Status: providers.StatusNotFound}
+	case 1:
+		return result(a.Address, list.Payouts[0])
+	}
+	return unknown(fmt.Sprintf("%d payments carry reference %s", len(list.Payouts), a.Key))
+}
+
+// do sends one request; written reports whether the request was completely
+// written to the connection (after which the provider may have acted).
+func (c *Client) do(ctx context.Context, method, path, body string) (int, []byte, bool, error) {
+	written := false
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				written = true
+			}
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader([]byte(body)))
+	if err != nil {
+		return 0, nil, false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, written, redact(err, c.token)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return resp.StatusCode, nil, true, redact(err, c.token)
+	}
+	return resp.StatusCode, b, true, nil
+}
+
+func redact(err error, secret string) error {
+	if secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "[redacted]"))
+}
+
+// Memory is the fake provider called in memory, for engine tests that need
+// no HTTP: the same ledger and faults, minus the network. Hooks run before
+// each call and may block or fail it.
+type Memory struct {
+	NameValue string
+	Ledger    *Ledger
+	// BeforeSend runs before a create reaches the ledger.
+	BeforeSend func(p providers.Payout)
+	Latency    time.Duration
+}
+
+var _ providers.Single = (*Memory)(nil)
+
+// Name is the provider name.
+func (m *Memory) Name() string { return m.NameValue }
+
+// Type is "fake".
+func (m *Memory) Type() string { return "fake" }
+
+// Prepare builds the same request as the HTTP client.
+func (m *Memory) Prepare(p providers.Payout) (providers.Request, error) {
+	return (&Client{}).Prepare(p)
+}
+
+// Send applies the ledger's next fault and records the payment.
+func (m *Memory) Send(ctx context.Context, p providers.Payout, r providers.Request) (providers.Result, error) {
+	if m.BeforeSend != nil {
+		m.BeforeSend(p)
+	}
+	if m.Latency > 0 {
+		time.Sleep(m.Latency)
+	}
+	res := providers.Result{Address: p.Address}
+	f := m.Ledger.nextFault()
+	switch f {
+	case Refuse:
+		res.Status, res.Reason = providers.StatusNotSent, "connection refused"
+		return res, nil
+	case Fail500Before, DropBefore:
+		// The request was written; only a lookup can tell nothing happened.
+		res.Status, res.Reason = providers.StatusUnknown, string(f)
+		return res, nil
+	case Reject:
+		res.Status, res.Reason = providers.StatusFailed, "rejected: account closed"
+		return res, nil
+	}
+	pay := m.Ledger.create(p.Key, p.Address, p.Amount.String(), p.Currency.Code, p.Recipient.Account)
+	if f != "" {
+		res.Status, res.Reason = providers.StatusUnknown, string(f)
+		return res, nil
+	}
+	return result(p.Address, *pay), nil
+}
+
+// Check looks attempts up in the ledger.
+func (m *Memory) Check(ctx context.Context, as []providers.Attempt) ([]providers.Result, error) {
+	out := make([]providers.Result, len(as))
+	for i, a := range as {
+		if id := a.IDs["id"]; id != "" {
+			if p, ok := m.Ledger.byID(id); ok {
+				out[i] = result(a.Address, p)
+				continue
+			}
+		}
+		if m.Ledger.LookupsBlind {
+			out[i] = providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: "provider cannot tell"}
+			continue
+		}
+		switch ps := m.Ledger.byReference(a.Key); len(ps) {
+		case 0:
+			out[i] = providers.Result{Address: a.Address, Status: providers.StatusNotFound}
+		case 1:
+			out[i] = result(a.Address, ps[0])
+		default:
+			out[i] = providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: "several payments carry this reference"}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,270 @@
+// Package fake is a payout provider for testing payctl itself: a ledger
+// that never deduplicates (every create request is a new payment, so a
+// protocol bug shows up as a double payout), served over HTTP for tests of
+// real payctl processes, or called in memory for engine tests. Faults can
+// be injected at every point of a request.
+//
+// Its HTTP API:
+//
+//	POST /payouts              {"reference","address","amount","currency","account","name"}
+//	                           -> 200 {"id","reference","status"}; 400 {"error"} for a rejected payout
+//	GET  /payouts?reference=K  -> 200 {"payouts":[...]} every payment with that reference
+//	GET  /payouts/{id}         -> 200 {"id","reference","status"}; 404
+//
+// A payout whose account ends in "0000" fails; one ending in "1111" stays
+// pending until Settle is called.
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Payment is one payment the fake provider made.
+type Payment struct {
+	ID        string `json:"id"`
+	Reference string `json:"reference"`
+	Address   string `json:"address"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Account   string `json:"account"`
+	Status    string `json:"status"` // pending, paid, failed
+}
+
+// Fault is an injected failure of one create request.
+type Fault string
+
+// The faults. "Before" faults happen before the payment is recorded,
+// "after" ones after: the provider paid but payctl cannot know.
+const (
+	Fail500Before Fault = "500-before-commit"
+	Fail500After  Fault = "500-after-commit"
+	DropBefore    Fault = "drop-before-commit"
+	DropAfter     Fault = "drop-after-commit"
+	DelayAfter    Fault = "delay-after-commit" // answer after the client's timeout
+	GarbageAfter  Fault = "garbage-after-commit"
+	Reject        Fault = "reject" // a definite 400: nothing paid
+	// Refuse is a connection refused: only the in-memory provider can
+	// inject it (over HTTP, point the client at a closed port).
+	Refuse Fault = "refuse"
+)
+
+// Ledger is the fake provider's books. Safe for concurrent use.
+type Ledger struct {
+	mu       sync.Mutex
+	payments []*Payment
+	creates  int
+	faults   []Fault
+	// Delay is how long DelayAfter holds an answer.
+	Delay time.Duration
+	// LookupsBlind makes reference lookups answer "cannot tell" (503), as a
+	// provider without a lookup would.
+	LookupsBlind bool
+	// Token, if set, must be sent as "Authorization: Bearer <token>".
+	Token string
+}
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger { return &Ledger{Delay: 2 * time.Second} }
+
+// Inject queues faults for the next create requests, in order.
+func (l *Ledger) Inject(fs ...Fault) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.faults = append(l.faults, fs...)
+}
+
+func (l *Ledger) nextFault() Fault {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.creates++
+	if len(l.faults) == 0 {
+		return ""
+	}
+	f := l.faults[0]
+	l.faults = l.faults[1:]
+	return f
+}
+
+// create records a payment: no deduplication, by design.
+func (l *Ledger) create(ref, addr, amount, currency, account string) *Payment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := &Payment{
+		ID: fmt.Sprintf("fk-%06d", len(l.payments)+1), Reference: ref, Address: addr,
+		Amount: amount, Currency: currency, Account: account, Status: "paid",
+	}
+	switch {
+	case strings.HasSuffix(account, "0000"):
+		p.Status = "failed"
+	case strings.HasSuffix(account, "1111"):
+		p.Status = "pending"
+	}
+	l.payments = append(l.payments, p)
+	c := *p
+	return &c
+}
+
+// Settle moves pending payments to paid.
+func (l *Ledger) Settle() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.payments {
+		if p.Status == "pending" {
+			p.Status = "paid"
+		}
+	}
+}
+
+// Payments returns a copy of every payment.
+func (l *Ledger) Payments() []Payment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Payment, len(l.payments))
+	for i, p := range l.payments {
+		out[i] = *p
+	}
+	return out
+}
+
+// Creates is how many create requests arrived (including faulted ones).
+func (l *Ledger) Creates() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.creates
+}
+
+// PaidTwice returns the addresses with more than one non-failed payment:
+// double payouts.
+func (l *Ledger) PaidTwice() []string {
+	n := map[string]int{}
+	for _, p := range l.Payments() {
+		if p.Status != "failed" {
+			n[p.Address]++
+		}
+	}
+	var out []string
+	for a, k := range n {
+		if k > 1 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (l *Ledger) byReference(ref string) []Payment {
+	var out []Payment
+	for _, p := range l.Payments() {
+		if p.Reference == ref {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (l *Ledger) byID(id string) (Payment, bool) {
+	for _, p := range l.Payments() {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Payment{}, false
+}
+
+type createRequest struct {
+	Reference string `json:"reference"`
+	Address   string `json:"address"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Account   string `json:"account"`
+	Name      string `json:"name"`
+}
+
+// ServeHTTP is the fake provider's HTTP API.
+func (l *Ledger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l.Token != "" && r.Header.Get("Authorization") != "Bearer "+l.Token {
+		writeJSON(w, 401, map[string]string{"error": "bad token"})
+		return
+	}
+	switch {
+	case r.Method == "POST" && r.URL.Path == "/payouts":
+		l.serveCreate(w, r)
+	case r.Method == "GET" && r.URL.Path == "/payouts":
+		if l.LookupsBlind {
+			writeJSON(w, 503, map[string]string{"error": "lookups unavailable"})
+			return
+		}
+		ps := l.byReference(r.URL.Query().Get("reference"))
+		if ps == nil {
+			ps = []Payment{}
+		}
+		writeJSON(w, 200, map[string]any{"payouts": ps})
+	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/payouts/"):
+		p, ok := l.byID(strings.TrimPrefix(r.URL.Path, "/payouts/"))
+		if !ok {
+			writeJSON(w, 404, map[string]string{"error": "no such payout"})
+			return
+		}
+		writeJSON(w, 200, p)
+	default:
+		writeJSON(w, 404, map[string]string{"error": "not found"})
+	}
+}
+
+func (l *Ledger) serveCreate(w http.ResponseWriter, r *http.Request) {
+	var req createRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Reference == "" {
+		writeJSON(w, 400, map[string]string{"error": "bad request"})
+		return
+	}
+	f := l.nextFault()
+	switch f {
+	case Fail500Before:
+		writeJSON(w, 500, map[string]string{"error": "internal error"})
+		return
+	case DropBefore:
+		hangUp(w)
+		return
+	case Reject:
+		writeJSON(w, 400, map[string]string{"error": "account closed"})
+		return
+	}
+	p := l.create(req.Reference, req.Address, req.Amount, req.Currency, req.Account)
+	switch f {
+	case Fail500After:
+		writeJSON(w, 500, map[string]string{"error": "internal error"})
+	case DropAfter:
+		hangUp(w)
+	case DelayAfter:
+		select {
+		case <-time.After(l.Delay):
+		case <-r.Context().Done():
+		}
+		writeJSON(w, 200, p)
+	case GarbageAfter:
+		w.WriteHeader(200)
+		w.Write([]byte(`{"id": "`))
+	default:
+		writeJSON(w, 200, p)
+	}
+}
+
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
