@@ -1,0 +1,528 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptrace"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/internal/crash"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
+)
+
+// Settings are a provider's apply settings.
+type Settings struct {
+	Concurrency    int
+	RatePerSecond  int
+	LookupGrace    time.Duration
+	QuoteTolerance money.Amount
+}
+
+// SettingsFrom reads a provider's settings from its config.
+func SettingsFrom(p *config.Provider) Settings {
+	s := Settings{Concurrency: p.Concurrency, RatePerSecond: p.RatePerSecond, LookupGrace: p.LookupGrace, QuoteTolerance: p.QuoteTolerance}
+	if s.Concurrency <= 0 {
+		s.Concurrency = config.DefaultConcurrency
+	}
+	return s
+}
+
+// Engine applies plans to one opened, locked state.
+type Engine struct {
+	State *state.State
+	// Providers opens a provider by name; it is called at most once per
+	// name and only for providers that are needed.
+	Providers func(name string) (providers.Provider, error)
+	Settings  func(name string) Settings
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Progress, if set, receives an event per payout outcome.
+	Progress func(Progress)
+
+	mu     sync.Mutex
+	opened map[string]providers.Provider
+	errs   map[string]error
+}
+
+// Progress is one payout's outcome during a run.
+type Progress struct {
+	Address  string           `json:"address"`
+	Provider string           `json:"provider"`
+	Status   providers.Status `json:"status"`
+	Amount   money.Amount     `json:"amount"`
+	Currency string           `json:"currency"`
+	Reason   string           `json:"reason,omitempty"`
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) provider(name string) (providers.Provider, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.opened[name]; ok {
+		return p, nil
+	}
+	if err, ok := e.errs[name]; ok {
+		return nil, err
+	}
+	if e.opened == nil {
+		e.opened, e.errs = map[string]providers.Provider{}, map[string]error{}
+	}
+	p, err := e.Providers(name)
+	if err != nil {
+		e.errs[name] = err
+		return nil, err
+	}
+	e.opened[name] = p
+	return p, nil
+}
+
+func (e *Engine) settings(name string) Settings {
+	s := Settings{}
+	if e.Settings != nil {
+		s = e.Settings(name)
+	}
+	if s.Concurrency <= 0 {
+		s.Concurrency = config.DefaultConcurrency
+	}
+	return s
+}
+
+// Outcome is what became of one payout in a run.
+type Outcome struct {
+	Address  string            `json:"address"`
+	Provider string            `json:"provider"`
+	Attempt  int               `json:"attempt"`
+	Status   providers.Status  `json:"status"`
+	Currency string            `json:"currency"`
+	Amount   money.Amount      `json:"amount"`
+	IDs      map[string]string `json:"ids,omitempty"`
+	Fee      *money.Amount     `json:"fee,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+}
+
+// Report is what a run did.
+type Report struct {
+	Outcomes []*Outcome `json:"outcomes"`
+	// Skipped are payouts of the plan not sent, with why.
+	Skipped []*Outcome `json:"skipped,omitempty"`
+	// Recovered are earlier unknown attempts looked up before sending.
+	Recovered []*Outcome `json:"recovered,omitempty"`
+	// Interrupted is true when Ctrl-C stopped the run before every payout
+	// was sent.
+	Interrupted bool `json:"interrupted"`
+	mu          sync.Mutex
+}
+
+func (r *Report) add(list *[]*Outcome, o *Outcome) {
+	r.mu.Lock()
+	*list = append(*list, o)
+	r.mu.Unlock()
+}
+
+func (r *Report) sort() {
+	for _, l := range [][]*Outcome{r.Outcomes, r.Skipped, r.Recovered} {
+		sort.Slice(l, func(i, j int) bool { return l[i].Address < l[j].Address })
+	}
+}
+
+// Count returns how many outcomes have each status.
+func (r *Report) Count() map[providers.Status]int {
+	n := map[providers.Status]int{}
+	for _, o := range r.Outcomes {
+		n[o.Status]++
+	}
+	return n
+}
+
+// ErrInterrupted is returned when a run was stopped before sending every
+// payout; everything sent was recorded.
+var ErrInterrupted = errors.New("interrupted: payouts not yet sent were left for the next apply")
+
+// Run sends the plan's pay and retry payouts. The caller has checked that
+// the plan is current (plan.CheckCurrent) and called Recover.
+func (e *Engine) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
+	rep := &Report{}
+	byProvider := map[string][]*plan.Item{}
+	var names []string
+	for _, it := range p.Payouts {
+		if !it.Action.Sends() {
+			continue
+		}
+		if why := e.stillSendable(it); why != "" {
+			rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why})
+			continue
+		}
+		if byProvider[it.Provider] == nil {
+			names = append(names, it.Provider)
+		}
+		byProvider[it.Provider] = append(byProvider[it.Provider], it)
+	}
+	sort.Strings(names)
+
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		stop(err)
+	}
+	for _, name := range names {
+		items := byProvider[name]
+		prov, err := e.provider(name)
+		if err != nil {
+			for _, it := range items {
+				rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: name, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: err.Error()})
+			}
+			fail(fmt.Errorf("provider %s: %w", name, err))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch pv := prov.(type) {
+			case providers.Single:
+				err = e.runSingle(runCtx, pv, prov, items, rep)
+			case providers.Batch:
+				err = e.runBatch(runCtx, pv, prov, p, items, rep)
+			default:
+				err = fmt.Errorf("provider %s can neither pay single payouts nor batches", name)
+			}
+			if err != nil {
+				fail(err)
+			}
+		}()
+	}
+	wg.Wait()
+	rep.sort()
+	if firstErr != nil {
+		return rep, firstErr
+	}
+	if ctx.Err() != nil && len(rep.Skipped) > 0 {
+		rep.Interrupted = true
+		return rep, ErrInterrupted
+	}
+	return rep, nil
+}
+
+// stillSendable checks the state still expects this send: it guards a
+// saved plan against anything that changed the payout since.
+func (e *Engine) stillSendable(it *plan.Item) string {
+	var why string
+	e.State.View(func(s *state.Snapshot) {
+		sp := s.Payouts[it.Address]
+		switch {
+		case sp == nil:
+			if it.Attempt != 1 {
+				why = fmt.Sprintf("plan sends attempt %d, but the state has no attempt", it.Attempt)
+			}
+		case sp.Digest != it.Digest:
+			why = "details differ from the state's record"
+		case sp.Latest().Status == providers.StatusNotSent && it.Attempt == sp.Latest().N:
+		case sp.Latest().Status == providers.StatusFailed && it.Attempt == sp.Latest().N+1:
+		default:
+			why = fmt.Sprintf("attempt %d is now %s", sp.Latest().N, sp.Latest().Status)
+		}
+	})
+	return why
+}
+
+func payoutOf(it *plan.Item) providers.Payout {
+	c, _ := money.LookupCurrency(it.Currency)
+	return providers.Payout{
+		Address: it.Address, Attempt: it.Attempt, Key: it.Key,
+		Amount: it.Amount, Currency: c, Recipient: it.Recipient,
+	}
+}
+
+func intentPayout(it *plan.Item, req *providers.Request) state.EventPayout {
+	amt, rcp := it.Amount, it.Recipient
+	return state.EventPayout{
+		Address: it.Address, Attempt: it.Attempt, Key: it.Key, Status: providers.StatusSending,
+		Type: it.Type, Currency: it.Currency, Amount: &amt, Recipient: &rcp, Digest: it.Digest,
+		PlannedFee: it.Fee, FeePayer: it.FeePayer, Request: req,
+	}
+}
+
+func resultPayout(it *plan.Item, r providers.Result) state.EventPayout {
+	return state.EventPayout{
+		Address: it.Address, Attempt: it.Attempt, Status: r.Status,
+		IDs: r.IDs, Fee: r.Fee, Answer: r.Answer, Reason: r.Reason,
+	}
+}
+
+// sendContext keeps a request in flight alive through Ctrl-C and marks the
+// moment the request is written, for crash tests.
+func sendContext(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(context.WithoutCancel(ctx), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { crash.Point(crash.RequestWritten) },
+	})
+}
+
+func limiter(s Settings) *rate.Limiter {
+	if s.RatePerSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, 1)
+	}
+	return rate.NewLimiter(rate.Limit(s.RatePerSecond), 1)
+}
+
+func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov providers.Provider, items []*plan.Item, rep *Report) error {
+	set := e.settings(prov.Name())
+	lim := limiter(set)
+	work := make(chan *plan.Item)
+	var wg sync.WaitGroup
+	var errOnce sync.Once
+	var runErr error
+	for i := 0; i < set.Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				if err := e.sendOne(ctx, pv, prov, it, rep); err != nil {
+					errOnce.Do(func() { runErr = err })
+				}
+			}
+		}()
+	}
+	for i, it := range items {
+		if ctx.Err() == nil && lim.Wait(ctx) == nil {
+			select {
+			case work <- it:
+				continue
+			case <-ctx.Done():
+			}
+		}
+		for _, rest := range items[i:] {
+			rep.add(&rep.Skipped, &Outcome{Address: rest.Address, Provider: rest.Provider, Attempt: rest.Attempt, Currency: rest.Currency, Amount: rest.Amount, Reason: "not sent: the run was stopped"})
+		}
+		break
+	}
+	close(work)
+	wg.Wait()
+	return runErr
+}
+
+func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov providers.Provider, it *plan.Item, rep *Report) error {
+	if ctx.Err() != nil {
+		rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
+		return nil
+	}
+	p := payoutOf(it)
+	req, err := pv.Prepare(p)
+	if err != nil {
+		rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: " + err.Error()})
+		return nil
+	}
+	intent := &state.Event{Kind: state.KindIntent, Provider: prov.Name(), Payouts: []state.EventPayout{intentPayout(it, &req)}}
+	if err := e.State.Record(ctx, intent); err != nil {
+		return fmt.Errorf("%s: intent not recorded, nothing sent: %w", it.Address, err)
+	}
+	crash.Point(crash.IntentAfterSync)
+	res, sendErr := pv.Send(sendContext(ctx), p, req)
+	crash.Point(crash.AnswerReceived)
+	if res.Status == "" || res.Status == providers.StatusSending || res.Status == providers.StatusNotFound {
+		res.Status = providers.StatusUnknown
+	}
+	outcome := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
+	if err := e.State.Record(ctx, outcome); err != nil {
+		return fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err)
+	}
+	crash.Point(crash.OutcomeAfterSync)
+	o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason}
+	rep.add(&rep.Outcomes, o)
+	e.progress(o)
+	if sendErr != nil {
+		return fmt.Errorf("%s: %w", it.Address, sendErr)
+	}
+	return nil
+}
+
+func (e *Engine) progress(o *Outcome) {
+	if e.Progress != nil {
+		e.Progress(Progress{Address: o.Address, Provider: o.Provider, Status: o.Status, Amount: o.Amount, Currency: o.Currency, Reason: o.Reason})
+	}
+}
+
+// QuoteError is a batch provider's quote above the plan's fee.
+type QuoteError struct {
+	Provider, Batch string
+	Index           int
+	Token           string
+	Planned, Quoted money.Amount
+	Tolerance       money.Amount
+	Currency        string
+}
+
+func (q *QuoteError) Error() string {
+	return fmt.Sprintf("%s: provider payout %s #%d not executed: the provider quoted a fee of %s %s, above the plan's %s %s (tolerance %s); its quote %s lapses by itself and nothing was paid; if the new fee is right, set fees in payctl.yaml (or quoteTolerance) and plan again",
+		q.Provider, q.Batch, q.Index, q.Quoted, q.Currency, q.Planned, q.Currency, q.Tolerance, q.Token)
+}
+
+func (e *Engine) runBatch(ctx context.Context, pv providers.Batch, prov providers.Provider, p *plan.Plan, items []*plan.Item, rep *Report) error {
+	set := e.settings(prov.Name())
+	lim := limiter(set)
+	byGroup := map[int][]*plan.Item{}
+	var order []int
+	for _, it := range items {
+		if it.Group < 0 || it.Group >= len(p.Groups) || !p.Groups[it.Group].Request {
+			return fmt.Errorf("%s: the plan puts this payout in no provider payout; make a new plan", it.Address)
+		}
+		if byGroup[it.Group] == nil {
+			order = append(order, it.Group)
+		}
+		byGroup[it.Group] = append(byGroup[it.Group], it)
+	}
+	var quoteErrs []error
+	for gi, g := range order {
+		group, gitems := p.Groups[g], byGroup[g]
+		if ctx.Err() != nil || lim.Wait(ctx) != nil {
+			for _, rest := range order[gi:] {
+				for _, it := range byGroup[rest] {
+					rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
+				}
+			}
+			break
+		}
+		err := e.sendGroup(ctx, pv, prov, group, gitems, set, rep)
+		var qe *QuoteError
+		if errors.As(err, &qe) {
+			quoteErrs = append(quoteErrs, err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return errors.Join(quoteErrs...)
+}
+
+func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov providers.Provider, g *plan.Group, items []*plan.Item, set Settings, rep *Report) error {
+	ps := make([]providers.Payout, len(items))
+	total := money.FromInt64(0)
+	for i, it := range items {
+		ps[i] = payoutOf(it)
+		total = total.Add(it.Amount)
+	}
+	skipAll := func(why string) {
+		for _, it := range items {
+			rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why})
+		}
+	}
+	q, err := pv.Quote(ctx, ps)
+	if err != nil {
+		skipAll("not sent: quote failed: " + err.Error())
+		return fmt.Errorf("%s: provider payout %s #%d: quote failed, nothing was sent: %w", prov.Name(), g.Batch, g.Index, err)
+	}
+	if !q.Total.Equal(total) {
+		skipAll("not sent: the quote's total does not match")
+		return fmt.Errorf("%w: %s quoted a total of %s for provider payout %s #%d, which totals %s; nothing was sent", providers.ErrStop, prov.Name(), q.Total, g.Batch, g.Index, total)
+	}
+	limit := g.Fee.Add(set.QuoteTolerance)
+	if q.Fee.Cmp(limit) > 0 {
+		planned, quoted := g.Fee, q.Fee
+		ev := &state.Event{
+			Kind: state.KindQuote, Provider: prov.Name(), Token: q.Token, PlannedFee: &planned, QuotedFee: &quoted,
+			Reason: fmt.Sprintf("quoted fee %s above the planned %s (tolerance %s): not executed", q.Fee, g.Fee, set.QuoteTolerance),
+		}
+		for _, it := range items {
+			ev.Payouts = append(ev.Payouts, state.EventPayout{Address: it.Address, Attempt: it.Attempt, Status: providers.StatusNotSent})
+		}
+		if err := e.State.Record(ctx, ev); err != nil {
+			return err
+		}
+		skipAll(fmt.Sprintf("not sent: quoted fee %s above the planned %s", q.Fee, g.Fee))
+		return &QuoteError{Provider: prov.Name(), Batch: g.Batch, Index: g.Index, Token: q.Token, Planned: g.Fee, Quoted: q.Fee, Tolerance: set.QuoteTolerance, Currency: g.Currency}
+	}
+	planned, quoted := g.Fee, q.Fee
+	req := q.Request
+	intent := &state.Event{
+		Kind: state.KindIntent, Provider: prov.Name(), Group: uuid.NewString(), Token: q.Token,
+		Request: &req, PlannedFee: &planned, QuotedFee: &quoted,
+	}
+	for _, it := range items {
+		intent.Payouts = append(intent.Payouts, intentPayout(it, nil))
+	}
+	if err := e.State.Record(ctx, intent); err != nil {
+		return fmt.Errorf("%s #%d: intent not recorded, nothing sent: %w", g.Batch, g.Index, err)
+	}
+	crash.Point(crash.IntentAfterSync)
+	results, execErr := pv.Execute(sendContext(ctx), q)
+	crash.Point(crash.AnswerReceived)
+	outcome := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Group: intent.Group}
+	for i, it := range items {
+		r := providers.Result{Status: providers.StatusUnknown, Reason: "no result for this payout"}
+		if i < len(results) {
+			r = results[i]
+		}
+		if r.Status == "" || r.Status == providers.StatusSending || r.Status == providers.StatusNotFound {
+			r.Status = providers.StatusUnknown
+		}
+		outcome.Payouts = append(outcome.Payouts, resultPayout(it, r))
+		if f, ok := groupFee(r); ok {
+			outcome.Fee = &f
+		}
+		for _, k := range []string{"payment_id"} {
+			if v := r.IDs[k]; v != "" {
+				if outcome.GroupIDs == nil {
+					outcome.GroupIDs = map[string]string{}
+				}
+				outcome.GroupIDs[k] = v
+			}
+		}
+	}
+	if err := e.State.Record(ctx, outcome); err != nil {
+		return fmt.Errorf("%s #%d: the provider's answer could not be recorded: %w", g.Batch, g.Index, err)
+	}
+	crash.Point(crash.OutcomeAfterSync)
+	for i, it := range items {
+		ep := outcome.Payouts[i]
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason}
+		rep.add(&rep.Outcomes, o)
+		e.progress(o)
+	}
+	if execErr != nil {
+		return fmt.Errorf("%s: provider payout %s #%d: %w", prov.Name(), g.Batch, g.Index, execErr)
+	}
+	return nil
+}
+
+// groupFee reads the fee a batch provider charged for a whole provider
+// payout, which it reports on each payout's answer.
+func groupFee(r providers.Result) (money.Amount, bool) {
+	v, ok := r.Answer[providers.AnswerGroupFee]
+	if !ok {
+		return money.Amount{}, false
+	}
+	f, err := money.Parse(v)
+	return f, err == nil
+}

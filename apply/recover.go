@@ -1,0 +1,241 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
+)
+
+// Which attempts a lookup covers.
+type scope int
+
+const (
+	scopeUnknown scope = iota // sending and unknown: recovery
+	scopeOpen                 // also pending: refresh
+	scopeAll                  // also paid (a bank may return funds): refresh -all
+)
+
+// Recover looks up every attempt whose outcome is not known. It records
+// what the providers say and returns the attempts it looked up. Attempts of
+// providers that cannot be opened stay as they are and are reported.
+func (e *Engine) Recover(ctx context.Context) ([]*Outcome, error) {
+	return e.check(ctx, scopeUnknown, nil)
+}
+
+// Refresh asks providers for the status of every attempt that is not final
+// (and of paid ones too with all), recording every change as an event.
+func (e *Engine) Refresh(ctx context.Context, all bool) ([]*Outcome, error) {
+	sc := scopeOpen
+	if all {
+		sc = scopeAll
+	}
+	return e.check(ctx, sc, nil)
+}
+
+// CheckAddresses refreshes the given addresses only (a callback's hint).
+func (e *Engine) CheckAddresses(ctx context.Context, addrs []string) ([]*Outcome, error) {
+	set := map[string]bool{}
+	for _, a := range addrs {
+		set[a] = true
+	}
+	return e.check(ctx, scopeAll, set)
+}
+
+type lookup struct {
+	attempt providers.Attempt
+	status  providers.Status // as recorded
+	ids     map[string]string
+	payout  *state.Payout
+}
+
+func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*Outcome, error) {
+	byProvider := map[string][]lookup{}
+	e.State.View(func(s *state.Snapshot) {
+		for _, addr := range s.Addresses() {
+			if only != nil && !only[addr] {
+				continue
+			}
+			p := s.Payouts[addr]
+			a := p.Latest()
+			switch a.Status {
+			case providers.StatusSending, providers.StatusUnknown:
+			case providers.StatusPending:
+				if sc < scopeOpen {
+					continue
+				}
+			case providers.StatusPaid:
+				if sc < scopeAll {
+					continue
+				}
+			default:
+				continue
+			}
+			c, _ := money.LookupCurrency(p.Currency)
+			token := ""
+			if g := s.Groups[a.Group]; g != nil {
+				token = g.Token
+			}
+			byProvider[p.Provider] = append(byProvider[p.Provider], lookup{
+				attempt: providers.Attempt{
+					Payout: providers.Payout{Address: addr, Attempt: a.N, Key: a.Key, Amount: p.Amount, Currency: c, Recipient: p.Recipient},
+					IDs:    copyMap(a.IDs), Token: token, SentAt: a.SentAt, Status: a.Status,
+				},
+				status: a.Status, ids: a.IDs, payout: p,
+			})
+		}
+	})
+	var names []string
+	for n := range byProvider {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []*Outcome
+	var firstErr error
+	for _, name := range names {
+		ls := byProvider[name]
+		prov, err := e.provider(name)
+		if err != nil {
+			for _, l := range ls {
+				out = append(out, &Outcome{Address: l.attempt.Address, Provider: name, Attempt: l.attempt.Attempt, Status: l.status, Currency: l.attempt.Currency.Code, Amount: l.attempt.Amount,
+					Reason: fmt.Sprintf("not looked up: provider %s cannot be used: %v", name, err)})
+			}
+			if firstErr == nil {
+				firstErr = fmt.Errorf("provider %s: %w", name, err)
+			}
+			continue
+		}
+		as := make([]providers.Attempt, len(ls))
+		for i, l := range ls {
+			as[i] = l.attempt
+		}
+		results, err := prov.Check(ctx, as)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("look up payouts at %s: %w", name, err)
+			}
+			continue
+		}
+		ev := &state.Event{Kind: state.KindCheck, Provider: name}
+		for i, l := range ls {
+			if i >= len(results) {
+				break
+			}
+			ep, o := e.judge(name, l, results[i])
+			out = append(out, o)
+			if ep != nil {
+				ev.Payouts = append(ev.Payouts, *ep)
+			}
+		}
+		if len(ev.Payouts) > 0 {
+			if err := e.State.Record(ctx, ev); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, firstErr
+}
+
+// judge decides what a lookup result means for the state: the event to
+// record (nil when nothing changed) and the outcome to report.
+func (e *Engine) judge(name string, l lookup, r providers.Result) (*state.EventPayout, *Outcome) {
+	a := l.attempt
+	o := &Outcome{Address: a.Address, Provider: name, Attempt: a.Attempt, Currency: a.Currency.Code, Amount: a.Amount, IDs: r.IDs, Fee: r.Fee, Reason: r.Reason}
+	ep := &state.EventPayout{Address: a.Address, Attempt: a.Attempt, IDs: r.IDs, Fee: r.Fee, Answer: r.Answer, Reason: r.Reason}
+	switch r.Status {
+	case providers.StatusPending, providers.StatusPaid, providers.StatusFailed:
+		ep.Status = r.Status
+	case providers.StatusNotFound:
+		grace := e.settings(name).LookupGrace
+		age := e.now().Sub(a.SentAt)
+		if l.status == providers.StatusPending || l.status == providers.StatusPaid {
+			// The provider once answered for it: "not found" now is the
+			// provider's records expiring or failing, not proof of absence.
+			ep.Status = l.status
+			o.Reason = "the provider no longer finds it; its last known status stands"
+			break
+		}
+		if age >= grace {
+			ep.Status = providers.StatusNotSent
+			ep.Reason = fmt.Sprintf("the provider has no record of it %s after it was sent: it never arrived", age.Round(time.Second))
+		} else {
+			ep.Status = providers.StatusUnknown
+			ep.Reason = fmt.Sprintf("not found at the provider yet; trusted only %s after sending (at %s)", grace, a.SentAt.Add(grace).UTC().Format(time.RFC3339))
+		}
+	default:
+		ep.Status = providers.StatusUnknown
+		if l.status == providers.StatusPending || l.status == providers.StatusPaid {
+			// A failed lookup of a known attempt changes nothing.
+			ep.Status = l.status
+		}
+		if ep.Reason == "" {
+			ep.Reason = "the provider cannot tell what became of it"
+		}
+	}
+	o.Status = ep.Status
+	o.Reason = ep.Reason
+	if ep.Status == l.status && sameIDs(l.ids, r.IDs) && (ep.Status != providers.StatusUnknown || l.payout.Latest().Reason == ep.Reason) {
+		return nil, o
+	}
+	return ep, o
+}
+
+func sameIDs(have, got map[string]string) bool {
+	for k, v := range got {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// Resolve records a person's decision about an attempt whose outcome is
+// not known: paid (money left) or failed (it did not; the next plan
+// retries with a new attempt).
+func Resolve(ctx context.Context, st *state.State, address string, paid bool, reason string) error {
+	if reason == "" {
+		return fmt.Errorf("a reason is required: say how you know (e.g. -reason \"dashboard shows payment 9f2c... completed\")")
+	}
+	var ev *state.Event
+	var err error
+	st.View(func(s *state.Snapshot) {
+		p := s.Payouts[address]
+		if p == nil {
+			err = fmt.Errorf("%s is not in the state; `payctl state list` shows the addresses", address)
+			return
+		}
+		a := p.Latest()
+		switch a.Status {
+		case providers.StatusSending, providers.StatusUnknown, providers.StatusPending:
+		default:
+			err = fmt.Errorf("%s attempt %d is %s, as the provider said; only unknown or pending payouts are resolved by a person (`payctl refresh` asks the provider again)", address, a.N, a.Status)
+			return
+		}
+		status := providers.StatusFailed
+		if paid {
+			status = providers.StatusPaid
+		}
+		ev = &state.Event{Kind: state.KindResolve, Provider: p.Provider, Reason: reason, Payouts: []state.EventPayout{{
+			Address: address, Attempt: a.N, Status: status, Reason: "resolved by a person: " + reason,
+		}}}
+	})
+	if err != nil {
+		return err
+	}
+	return st.Record(ctx, ev)
+}
