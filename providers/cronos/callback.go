@@ -1,0 +1,112 @@
+package cronos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/providers/cronos/phpjson"
+)
+
+// MaxCallbackSize caps a callback body. A callback describes one
+// disbursement; a few KiB is typical.
+const MaxCallbackSize = 64 << 10
+
+// ErrCallbackTooLarge is a callback body over MaxCallbackSize.
+var ErrCallbackTooLarge = errors.New("callback body is larger than 64 KiB")
+
+// Hint is what a callback claims about one disbursement. Callbacks are not
+// signed (no public source shows a signature), so anyone can send one: a
+// Hint says which attempt to Check, never what to record.
+type Hint struct {
+	MerchantRef string // the reference payctl sent (the attempt's key)
+	ID          string // Cronos's disbursement id
+	// Status is the claimed status, mapped like answers; StatusUnknown
+	// for a status payctl does not know.
+	Status providers.Status
+}
+
+// ParseCallback reads a callback body: the same envelope as API answers
+// (which is how working receivers treat it), with responseData naming
+// id, merchantRef and status.
+func ParseCallback(r io.Reader) (Hint, error) {
+	body, err := io.ReadAll(io.LimitReader(r, MaxCallbackSize+1))
+	if err != nil {
+		return Hint{}, fmt.Errorf("read callback: %w", err)
+	}
+	if len(body) > MaxCallbackSize {
+		return Hint{}, ErrCallbackTooLarge
+	}
+	env, err := parseEnvelope(body)
+	if err != nil {
+		return Hint{}, fmt.Errorf("callback: %w", err)
+	}
+	obj, ok := env.Data.(phpjson.Object)
+	if !ok {
+		return Hint{}, errors.New("callback: responseData is not an object")
+	}
+	if k, dup := obj.Duplicate(); dup {
+		return Hint{}, fmt.Errorf("callback: responseData has two %q fields", k)
+	}
+	var h Hint
+	if h.ID, err = requiredString(obj, "id"); err != nil {
+		return Hint{}, fmt.Errorf("callback: %w", err)
+	}
+	if _, err := uuid.Parse(h.ID); err != nil || len(h.ID) != 36 {
+		return Hint{}, fmt.Errorf("callback: responseData.id %q is not a UUID", clip(h.ID))
+	}
+	if h.MerchantRef, err = requiredString(obj, "merchantRef"); err != nil {
+		return Hint{}, fmt.Errorf("callback: %w", err)
+	}
+	status, err := requiredString(obj, "status")
+	if err != nil {
+		return Hint{}, fmt.Errorf("callback: %w", err)
+	}
+	h.Status, _ = mapStatus(status)
+	return h, nil
+}
+
+// CallbackHandler receives Cronos callbacks and passes each valid one to
+// onHint, which must confirm it with Check before recording anything. It
+// answers 200 to every valid callback (a reference payctl does not know
+// included: Cronos must not keep retrying it), 400 to bodies that are not
+// callbacks, 413 to oversized ones, 405 to other methods, and 500 when
+// onHint fails, so that Cronos sends the callback again.
+func CallbackHandler(onHint func(context.Context, Hint) error, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "callbacks are POSTed", http.StatusMethodNotAllowed)
+			return
+		}
+		h, err := ParseCallback(http.MaxBytesReader(w, r.Body, MaxCallbackSize))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.Is(err, ErrCallbackTooLarge) || errors.As(err, &tooLarge):
+			logger.Warn("cronos callback rejected", "remote", r.RemoteAddr, "error", ErrCallbackTooLarge)
+			http.Error(w, "callback too large", http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
+			logger.Warn("cronos callback rejected", "remote", r.RemoteAddr, "error", err)
+			http.Error(w, "not a cronos callback", http.StatusBadRequest)
+			return
+		}
+		if err := onHint(r.Context(), h); err != nil {
+			logger.Error("cronos callback not handled", "reference", h.MerchantRef, "id", h.ID, "error", err)
+			http.Error(w, "callback not handled; send it again", http.StatusInternalServerError)
+			return
+		}
+		logger.Debug("cronos callback", "reference", h.MerchantRef, "id", h.ID, "status", h.Status)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"responseCode":200,"responseMessage":"ok"}`)
+	})
+}
