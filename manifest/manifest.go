@@ -63,7 +63,7 @@ type Payout struct {
 // PayoutPos are the positions of a payout's fields; Item is the payout's
 // own start (its "- " in YAML, its "{" in JSON).
 type PayoutPos struct {
-	Item, ID, Amount                                 diag.Pos
+	Item, ID, Amount                                  diag.Pos
 	Recipient, Name, BankCode, Bank, Account, Country diag.Pos
 }
 

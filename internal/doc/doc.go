@@ -1,0 +1,311 @@
+// Package doc is payctl's positioned document tree: the one shape YAML and
+// JSON input (manifests, payctl.yaml) is decoded into before anything reads
+// it, so that every later error can name its file, line and column.
+//
+// The tree keeps what the user wrote, not what a decoder guessed:
+//
+//   - scalars keep their exact source text and a Kind (string, number, bool,
+//     null); a number is never converted, so YAML's 012345 stays "012345"
+//     (no octal, no lost zero) and a JSON 1e3 stays "1e3";
+//   - mappings keep their keys in source order, each with its own position;
+//   - positions are 1-based lines and columns counted in Unicode characters
+//     (runes), the same way for both formats.
+//
+// Decoding is strict: invalid UTF-8, a byte order mark, duplicate keys,
+// YAML anchors, aliases, merge keys, custom tags, non-string keys, several
+// YAML documents in one file, and trailing data after a JSON value are all
+// errors with positions. Both decoders refuse input above a size cap before
+// looking at it.
+package doc
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/payctl/payctl/diag"
+)
+
+// Kind is what a node is.
+type Kind uint8
+
+// The kinds of node. String, Number, Bool and Null are scalars.
+const (
+	Invalid Kind = iota
+	Mapping
+	Sequence
+	String
+	Number
+	Bool
+	Null
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Mapping:
+		return "mapping"
+	case Sequence:
+		return "sequence"
+	case String:
+		return "string"
+	case Number:
+		return "number"
+	case Bool:
+		return "bool"
+	case Null:
+		return "null"
+	}
+	return "invalid"
+}
+
+// Node is one value of a document. A mapping's entries are its Kids, each
+// carrying its Key and the key's position; a sequence's items are its Kids
+// with no key.
+//
+// Children are stored by value in one slice per container: a 100k-payout
+// manifest is about a million nodes, and one allocation per container
+// instead of one per node is what keeps decoding fast and small.
+type Node struct {
+	Kind            Kind
+	line, col       int32
+	keyLine, keyCol int32
+	// Key is the entry's key when the node is a value in a mapping.
+	Key string
+	// Text is a scalar's text: the decoded value of a string, the exact
+	// source spelling of a number, bool or null (YAML "~" stays "~", an
+	// empty YAML value is "").
+	Text string
+	Kids []Node
+}
+
+// Pos is where the node's value starts. For a YAML sequence item it is the
+// item's "- ".
+func (n *Node) Pos() diag.Pos { return diag.Pos{Line: int(n.line), Col: int(n.col)} }
+
+// KeyPos is the position of the node's key; the zero Pos for a node that
+// is not a mapping value.
+func (n *Node) KeyPos() diag.Pos { return diag.Pos{Line: int(n.keyLine), Col: int(n.keyCol)} }
+
+// Anchor is where an error about the node as a whole belongs: its key when
+// it has one (the "recipient:" of a recipient mapping), else its value.
+func (n *Node) Anchor() diag.Pos {
+	if n.keyLine > 0 {
+		return n.KeyPos()
+	}
+	return n.Pos()
+}
+
+// IsScalar reports whether n is a string, number, bool or null.
+func (n *Node) IsScalar() bool { return n.Kind >= String }
+
+// Field returns the value of key in a mapping, or nil.
+func (n *Node) Field(key string) *Node {
+	if n == nil || n.Kind != Mapping {
+		return nil
+	}
+	for i := range n.Kids {
+		if n.Kids[i].Key == key {
+			return &n.Kids[i]
+		}
+	}
+	return nil
+}
+
+// At follows a path of mapping keys and sequence indexes (as decimal
+// strings, the way JSON Schema instance locations spell them) and returns
+// the node there, or nil.
+func (n *Node) At(path []string) *Node {
+	for _, p := range path {
+		if n == nil {
+			return nil
+		}
+		switch n.Kind {
+		case Mapping:
+			n = n.Field(p)
+		case Sequence:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(n.Kids) {
+				return nil
+			}
+			n = &n.Kids[i]
+		default:
+			return nil
+		}
+	}
+	return n
+}
+
+// Format is an input syntax.
+type Format string
+
+// The two formats payctl reads.
+const (
+	YAML Format = "yaml"
+	JSON Format = "json"
+)
+
+// FormatOf returns the format a file name's extension declares: .json is
+// JSON, .yaml and .yml are YAML.
+func FormatOf(name string) (Format, bool) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		return JSON, true
+	case ".yaml", ".yml":
+		return YAML, true
+	}
+	return "", false
+}
+
+// MaxDepth bounds nesting. payctl's documents are five levels deep; the
+// bound keeps hostile input from exhausting the stack or memory.
+const MaxDepth = 64
+
+// ReadFile reads a regular file of at most max bytes. It reads at most
+// max+1 bytes whatever the file's size, so an oversized or growing file
+// costs no more than the cap. Errors name the file and carry no position.
+func ReadFile(path string, max int) ([]byte, *diag.Error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &diag.Error{File: path, Msg: "not a regular file"}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
+	}
+	if len(data) > max {
+		return nil, &diag.Error{File: path, Msg: tooLarge(max)}
+	}
+	return data, nil
+}
+
+func ioMessage(err error) string {
+	switch {
+	case os.IsNotExist(err):
+		return "no such file or directory"
+	case os.IsPermission(err):
+		return "permission denied"
+	}
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func tooLarge(max int) string {
+	return fmt.Sprintf("file is larger than the %s limit", sizeText(max))
+}
+
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d byte", n)
+}
+
+// Decode checks data (size cap, UTF-8, no byte order mark, not empty) and
+// decodes it in format f. It returns the root node, or nil and every error
+// found; errors are sorted and each has a position.
+func Decode(file string, data []byte, f Format, max int) (*Node, diag.List) {
+	var errs diag.List
+	if len(data) > max {
+		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "%s", tooLarge(max))
+		return nil, errs
+	}
+	if e := checkEncoding(file, data); e != nil {
+		return nil, diag.List{e}
+	}
+	if isBlank(data, f) {
+		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "file is empty")
+		return nil, errs
+	}
+	var root *Node
+	switch f {
+	case JSON:
+		root, errs = decodeJSON(file, data)
+	case YAML:
+		root, errs = decodeYAML(file, data)
+	default:
+		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "unknown format %q", f)
+	}
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, errs
+	}
+	return root, nil
+}
+
+// checkEncoding rejects a byte order mark and invalid UTF-8, naming the
+// first bad byte by line:column (and byte offset, since an editor may show
+// the bad byte in a way that hides it).
+func checkEncoding(file string, data []byte) *diag.Error {
+	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
+		return diag.Errorf(file, diag.Pos{Line: 1, Col: 1}, "file starts with a UTF-8 byte order mark; save it as UTF-8 without one")
+	}
+	if utf8.Valid(data) {
+		return nil
+	}
+	off := 0
+	for off < len(data) {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	return diag.Errorf(file, PosAt(data, off), "invalid UTF-8 (byte 0x%02x at offset %d); save the file as UTF-8", data[off], off)
+}
+
+// PosAt converts a byte offset into a line and rune column. It is linear
+// in off and meant for error paths.
+func PosAt(data []byte, off int) diag.Pos {
+	if off > len(data) {
+		off = len(data)
+	}
+	line, start := 1, 0
+	for i := 0; i < off; i++ {
+		if data[i] == '\n' {
+			line++
+			start = i + 1
+		}
+	}
+	col := 1
+	for i := start; i < off; i++ {
+		if data[i]&0xC0 != 0x80 {
+			col++
+		}
+	}
+	return diag.Pos{Line: line, Col: col}
+}
+
+// isBlank reports whether data holds nothing but whitespace (and, in YAML,
+// comments).
+func isBlank(data []byte, f Format) bool {
+	inComment := false
+	for _, c := range data {
+		switch {
+		case c == '\n' || c == '\r':
+			inComment = false
+		case inComment, c == ' ', c == '\t':
+		case c == '#' && f == YAML:
+			inComment = true
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,157 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+// Check applies the rules a schema cannot express, each error at the
+// position of the value at fault:
+//
+//   - payout ids are unique in a batch (a repeat names the first);
+//   - the provider is configured in payctl.yaml, and the batch currency is
+//     known and is the one the provider's type pays in;
+//   - amounts are positive, have no more decimal places than the
+//     currency allows, and are not above policy.maxPayout;
+//   - each payout passes its provider type's Rules.
+//
+// rules returns the Rules of a provider type, or nil for a type it does
+// not know (its payouts are then not checked by type). cfg may be nil
+// when there is no payctl.yaml: provider and policy checks are skipped and
+// the rest still runs. Provider rules run only on payouts whose currency
+// is the provider's, and are not repeated at a position that already has
+// an error. The result is sorted.
+func Check(batches []*Batch, cfg *config.Config, rules func(providerType string) providers.Rules) diag.List {
+	var errs diag.List
+	for _, b := range batches {
+		errs = append(errs, checkBatch(b, cfg, rules)...)
+	}
+	errs.Sort()
+	return errs
+}
+
+func checkBatch(b *Batch, cfg *config.Config, rules func(string) providers.Rules) diag.List {
+	var errs diag.List
+	cur, curOK := money.LookupCurrency(b.Currency)
+	if !curOK {
+		errs.Add(b.File, b.Pos.Currency, "unknown currency %q; payctl pays in %s", b.Currency, joinAnd(money.CurrencyCodes()))
+	}
+	var r providers.Rules
+	if cfg != nil {
+		prov, ok := cfg.Providers[b.Provider]
+		switch {
+		case !ok && len(cfg.Providers) == 0:
+			errs.Add(b.File, b.Pos.Provider, "unknown provider %q; %s configures no providers", b.Provider, configName(cfg))
+		case !ok:
+			errs.Add(b.File, b.Pos.Provider, "unknown provider %q; %s configures %s", b.Provider, configName(cfg), joinAnd(cfg.ProviderNames()))
+		case rules != nil:
+			r = rules(prov.Type)
+		}
+		if r != nil && curOK && r.Currency() != b.Currency {
+			errs.Add(b.File, b.Pos.Currency, "currency %s cannot be paid through provider %q: a %s provider pays in %s", b.Currency, b.Provider, prov.Type, r.Currency())
+			r = nil
+		}
+	}
+	if !curOK {
+		r = nil
+	}
+	var (
+		max    money.Amount
+		hasMax bool
+		maxAt  string
+	)
+	if cfg != nil {
+		if m, ok := cfg.Policy.MaxPayout[b.Currency]; ok {
+			max, hasMax = m, true
+			maxAt = configName(cfg)
+			if p := cfg.Policy.Pos["maxPayout."+b.Currency]; p.IsValid() {
+				maxAt = fmt.Sprintf("%s:%d", maxAt, p.Line)
+			}
+		}
+	}
+	first := make(map[string]int, len(b.Payouts))
+	for i := range b.Payouts {
+		p := &b.Payouts[i]
+		// Positions of this payout that already hold an error: provider
+		// rules do not repeat what is said there.
+		var taken [4]diag.Pos
+		nTaken := 0
+		add := func(pos diag.Pos, format string, args ...any) {
+			errs.Add(b.File, pos, format, args...)
+			if nTaken < len(taken) {
+				taken[nTaken] = pos
+				nTaken++
+			}
+		}
+		if j, dup := first[p.ID]; dup {
+			q := &b.Payouts[j]
+			add(p.Pos.ID, "payout id %q is repeated; it is first used at line %d (ids are unique in a batch: the address %s must name one payment)", p.ID, q.Pos.ID.Line, Address(b.Name, p.ID))
+		} else {
+			first[p.ID] = i
+		}
+		switch {
+		case p.Amount.Sign() <= 0:
+			add(p.Pos.Amount, "amount must be greater than zero, not %s", p.AmountText)
+		case curOK && p.Amount.Places() > cur.Scale:
+			add(p.Pos.Amount, "amount %s has %d decimal places; %s allows %d", p.AmountText, p.Amount.Places(), cur.Code, cur.Scale)
+		case hasMax && p.Amount.Cmp(max) > 0:
+			add(p.Pos.Amount, "amount %s %s is above the policy maximum %s %s set in %s", p.AmountText, b.Currency, max.String(), b.Currency, maxAt)
+		}
+		if r == nil {
+			continue
+		}
+		fes := r.CheckPayout(providers.Payout{
+			Address:   Address(b.Name, p.ID),
+			Attempt:   1,
+			Amount:    p.Amount,
+			Currency:  cur,
+			Recipient: p.Recipient,
+		})
+	rules:
+		for _, fe := range fes {
+			pos := p.Pos.Field(fe.Field)
+			for _, t := range taken[:nTaken] {
+				if t == pos {
+					continue rules
+				}
+			}
+			errs.Add(b.File, pos, "%s", fieldMessage(fe))
+		}
+	}
+	return errs
+}
+
+// fieldMessage makes a provider rule's message name its field, unless the
+// provider's own message already does.
+func fieldMessage(fe providers.FieldError) string {
+	if fe.Field == "" {
+		return fe.Msg
+	}
+	last := fe.Field[strings.LastIndexByte(fe.Field, '.')+1:]
+	if strings.HasPrefix(fe.Msg, fe.Field) || strings.HasPrefix(fe.Msg, last) {
+		return fe.Msg
+	}
+	return fe.Field + ": " + fe.Msg
+}
+
+func configName(cfg *config.Config) string {
+	if cfg.File == "" {
+		return config.DefaultFile
+	}
+	return cfg.File
+}
+
+func joinAnd(words []string) string {
+	switch len(words) {
+	case 0:
+		return "nothing"
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
