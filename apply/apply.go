@@ -49,6 +49,9 @@ type Engine struct {
 	Logger    *slog.Logger
 	// Progress, if set, receives an event per payout outcome.
 	Progress func(Progress)
+	// NewID names provider payouts in the journal; nil means random UUIDs.
+	// Tests set it for byte-stable output.
+	NewID func() string
 
 	mu     sync.Mutex
 	opened map[string]providers.Provider
@@ -70,6 +73,13 @@ func (e *Engine) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+func (e *Engine) newID() string {
+	if e.NewID != nil {
+		return e.NewID()
+	}
+	return uuid.NewString()
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -466,7 +476,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	planned, quoted := g.Fee, q.Fee
 	req := q.Request
 	intent := &state.Event{
-		Kind: state.KindIntent, Provider: prov.Name(), Group: uuid.NewString(), Token: q.Token,
+		Kind: state.KindIntent, Provider: prov.Name(), Group: e.newID(), Token: q.Token,
 		Request: &req, PlannedFee: &planned, QuotedFee: &quoted,
 	}
 	for _, it := range items {

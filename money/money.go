@@ -261,6 +261,9 @@ func (a Amount) Round(places int32, mode Rounding) Amount {
 // Normal returns the canonical spelling of a's value for digests: trailing
 // fractional zeros dropped, so "50", "50.0" and "50.00" agree.
 func (a Amount) Normal() string {
+	if a.d.Exponent == 0 {
+		return a.d.Text('f')
+	}
 	var d apd.Decimal
 	d.Reduce(&a.d)
 	if d.Exponent > 0 {

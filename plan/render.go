@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/payctl/payctl/internal/textable"
 	"github.com/payctl/payctl/money"
 )
 
@@ -92,58 +92,64 @@ func feeText(it *Item, p *Plan) string {
 func (p *Plan) WriteText(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Plan: %s.\n", p.Summary())
-	listed := 0
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	t := &textable.Table{Indent: "  ", Right: map[int]bool{3: true, 4: true, 6: true}}
+	t.Row("", "ACTION", "ADDRESS", "AMOUNT", "FEE", "FEE BORNE BY", "RECIPIENT RECEIVES", "RECIPIENT")
 	for _, it := range p.Payouts {
 		if it.Action == Unchanged {
 			continue
 		}
-		if listed == 0 {
-			fmt.Fprintln(&b)
-			fmt.Fprintln(tw, "  \tACTION\tADDRESS\tAMOUNT\tFEE\tFEE BORNE BY\tRECIPIENT RECEIVES\tRECIPIENT\t")
-		}
-		listed++
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", marks[it.Action], it.Action, it.Address,
-			amt(it.Amount, it.Currency), feeText(it, p), it.FeePayer, amt(it.Receives, it.Currency), recipientText(it, false))
+		t.Row(marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it, p),
+			string(it.FeePayer), amt(it.Receives, it.Currency), recipientText(it, false))
 		if it.Note != "" {
-			fmt.Fprintf(tw, "  \t\t  %s\t\t\t\t\t\t\n", it.Note)
+			t.Note(it.Note)
 		}
 	}
-	tw.Flush()
+	if t.Len() > 1 {
+		b.WriteString("\n")
+		t.WriteTo(&b)
+	}
 	if _, _, _, _, unchanged := p.counts(); unchanged > 0 {
-		fmt.Fprintf(&b, "\n%d payouts already paid are unchanged and not listed.\n", unchanged)
+		if unchanged == 1 {
+			fmt.Fprintf(&b, "\n1 payout already paid is unchanged and not listed.\n")
+		} else {
+			fmt.Fprintf(&b, "\n%d payouts already paid are unchanged and not listed.\n", unchanged)
+		}
 	}
 	if len(p.Groups) > 0 {
 		fmt.Fprintln(&b, "\nFees charged per provider payout or batch:")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		t = &textable.Table{Indent: "  ", Right: map[int]bool{4: true, 5: true, 6: true}}
+		t.Row("#", "PROVIDER", "CHARGED PER", "BATCH", "PAYOUTS", "TOTAL", "FEE", "RULE")
 		for i, g := range p.Groups {
-			kind := "batch fee"
+			kind := "batch"
 			if g.Request {
 				kind = "provider payout"
 			}
-			fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s %d\t%d payouts\t%s\tfee %s\t(%s)\t\n", i+1, g.Provider, kind, g.Batch, g.Index,
-				len(g.Addresses), amt(g.Total, g.Currency), amt(g.Fee, g.Currency), g.FeeRule)
+			t.Row(fmt.Sprintf("#%d", i+1), g.Provider, kind, fmt.Sprintf("%s %d", g.Batch, g.Index),
+				fmt.Sprint(len(g.Addresses)), amt(g.Total, g.Currency), amt(g.Fee, g.Currency), g.FeeRule)
 		}
-		tw.Flush()
+		t.WriteTo(&b)
 	}
-	if len(p.Totals) > 0 {
+	if p.Changes() {
 		fmt.Fprintln(&b, "\nTotals of what apply sends:")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "PROVIDER\tCURRENCY\tPAY\tRETRY\tAMOUNT\tFEES\tBY SENDER\tBY RECIPIENTS\tRECIPIENTS RECEIVE\tBALANCE CHARGED\t")
-		for _, t := range p.Totals {
-			c := cur(t.Currency)
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Provider, t.Currency, t.Pay, t.Retry,
-				t.Amount.Format(c), t.Fees.Format(c), t.FeesSender.Format(c), t.FeesRecipient.Format(c), t.Receive.Format(c), t.Charged.Format(c))
+		t = &textable.Table{Indent: "  ", Right: map[int]bool{2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true}}
+		t.Row("PROVIDER", "CURRENCY", "PAY", "RETRY", "AMOUNT", "FEES", "BY SENDER", "BY RECIPIENTS", "RECIPIENTS RECEIVE", "BALANCE CHARGED")
+		for _, tot := range p.Totals {
+			if tot.Pay+tot.Retry == 0 {
+				continue
+			}
+			c := cur(tot.Currency)
+			t.Row(tot.Provider, tot.Currency, fmt.Sprint(tot.Pay), fmt.Sprint(tot.Retry), tot.Amount.Format(c), tot.Fees.Format(c),
+				tot.FeesSender.Format(c), tot.FeesRecipient.Format(c), tot.Receive.Format(c), tot.Charged.Format(c))
 		}
-		tw.Flush()
+		t.WriteTo(&b)
 	}
 	if len(p.Gone) > 0 {
 		fmt.Fprintln(&b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		t = &textable.Table{Indent: "  ", Right: map[int]bool{2: true}}
 		for _, g := range p.Gone {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", g.Address, g.Status, amt(g.Amount, g.Currency), g.Provider)
+			t.Row(g.Address, string(g.Status), amt(g.Amount, g.Currency), g.Provider)
 		}
-		tw.Flush()
+		t.WriteTo(&b)
 	}
 	_, err := w.Write(b.Bytes())
 	return err

@@ -3,7 +3,6 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,13 +162,18 @@ type Details struct {
 
 // Digest is a stable hash of the details; the amount is compared by value.
 func (d Details) Digest() string {
-	h := sha256.New()
-	for _, f := range []string{
+	var buf [256]byte
+	b := buf[:0]
+	for _, f := range [...]string{
 		d.Provider, d.Currency, d.Amount.Normal(),
 		d.Recipient.Name, d.Recipient.BankCode, d.Recipient.Bank,
 		d.Recipient.Account, d.Recipient.Country,
 	} {
-		fmt.Fprintf(h, "%d:%s;", len(f), f)
+		b = strconv.AppendInt(b, int64(len(f)), 10)
+		b = append(b, ':')
+		b = append(b, f...)
+		b = append(b, ';')
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"runtime/debug"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -96,35 +98,34 @@ type wire struct {
 // ErrNewerVersion is returned for a snapshot written by a newer payctl.
 var ErrNewerVersion = errors.New("state written by a newer payctl")
 
-var (
-	addressRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?/[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$`)
-	hashRE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
-
 // ParseSnapshot decodes and checks a snapshot. file names it in errors.
+//
+// data must not be modified afterwards: the snapshot's strings share it.
 func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
-	var probe struct {
-		Version *int `json:"version"`
+	// Loading builds hundreds of MB of live objects at once for a large
+	// state; collecting garbage every doubling of the heap on the way only
+	// re-marks what is being built.
+	if len(data) > 64<<20 {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, jsonError(file, data, err)
-	}
+	w, probs, err := decodeWire(data, func(i int, p *Payout) (out []*diag.Error) {
+		if p == nil {
+			return []*diag.Error{{File: file, Pointer: fmt.Sprintf("/payouts/%d", i), Msg: "null payout"}}
+		}
+		checkPayout(p, func(ptr, format string, args ...any) {
+			out = append(out, &diag.Error{File: file, Pointer: fmt.Sprintf("/payouts/%d%s", i, ptr), Msg: fmt.Sprintf(format, args...)})
+		})
+		return out
+	})
 	switch {
-	case probe.Version == nil:
+	case err == errNoVersion:
 		return nil, &diag.Error{File: file, Msg: "not a payctl state: no \"version\" field"}
-	case *probe.Version > Version:
-		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, *probe.Version, ErrNewerVersion, Version)
-	case *probe.Version < 1:
-		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("unknown format version %d", *probe.Version)}
-	}
-	var w wire
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&w); err != nil {
-		return nil, jsonError(file, data, err)
-	}
-	if d.More() {
-		return nil, &diag.Error{File: file, Msg: "data after the end of the state"}
+	case err == errVersion && w.Version > Version:
+		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, w.Version, ErrNewerVersion, Version)
+	case err == errVersion:
+		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("unknown format version %d", w.Version)}
+	case err != nil:
+		return nil, decodeError(file, data, err)
 	}
 	s := &Snapshot{
 		Version: Version, Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal,
@@ -138,7 +139,7 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	if _, err := uuid.Parse(w.Lineage); err != nil {
 		bad("/lineage", "lineage %q is not a UUID", w.Lineage)
 	}
-	if w.Journal.Hash != "" && !hashRE.MatchString(w.Journal.Hash) {
+	if w.Journal.Hash != "" && !isHash(w.Journal.Hash) {
 		bad("/journal/hash", "journal hash %q is not 64 lower-case hex digits", w.Journal.Hash)
 	}
 	if w.Journal.Offset < 0 {
@@ -155,19 +156,20 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 		}
 		s.Groups[g.ID] = g
 	}
+	errs = append(errs, probs...)
 	for i, p := range w.Payouts {
-		ptr := fmt.Sprintf("/payouts/%d", i)
 		if p == nil {
-			bad(ptr, "null payout")
 			continue
 		}
 		if _, dup := s.Payouts[p.Address]; dup {
-			bad(ptr, "payout %s appears twice", p.Address)
+			bad(fmt.Sprintf("/payouts/%d", i), "payout %s appears twice", p.Address)
 		}
 		s.Payouts[p.Address] = p
-		checkPayout(p, ptr, bad)
 	}
 	for i, g := range w.Groups {
+		if g == nil {
+			continue
+		}
 		for _, a := range g.Addresses {
 			if s.Payouts[a] == nil {
 				bad(fmt.Sprintf("/groups/%d", i), "provider payout %s names %s, which is not in the state", g.ID, a)
@@ -180,8 +182,48 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
-func checkPayout(p *Payout, ptr string, bad func(string, string, ...any)) {
-	if !addressRE.MatchString(p.Address) {
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isAddress checks "<batch>/<id>" with the manifest schema's patterns,
+// without a regexp (it runs once per payout on load).
+func isAddress(a string) bool {
+	batch, id, ok := strings.Cut(a, "/")
+	return ok && isName(batch, false) && isName(id, true)
+}
+
+func isName(s string, upper bool) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	alnum := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || upper && c >= 'A' && c <= 'Z'
+	}
+	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPayout reports every inconsistency of one payout; ptr-relative
+// pointers go to bad.
+func checkPayout(p *Payout, bad func(string, string, ...any)) {
+	const ptr = ""
+	if !isAddress(p.Address) {
 		bad(ptr+"/address", "%q is not a payout address (batch/id)", p.Address)
 	}
 	c, ok := money.LookupCurrency(p.Currency)
@@ -202,7 +244,7 @@ func checkPayout(p *Payout, ptr string, bad func(string, string, ...any)) {
 		return
 	}
 	for j, a := range p.Attempts {
-		aptr := fmt.Sprintf("%s/attempts/%d", ptr, j)
+		aptr := "/attempts/" + strconv.Itoa(j)
 		if a == nil {
 			bad(aptr, "%s: null attempt", p.Address)
 			return

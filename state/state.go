@@ -57,6 +57,8 @@ type State struct {
 	op, by  string
 	write   bool
 
+	newLineage func() string
+
 	mu       sync.Mutex // guards snap and lastHash
 	snap     *Snapshot
 	lastHash string
@@ -87,6 +89,9 @@ type Options struct {
 	// LockWait is how long to wait for another writer (0: fail at once).
 	LockWait time.Duration
 	Now      func() time.Time
+	// NewLineage makes the lineage of a new state; nil means a random
+	// UUID. Tests set it for byte-stable output.
+	NewLineage func() string
 }
 
 // ErrBroken is returned by every Record after a write failed: the state in
@@ -95,9 +100,12 @@ var ErrBroken = errors.New("the state could not be written")
 
 // Open loads a state, taking the lock for writers.
 func Open(ctx context.Context, b Backend, o Options) (*State, error) {
-	s := &State{backend: b, now: o.Now, op: o.Op, by: Actor(), write: o.Write}
+	s := &State{backend: b, now: o.Now, op: o.Op, by: Actor(), write: o.Write, newLineage: o.NewLineage}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.newLineage == nil {
+		s.newLineage = uuid.NewString
 	}
 	if o.Write {
 		if _, err := b.Lock(ctx, o.Op, o.LockWait); err != nil {
@@ -210,7 +218,7 @@ func (s *State) flush(ctx context.Context, batch []*pending) error {
 	for _, p := range batch {
 		evs := p.events
 		if s.snap.Lineage == "" && (len(evs) == 0 || evs[0].Kind != KindCreate) {
-			evs = append([]*Event{{Kind: KindCreate, Lineage: uuid.NewString()}}, evs...)
+			evs = append([]*Event{{Kind: KindCreate, Lineage: s.newLineage()}}, evs...)
 		}
 		for _, e := range evs {
 			e.Seq = s.snap.Serial + 1

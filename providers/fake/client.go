@@ -18,7 +18,7 @@ import (
 	"github.com/payctl/payctl/providers"
 )
 
-// Type is the fake provider type, "fake". It accepts IDR and USD.
+// Type is the fake provider type, "fake". It pays in IDR.
 var Type = providers.Type{
 	Name:        "fake",
 	Rules:       rules{},
@@ -39,7 +39,7 @@ func (emulator) Close() error                   { return nil }
 
 type rules struct{}
 
-func (rules) Currency() string { return "" }
+func (rules) Currency() string { return "IDR" }
 
 func (rules) CheckPayout(p providers.Payout) []providers.FieldError {
 	var errs []providers.FieldError

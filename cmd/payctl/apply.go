@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payctl/payctl/apply"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
+)
+
+func runApply(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "apply", "[-config FILE] [-auto-approve] [-json] [-lock-timeout D] (PLANFILE | PATH...)", `
+Pays. With a saved plan (from "payctl plan -out FILE"), pays exactly the payouts
+in it, after checking that the state, payctl.yaml and the manifests are the ones
+it was made from. With manifest paths, plans, shows the plan and asks for "yes"
+on a terminal (or proceeds with -auto-approve).
+
+Before sending anything, apply looks up every payout whose outcome an earlier
+run could not learn. Payouts whose outcome stays unknown are never sent again;
+a person decides with "payctl state resolve". Interrupting (Ctrl-C) stops
+sending new payouts and records the ones in flight.
+
+Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
+	auto := f.Bool("auto-approve", false, "pay without asking for confirmation")
+	asJSON := f.Bool("json", false, "print machine-readable events (JSON lines) instead of text")
+	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := needArgs(f, "a plan file or manifest paths"); err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	out := newApplyOutput(e, *asJSON)
+	var planFile string
+	if f.NArg() == 1 && isSavedPlan(f.Arg(0)) {
+		planFile = f.Arg(0)
+	}
+	st, err := w.OpenState(ctx, true, "apply", *lockWait)
+	if err != nil {
+		return lockHint(err)
+	}
+	defer st.Close()
+	eng := w.Engine(st)
+	eng.Progress = out.progress
+
+	var p *plan.Plan
+	if planFile != "" {
+		if p, err = plan.Read(planFile); err != nil {
+			return err
+		}
+		if err := p.CheckCurrent(planFile, st.Snapshot(), w.Config.Digest, fileDigest); err != nil {
+			return err
+		}
+	}
+	recovered, rerr := eng.Recover(ctx)
+	out.recovered(recovered)
+	if rerr != nil {
+		out.warn("looking up earlier unknown payouts: %v", rerr)
+	}
+	if planFile == "" {
+		if p, err = makePlan(ctx, w, f.Args(), st); err != nil {
+			st.Checkpoint(ctx)
+			return err
+		}
+		if len(p.Errors) > 0 {
+			p.WriteText(e.Stderr)
+			st.Checkpoint(ctx)
+			return p.Errors
+		}
+		if !*asJSON {
+			p.WriteText(e.Stdout)
+		}
+		if p.Changes() && !*auto {
+			if err := confirm(e, p); err != nil {
+				st.Checkpoint(ctx)
+				return err
+			}
+		}
+	}
+	if !p.Changes() {
+		out.line("Nothing to pay: %s.", p.Summary())
+		return errors.Join(st.Checkpoint(ctx), out.finish(nil, p, rerr))
+	}
+	out.start(p)
+	rep, runErr := eng.Run(ctx, p)
+	out.stop()
+	cerr := st.Checkpoint(ctx)
+	out.summary(rep, w.StateLocation(), st)
+	if cerr != nil {
+		return errors.Join(runErr, cerr)
+	}
+	return out.finish(rep, p, runErr)
+}
+
+func lockHint(err error) error {
+	var le *state.LockedError
+	if errors.As(err, &le) && !le.Stale {
+		return withHint(err, "only one payctl may write a state at a time; retry when it is done, or pass -lock-timeout 5m to wait")
+	}
+	return err
+}
+
+func isSavedPlan(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(fh, head)
+	return strings.Contains(string(head[:n]), `"format_version"`)
+}
+
+func fileDigest(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return plan.Digest(data), nil
+}
+
+func confirm(e *Env, p *plan.Plan) error {
+	if !e.stdinIsTerminal() {
+		return withHint(errors.New("apply needs a confirmation and stdin is not a terminal"),
+			"review the plan and pass -auto-approve, or save it with `payctl plan -out FILE` and run `payctl apply FILE`")
+	}
+	var parts []string
+	for _, t := range p.Totals {
+		if t.Pay+t.Retry > 0 {
+			c, _ := money.LookupCurrency(t.Currency)
+			parts = append(parts, fmt.Sprintf("%s %s through %s (balance charged %s %s)", t.Amount.Format(c), t.Currency, t.Provider, t.Charged.Format(c), t.Currency))
+		}
+	}
+	fmt.Fprintf(e.Stdout, "\npayctl will pay %s.\nOnly \"yes\" is accepted: ", strings.Join(parts, ", "))
+	line, _ := bufio.NewReader(e.Stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return errors.New("apply cancelled: nothing was paid")
+	}
+	return nil
+}
+
+// applyOutput prints apply's progress and results: text (with a progress
+// line on a terminal) or JSON lines.
+type applyOutput struct {
+	e     *Env
+	json  bool
+	tty   bool
+	mu    sync.Mutex
+	total int
+	done  int
+	bad   int
+	paid  map[string]money.Amount
+	began time.Time
+	stopC chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newApplyOutput(e *Env, asJSON bool) *applyOutput {
+	return &applyOutput{e: e, json: asJSON, tty: !asJSON && e.stderrIsTerminal(), paid: map[string]money.Amount{}}
+}
+
+func (o *applyOutput) event(v map[string]any) {
+	v["format_version"] = 1
+	b, _ := json.Marshal(v)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.e.Stdout.Write(append(b, '\n'))
+}
+
+func (o *applyOutput) line(format string, args ...any) {
+	if o.json {
+		return
+	}
+	fmt.Fprintf(o.e.Stdout, format+"\n", args...)
+}
+
+func (o *applyOutput) warn(format string, args ...any) {
+	fmt.Fprintf(o.e.Stderr, "payctl: warning: "+format+"\n", args...)
+}
+
+func (o *applyOutput) recovered(outs []*apply.Outcome) {
+	if len(outs) == 0 {
+		return
+	}
+	if o.json {
+		for _, r := range outs {
+			o.event(map[string]any{"type": "lookup", "address": r.Address, "attempt": r.Attempt, "status": r.Status, "reason": r.Reason, "ids": r.IDs})
+		}
+		return
+	}
+	fmt.Fprintf(o.e.Stdout, "Looked up %d payouts whose outcome was not known:\n", len(outs))
+	for _, r := range outs {
+		fmt.Fprintf(o.e.Stdout, "  %s attempt %d: %s", r.Address, r.Attempt, r.Status)
+		if r.Reason != "" {
+			fmt.Fprintf(o.e.Stdout, " (%s)", r.Reason)
+		}
+		fmt.Fprintln(o.e.Stdout)
+	}
+	fmt.Fprintln(o.e.Stdout)
+}
+
+func (o *applyOutput) start(p *plan.Plan) {
+	for _, it := range p.Payouts {
+		if it.Action.Sends() {
+			o.total++
+		}
+	}
+	o.began = time.Now()
+	if o.json {
+		o.event(map[string]any{"type": "start", "payouts": o.total, "state_serial": p.State.Serial})
+		return
+	}
+	if o.tty {
+		o.stopC = make(chan struct{})
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-o.stopC:
+					return
+				case <-t.C:
+					o.drawProgress()
+				}
+			}
+		}()
+	}
+}
+
+func (o *applyOutput) drawProgress() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var amounts []string
+	for _, c := range sortedKeys(o.paid) {
+		cur, _ := money.LookupCurrency(c)
+		amounts = append(amounts, o.paid[c].Format(cur)+" "+c)
+	}
+	rate := float64(o.done) / time.Since(o.began).Seconds()
+	fmt.Fprintf(o.e.Stderr, "\r\x1b[Kpaying: %d/%d done, %d not accepted, %s sent, %.1f payouts/s", o.done, o.total, o.bad, strings.Join(amounts, " + "), rate)
+}
+
+func (o *applyOutput) stop() {
+	if o.stopC != nil {
+		close(o.stopC)
+		o.wg.Wait()
+		o.drawProgress()
+		fmt.Fprintln(o.e.Stderr)
+	}
+}
+
+func (o *applyOutput) progress(p apply.Progress) {
+	o.mu.Lock()
+	o.done++
+	if p.Status == providers.StatusPaid || p.Status == providers.StatusPending {
+		if a, ok := o.paid[p.Currency]; ok {
+			o.paid[p.Currency] = a.Add(p.Amount)
+		} else {
+			o.paid[p.Currency] = p.Amount
+		}
+	} else {
+		o.bad++
+	}
+	o.mu.Unlock()
+	if o.json {
+		o.event(map[string]any{"type": "payout", "address": p.Address, "provider": p.Provider, "status": p.Status, "amount": p.Amount, "currency": p.Currency, "reason": p.Reason})
+	}
+}
+
+func (o *applyOutput) summary(rep *apply.Report, location string, st *state.State) {
+	if rep == nil {
+		return
+	}
+	type key struct{ prov, cur string }
+	type sums struct {
+		n      map[providers.Status]int
+		amount map[providers.Status]money.Amount
+	}
+	by := map[key]*sums{}
+	var keys []key
+	for _, oc := range rep.Outcomes {
+		k := key{oc.Provider, oc.Currency}
+		s := by[k]
+		if s == nil {
+			s = &sums{n: map[providers.Status]int{}, amount: map[providers.Status]money.Amount{}}
+			by[k] = s
+			keys = append(keys, k)
+		}
+		s.n[oc.Status]++
+		if a, ok := s.amount[oc.Status]; ok {
+			s.amount[oc.Status] = a.Add(oc.Amount)
+		} else {
+			s.amount[oc.Status] = oc.Amount
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].prov+keys[i].cur < keys[j].prov+keys[j].cur })
+	if o.json {
+		for _, k := range keys {
+			s := by[k]
+			ev := map[string]any{"type": "summary", "provider": k.prov, "currency": k.cur}
+			for st, n := range s.n {
+				ev[string(st)] = map[string]any{"payouts": n, "amount": s.amount[st]}
+			}
+			o.event(ev)
+		}
+		for _, sk := range rep.Skipped {
+			o.event(map[string]any{"type": "skipped", "address": sk.Address, "reason": sk.Reason})
+		}
+		return
+	}
+	fmt.Fprintln(o.e.Stdout)
+	fmt.Fprintln(o.e.Stdout, "Apply results:")
+	for _, k := range keys {
+		s := by[k]
+		cur, _ := money.LookupCurrency(k.cur)
+		var parts []string
+		for _, stt := range []providers.Status{providers.StatusPaid, providers.StatusPending, providers.StatusFailed, providers.StatusUnknown, providers.StatusNotSent} {
+			if n := s.n[stt]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s (%s %s)", n, stt, s.amount[stt].Format(cur), k.cur))
+			}
+		}
+		fmt.Fprintf(o.e.Stdout, "  %s %s: %s\n", k.prov, k.cur, strings.Join(parts, ", "))
+	}
+	for _, oc := range rep.Outcomes {
+		switch oc.Status {
+		case providers.StatusFailed, providers.StatusUnknown, providers.StatusNotSent:
+			fmt.Fprintf(o.e.Stdout, "  %s: %s: %s\n", oc.Address, oc.Status, oc.Reason)
+		}
+	}
+	for _, sk := range rep.Skipped {
+		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", sk.Address, sk.Reason)
+	}
+	fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", location, st.Snapshot().Serial)
+}
+
+// finish turns the run's result into the command's error.
+func (o *applyOutput) finish(rep *apply.Report, p *plan.Plan, runErr error) error {
+	if runErr != nil {
+		if o.json {
+			o.event(map[string]any{"type": "error", "message": runErr.Error()})
+		}
+		var qe *apply.QuoteError
+		if errors.As(runErr, &qe) {
+			return runErr
+		}
+		if errors.Is(runErr, providers.ErrStop) {
+			return withHint(runErr, "the run stopped so that nothing is paid twice; payouts left unknown need a person: check the provider's dashboard, then `payctl state resolve ADDRESS -paid|-failed -reason TEXT`")
+		}
+		return runErr
+	}
+	if rep == nil {
+		return nil
+	}
+	c := rep.Count()
+	bad := c[providers.StatusFailed] + c[providers.StatusUnknown] + c[providers.StatusNotSent] + len(rep.Skipped)
+	if bad == 0 {
+		return nil
+	}
+	var parts []string
+	for _, s := range []providers.Status{providers.StatusFailed, providers.StatusUnknown, providers.StatusNotSent} {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+		}
+	}
+	if len(rep.Skipped) > 0 {
+		parts = append(parts, fmt.Sprintf("%d not sent", len(rep.Skipped)))
+	}
+	hint := "run `payctl plan` to see what the next apply would do"
+	if c[providers.StatusUnknown] > 0 {
+		hint = "the next apply looks unknown payouts up first; if the provider cannot tell, check its dashboard and record the truth with `payctl state resolve ADDRESS -paid|-failed -reason TEXT`"
+	} else if c[providers.StatusFailed] > 0 {
+		hint = "failed payouts are retried with a new attempt by the next apply"
+	}
+	return withHint(fmt.Errorf("not every payout was accepted: %s", strings.Join(parts, ", ")), "%s", hint)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,163 @@
+// Command payctl makes bank payouts declarative: payout batches are files,
+// reviewed like code; `payctl plan` shows what they will pay and cost, and
+// `payctl apply` pays them exactly once.
+//
+// This package only parses flags, calls payctl's packages and maps errors
+// to exit codes; the output contract is:
+//
+//   - results on stdout; with -json, stdout is pure JSON;
+//   - diagnostics on stderr as "payctl: error: ..." with optional
+//     "payctl: hint: ..." lines;
+//   - exit 0 on success, 1 on error, 2 for "changes present" with
+//     -detailed-exitcode.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "payctl: interrupted: finishing what is in flight and recording it; interrupt again to quit at once (the next apply looks up anything left unrecorded)")
+		cancel()
+		<-sigs
+		os.Exit(130)
+	}()
+	os.Exit(run(ctx, os.Args[1:], &Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, IsTerminal: isTerminal,
+	}))
+}
+
+// Env is what a command may touch of the outside world; tests replace it.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	IsTerminal     func(f any) bool
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *Env, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"validate", "check manifests against the schema, provider rules and policy", runValidate},
+		{"plan", "show what apply would pay, with fees and totals; save it with -out", runPlan},
+		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},
+		{"refresh", "ask providers for the status of payouts not yet final", runRefresh},
+		{"state", "list, show, resolve and unlock payouts in the state", runState},
+		{"sandbox", "run the providers' emulators, for rehearsing with no credentials", runSandbox},
+		{"version", "print payctl's version", runVersion},
+		{"help", "show help for a command", runHelp},
+	}
+}
+
+func run(ctx context.Context, args []string, e *Env) int {
+	if len(args) == 0 {
+		usage(e.Stderr)
+		return 1
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		usage(e.Stdout)
+		return 0
+	case "-version", "--version":
+		name = "version"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return report(e, c.run(ctx, e, rest))
+		}
+	}
+	fmt.Fprintf(e.Stderr, "payctl: error: unknown command %q\n", name)
+	fmt.Fprintln(e.Stderr, "payctl: hint: run `payctl help` for the list of commands")
+	return 1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: payctl COMMAND [flags] [args]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "payctl pays the payouts described in manifests exactly once, recording every")
+	fmt.Fprintln(w, "provider answer in a state journal.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run `payctl help COMMAND` or `payctl COMMAND -h` for a command's flags.")
+}
+
+// exitCode is an outcome that is not an error but needs an exit code
+// (-detailed-exitcode's "changes present").
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
+
+// hinted carries a hint for the user beside an error.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+func withHint(err error, format string, args ...any) error {
+	return &hinted{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// reported marks an error whose details were already printed.
+type reported struct{ summary string }
+
+func (r *reported) Error() string { return r.summary }
+
+func report(e *Env, err error) int {
+	if err == nil {
+		return 0
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+	printError(e.Stderr, err)
+	return 1
+}
+
+func printError(w io.Writer, err error) {
+	var list interface{ Unwrap() []error }
+	if errors.As(err, &list) {
+		for _, e := range list.Unwrap() {
+			printError(w, e)
+		}
+		return
+	}
+	if errs := diagErrors(err); errs != nil {
+		for _, d := range errs {
+			fmt.Fprintf(w, "payctl: error: %s\n", d)
+		}
+	} else {
+		fmt.Fprintf(w, "payctl: error: %s\n", err)
+	}
+	var h *hinted
+	if errors.As(err, &h) {
+		fmt.Fprintf(w, "payctl: hint: %s\n", h.hint)
+	}
+}

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain makes this test binary double as payctl: testscript puts a copy
+// named "payctl" on PATH, for scripts and for tests that run payctl as a
+// separate process (crash tests must kill a real process).
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"payctl": func() {
+			os.Exit(run(context.Background(), os.Args[1:], &Env{
+				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+				Getenv: os.Getenv, IsTerminal: isTerminal,
+			}))
+		},
+	})
+}

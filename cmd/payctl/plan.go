@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/workspace"
+)
+
+func runPlan(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "plan", "[-config FILE] [-out FILE] [-json | -markdown] [-detailed-exitcode] PATH...", `
+Shows what apply would do with the manifests at PATH: per payout the action
+(pay, retry, pending, unknown, unchanged), the amount, the estimated fee and who
+bears it, and what the recipient receives; totals per provider and currency, and
+the balance each provider will be charged. Reads the state without locking it
+and needs no credentials.
+
+With -out, the plan is saved; "payctl apply FILE" then pays exactly it, and
+refuses if the state, payctl.yaml or a manifest changed since.`)
+	out := f.String("out", "", "save the plan to `FILE` for `payctl apply FILE`")
+	asJSON := f.Bool("json", false, "print the plan as JSON (format_version 1)")
+	asMD := f.Bool("markdown", false, "print the plan as Markdown for a pull-request comment")
+	detailed := f.Bool("detailed-exitcode", false, "exit 0 when nothing would be sent, 2 when something would, 1 on error")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *asJSON && *asMD {
+		return errors.New("-json and -markdown cannot be used together")
+	}
+	if err := needArgs(f, "manifest paths"); err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	p, err := makePlan(ctx, w, f.Args(), nil)
+	if err != nil {
+		var l diag.List
+		if *asMD && errors.As(err, &l) {
+			// A pull-request comment shows the errors too.
+			(&plan.Plan{Errors: l}).WriteMarkdown(e.Stdout)
+		}
+		return err
+	}
+	var buf bytes.Buffer
+	switch {
+	case *asJSON:
+		err = p.WriteJSON(&buf)
+	case *asMD:
+		err = p.WriteMarkdown(&buf)
+	default:
+		err = p.WriteText(&buf)
+	}
+	if err != nil {
+		return err
+	}
+	e.Stdout.Write(buf.Bytes())
+	if len(p.Errors) > 0 {
+		return p.Errors
+	}
+	if *out != "" {
+		if err := p.Save(*out); err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintf(e.Stderr, "payctl: saved the plan to %s; pay exactly it with: payctl apply %s\n", *out, *out)
+		}
+	}
+	if *detailed && p.Changes() {
+		return exitCode(2)
+	}
+	return nil
+}
+
+// makePlan loads and checks manifests and plans them against st, or
+// against the state read without a lock when st is nil.
+func makePlan(ctx context.Context, w *workspace.Workspace, paths []string, st *state.State) (*plan.Plan, error) {
+	batches, errs := w.LoadManifests(paths)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if st == nil {
+		var err error
+		st, err = w.OpenState(ctx, false, "plan", 0)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var p *plan.Plan
+	st.View(func(s *state.Snapshot) {
+		p = plan.Make(plan.Input{
+			Batches: batches, Config: w.Config, Providers: w.PlanProviders(),
+			State: s, StateLocation: w.StateLocation(),
+		})
+	})
+	return p, nil
+}

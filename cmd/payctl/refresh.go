@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/payctl/payctl/apply"
+)
+
+func runRefresh(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "refresh", "[-config FILE] [-all] [-json] [-lock-timeout D]", `
+Asks the providers for the status of every payout that is not final (pending,
+or unknown after a lost answer) and records every change in the state's journal.
+With -all, paid payouts are asked about too: a bank can return funds after a
+payout succeeded, and that change is recorded, never silently overwritten.`)
+	all := f.Bool("all", false, "also check payouts already paid")
+	asJSON := f.Bool("json", false, "print the results as JSON")
+	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	st, err := w.OpenState(ctx, true, "refresh", *lockWait)
+	if err != nil {
+		return lockHint(err)
+	}
+	defer st.Close()
+	before := st.Snapshot().Serial
+	outs, rerr := w.Engine(st).Refresh(ctx, *all)
+	changes := int(st.Snapshot().Serial - before)
+	cerr := st.Checkpoint(ctx)
+	if *asJSON {
+		if outs == nil {
+			outs = []*apply.Outcome{}
+		}
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(map[string]any{"format_version": 1, "checked": outs, "events_recorded": changes})
+	} else {
+		for _, o := range outs {
+			fmt.Fprintf(e.Stdout, "%s attempt %d: %s", o.Address, o.Attempt, o.Status)
+			if o.Reason != "" {
+				fmt.Fprintf(e.Stdout, " (%s)", o.Reason)
+			}
+			fmt.Fprintln(e.Stdout)
+		}
+		fmt.Fprintf(e.Stdout, "Checked %d payouts; %d changes recorded.\n", len(outs), changes)
+	}
+	return errors.Join(rerr, cerr)
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/payctl/payctl/apply"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/state"
+)
+
+var stateCommands = []command{
+	{"list", "list payouts with their status", runStateList},
+	{"show", "show one payout: every attempt, provider ids, fees, answers", runStateShow},
+	{"resolve", "record a person's decision about a payout whose outcome is unknown", runStateResolve},
+	{"unlock", "clear a lock left by a host that is gone", runStateUnlock},
+}
+
+func runState(ctx context.Context, e *Env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "help" {
+		w := e.Stderr
+		if len(args) > 0 {
+			w = e.Stdout
+		}
+		fmt.Fprintln(w, "usage: payctl state SUBCOMMAND [flags] [args]")
+		fmt.Fprintln(w)
+		for _, c := range stateCommands {
+			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		}
+		if len(args) == 0 {
+			return &reported{summary: "missing state subcommand"}
+		}
+		return nil
+	}
+	for _, c := range stateCommands {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	return withHint(fmt.Errorf("unknown state subcommand %q", args[0]), "run `payctl state help`")
+}
+
+func runStateList(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "state list", "[-config FILE] [-status S] [-provider NAME] [-json] [BATCH]", `
+Lists the payouts in the state, sorted by address: status, amount, attempts and
+the provider's ids. BATCH limits the list to one batch.`)
+	status := f.String("status", "", "only payouts with this `status` (pending, paid, failed, unknown, sending, not-sent)")
+	provider := f.String("provider", "", "only payouts of this provider")
+	asJSON := f.Bool("json", false, "print JSON")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	st, err := w.OpenState(ctx, false, "state list", 0)
+	if err != nil {
+		return err
+	}
+	snap := st.Snapshot()
+	var list []*state.Payout
+	for _, addr := range snap.Addresses() {
+		p := snap.Payouts[addr]
+		if f.NArg() > 0 && p.Batch() != f.Arg(0) {
+			continue
+		}
+		if *status != "" && string(p.Status) != *status {
+			continue
+		}
+		if *provider != "" && p.Provider != *provider {
+			continue
+		}
+		list = append(list, p)
+	}
+	if *asJSON {
+		if list == nil {
+			list = []*state.Payout{}
+		}
+		return writeJSON(e, map[string]any{"format_version": 1, "lineage": snap.Lineage, "serial": snap.Serial, "payouts": list})
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tAMOUNT\tPROVIDER\tATTEMPTS\tPROVIDER IDS\t")
+	for _, p := range list {
+		c, _ := money.LookupCurrency(p.Currency)
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", p.Address, p.Status, p.Amount.Format(c), p.Currency, p.Provider, len(p.Attempts), idsText(p.Latest().IDs))
+	}
+	tw.Flush()
+	fmt.Fprintf(e.Stdout, "%d payouts (state serial %d)\n", len(list), snap.Serial)
+	return nil
+}
+
+func idsText(ids map[string]string) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(ids))
+	for k := range ids {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+ids[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func writeJSON(e *Env, v any) error {
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runStateShow(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "state show", "[-config FILE] [-json] ADDRESS", `
+Shows everything the state holds about one payout: its details, and every attempt
+with its idempotency key, status, the provider's ids, fees and answer fields as
+returned, timestamps, and who resolved it if a person did.`)
+	asJSON := f.Bool("json", false, "print JSON")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := needArgs(f, "an address (batch/id)"); err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	st, err := w.OpenState(ctx, false, "state show", 0)
+	if err != nil {
+		return err
+	}
+	snap := st.Snapshot()
+	p := snap.Payouts[f.Arg(0)]
+	if p == nil {
+		return withHint(fmt.Errorf("%s is not in the state", f.Arg(0)), "addresses are batch/id; `payctl state list` shows them")
+	}
+	if *asJSON {
+		return writeJSON(e, map[string]any{"format_version": 1, "payout": p})
+	}
+	c, _ := money.LookupCurrency(p.Currency)
+	out := e.Stdout
+	fmt.Fprintf(out, "%s\n  status     %s\n  provider   %s (%s)\n  amount     %s %s\n", p.Address, p.Status, p.Provider, p.Type, p.Amount.Format(c), p.Currency)
+	r := p.Recipient
+	fmt.Fprintf(out, "  recipient  %s, account %s", r.Name, r.Account)
+	for _, kv := range [][2]string{{"bank code", r.BankCode}, {"bank", r.Bank}, {"country", r.Country}} {
+		if kv[1] != "" {
+			fmt.Fprintf(out, ", %s %s", kv[0], kv[1])
+		}
+	}
+	fmt.Fprintln(out)
+	if p.PlannedFee != nil {
+		fmt.Fprintf(out, "  fee        %s %s planned, borne by %s\n", p.PlannedFee.Format(c), p.Currency, p.FeePayer)
+	}
+	for _, a := range p.Attempts {
+		fmt.Fprintf(out, "  attempt %d  %s, key %s, sent %s", a.N, a.Status, a.Key, a.SentAt.Format(time.RFC3339))
+		if a.Sends > 1 {
+			fmt.Fprintf(out, " (sent %d times: earlier sends never arrived)", a.Sends)
+		}
+		fmt.Fprintln(out)
+		if len(a.IDs) > 0 {
+			fmt.Fprintf(out, "             provider ids: %s\n", idsText(a.IDs))
+		}
+		if a.Fee != nil {
+			fmt.Fprintf(out, "             fee as charged: %s %s\n", a.Fee.String(), p.Currency)
+		}
+		if g := snap.Groups[a.Group]; g != nil {
+			fmt.Fprintf(out, "             provider payout %s, token %s, %d payouts, total %s", g.ID, g.Token, len(g.Addresses), g.Total.Format(c))
+			if g.PlannedFee != nil {
+				fmt.Fprintf(out, ", fee planned %s", g.PlannedFee)
+			}
+			if g.Fee != nil {
+				fmt.Fprintf(out, ", charged %s", g.Fee)
+			}
+			fmt.Fprintln(out)
+		}
+		if len(a.Answer) > 0 {
+			fmt.Fprintf(out, "             answer: %s\n", idsText(a.Answer))
+		}
+		if a.Reason != "" {
+			fmt.Fprintf(out, "             %s\n", a.Reason)
+		}
+		if a.ResolvedBy != "" {
+			fmt.Fprintf(out, "             resolved by %s\n", a.ResolvedBy)
+		}
+		if a.FinalAt != nil {
+			fmt.Fprintf(out, "             final at %s\n", a.FinalAt.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func runStateResolve(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "state resolve", "[-config FILE] ADDRESS (-paid | -failed) -reason TEXT", `
+Records a person's decision about a payout whose outcome payctl could not learn
+from the provider (status unknown), or that stays pending at the provider: -paid
+if the money left (check the provider's dashboard or the recipient's bank), or
+-failed if it did not, in which case the next plan retries it with a new attempt.
+The decision, who made it and the reason are kept in the journal.`)
+	paid := f.Bool("paid", false, "the money was paid")
+	failed := f.Bool("failed", false, "the money was not paid; the next apply retries")
+	reason := f.String("reason", "", "how you know, for the audit trail (required)")
+	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := needArgs(f, "an address (batch/id)"); err != nil {
+		return err
+	}
+	if *paid == *failed {
+		return errors.New("say what happened: exactly one of -paid or -failed")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return withHint(errors.New("-reason is required"), `say how you know, e.g. -reason "dashboard shows payment 4f1c... refunded"`)
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	st, err := w.OpenState(ctx, true, "state resolve", *lockWait)
+	if err != nil {
+		return lockHint(err)
+	}
+	defer st.Close()
+	if err := apply.Resolve(ctx, st, f.Arg(0), *paid, strings.TrimSpace(*reason)); err != nil {
+		return err
+	}
+	if err := st.Checkpoint(ctx); err != nil {
+		return err
+	}
+	if *paid {
+		fmt.Fprintf(e.Stdout, "Recorded %s as paid.\n", f.Arg(0))
+	} else {
+		fmt.Fprintf(e.Stdout, "Recorded %s as failed; the next apply pays it with a new attempt.\n", f.Arg(0))
+	}
+	return nil
+}
+
+func runStateUnlock(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "state unlock", "[-config FILE] LOCK-ID", `
+Clears a lock left by a payctl on another host that is gone (a lock left by a
+dead process on this host is taken over automatically). The lock's ID is in the
+error message of the command that found the lock. A lock held by a running
+process cannot be cleared.`)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := needArgs(f, "the lock ID"); err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	b, err := w.Backend()
+	if err != nil {
+		return err
+	}
+	if err := b.ForceUnlock(ctx, f.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Unlocked %s.\n", b.Describe())
+	return nil
+}

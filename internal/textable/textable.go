@@ -1,0 +1,74 @@
+// Package textable writes aligned text tables for terminals: text columns
+// left-aligned, number columns right-aligned, no trailing spaces (output
+// is often pasted into reviews and diffed).
+package textable
+
+import (
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Table is a table being built.
+type Table struct {
+	Indent string
+	// Right marks the columns to right-align (numbers).
+	Right map[int]bool
+	rows  [][]string
+	notes map[int]string // after row i, a free line that does not widen columns
+}
+
+// Row adds a row.
+func (t *Table) Row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// Note adds a line under the last row, indented to its second column and
+// not taken into account for column widths.
+func (t *Table) Note(line string) {
+	if t.notes == nil {
+		t.notes = map[int]string{}
+	}
+	t.notes[len(t.rows)-1] = line
+}
+
+// Len is the number of rows added.
+func (t *Table) Len() int { return len(t.rows) }
+
+// WriteTo writes the table.
+func (t *Table) WriteTo(w io.Writer) (int64, error) {
+	var widths []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for ri, r := range t.rows {
+		var line strings.Builder
+		line.WriteString(t.Indent)
+		for i, c := range r {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				line.WriteString("  ")
+			}
+			if t.Right[i] {
+				line.WriteString(pad + c)
+			} else {
+				line.WriteString(c + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+		if note, ok := t.notes[ri]; ok {
+			indent := t.Indent
+			if len(widths) > 1 {
+				indent += strings.Repeat(" ", widths[0]+2)
+			}
+			b.WriteString(indent + "  " + note + "\n")
+		}
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}

@@ -1,0 +1,728 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+// The snapshot decoder is written by hand because a state of a million
+// payouts must load in well under the time encoding/json takes (it spends
+// ~16 µs per payout on reflection and allocation; this decoder ~1 µs), and
+// because the payout array can then be decoded on every core.
+//
+// It is a strict decoder of any valid JSON spelling of the format, not
+// only of the canonical bytes payctl writes: whitespace may be anywhere,
+// keys in any order. Unknown fields, duplicate fields, invalid UTF-8 and
+// wrong types are errors with a line:column.
+
+type decoder struct {
+	// check, if set, is called by the payout workers for each payout, with
+	// its index in the array; it returns the problems it finds.
+	check func(i int, p *Payout) []*diag.Error
+	probs []*diag.Error
+
+	data []byte
+	// text is data as one string: decoded strings without escapes are
+	// substrings of it, so a payout's fields cost no allocation (the file's
+	// bytes are already checked to be UTF-8).
+	text string
+	pos  int
+	// base is the offset of data in the whole file, for positions.
+	base int
+	err  error
+}
+
+type syntaxError struct {
+	off int
+	msg string
+}
+
+func (e *syntaxError) Error() string { return e.msg }
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = &syntaxError{off: d.base + d.pos, msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (d *decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) peek() byte {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	return d.data[d.pos]
+}
+
+func (d *decoder) expect(c byte) bool {
+	if d.peek() != c {
+		if d.pos >= len(d.data) {
+			d.fail("unexpected end of data, expected %q", c)
+		} else {
+			d.fail("expected %q, found %q", c, d.data[d.pos])
+		}
+		return false
+	}
+	d.pos++
+	return true
+}
+
+func (d *decoder) null() bool {
+	if d.peek() == 'n' && bytes.HasPrefix(d.data[d.pos:], []byte("null")) {
+		d.pos += 4
+		return true
+	}
+	return false
+}
+
+// object calls field for each key of an object; field consumes the value.
+// Duplicate keys are refused.
+func (d *decoder) object(field func(key string)) {
+	if !d.expect('{') {
+		return
+	}
+	var seen [16]string
+	n := 0
+	if d.peek() == '}' {
+		d.pos++
+		return
+	}
+	for d.err == nil {
+		key := d.rawString()
+		if d.err != nil {
+			return
+		}
+		for i := 0; i < n && i < len(seen); i++ {
+			if seen[i] == key {
+				d.fail("duplicate field %q", key)
+				return
+			}
+		}
+		if n < len(seen) {
+			seen[n] = key
+		}
+		n++
+		if !d.expect(':') {
+			return
+		}
+		field(key)
+		if d.err != nil {
+			return
+		}
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return
+		default:
+			d.fail("expected ',' or '}' in object")
+			return
+		}
+	}
+}
+
+func (d *decoder) array(elem func()) {
+	if !d.expect('[') {
+		return
+	}
+	if d.peek() == ']' {
+		d.pos++
+		return
+	}
+	for d.err == nil {
+		elem()
+		if d.err != nil {
+			return
+		}
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return
+		default:
+			d.fail("expected ',' or ']' in array")
+			return
+		}
+	}
+}
+
+// rawString reads a string and returns it without interning.
+func (d *decoder) rawString() string {
+	if !d.expect('"') {
+		return ""
+	}
+	start := d.pos
+	data := d.data
+	i := d.pos
+	for i < len(data) && !special[data[i]] {
+		i++
+	}
+	d.pos = i
+	if i >= len(data) {
+		d.fail("unterminated string")
+		return ""
+	}
+	switch c := data[i]; {
+	case c == '"':
+		d.pos++
+		return d.text[start:i]
+	case c == '\\':
+		return d.escapedString(start)
+	}
+	d.fail("control character in a string")
+	return ""
+}
+
+// special marks the bytes that end the plain run of a string: the closing
+// quote, an escape, or a control character (not allowed in JSON strings).
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+func (d *decoder) escapedString(start int) string {
+	buf := append([]byte{}, d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(buf)
+		case c < 0x20:
+			d.fail("control character in a string")
+			return ""
+		case c != '\\':
+			buf = append(buf, c)
+			d.pos++
+			continue
+		}
+		if d.pos+1 >= len(d.data) {
+			break
+		}
+		e := d.data[d.pos+1]
+		d.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return ""
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+					d.pos += 2
+					r2, ok = d.hex4()
+					if !ok {
+						return ""
+					}
+				}
+				r = utf16.DecodeRune(r, r2)
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			d.fail("invalid escape \\%c", e)
+			return ""
+		}
+	}
+	d.fail("unterminated string")
+	return ""
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if d.pos+4 > len(d.data) {
+		d.fail("truncated \\u escape")
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 16)
+	if err != nil {
+		d.fail("invalid \\u escape")
+		return 0, false
+	}
+	d.pos += 4
+	return rune(v), true
+}
+
+func (d *decoder) str() string { return d.rawString() }
+
+func (d *decoder) uint() uint64 {
+	d.ws()
+	start := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	v, err := strconv.ParseUint(string(d.data[start:d.pos]), 10, 64)
+	if err != nil || (d.pos-start > 1 && d.data[start] == '0') {
+		d.pos = start
+		d.fail("expected a non-negative integer")
+	}
+	return v
+}
+
+func (d *decoder) int() int64 {
+	neg := d.peek() == '-'
+	if neg {
+		d.pos++
+	}
+	v := d.uint()
+	if v > 1<<62 {
+		d.fail("integer out of range")
+	}
+	if neg {
+		return -int64(v)
+	}
+	return int64(v)
+}
+
+func (d *decoder) amount() money.Amount {
+	s := d.rawString()
+	if d.err != nil {
+		return money.Amount{}
+	}
+	var a money.Amount
+	if err := a.UnmarshalText([]byte(s)); err != nil {
+		d.fail("amount %q is not a decimal string", s)
+	}
+	return a
+}
+
+func (d *decoder) optAmount() *money.Amount {
+	if d.null() {
+		return nil
+	}
+	a := d.amount()
+	return &a
+}
+
+func (d *decoder) time() time.Time {
+	s := d.rawString()
+	if d.err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.fail("%q is not an RFC 3339 time", s)
+	}
+	return t
+}
+
+func (d *decoder) strMap() map[string]string {
+	if d.null() {
+		return nil
+	}
+	m := make(map[string]string, 8)
+	d.object(func(k string) {
+		m[k] = d.str()
+	})
+	return m
+}
+
+func (d *decoder) unknown(where, key string) {
+	d.fail("unknown field %q in %s", key, where)
+}
+
+func (d *decoder) recipient() providers.Recipient {
+	var r providers.Recipient
+	d.object(func(k string) {
+		switch k {
+		case "name":
+			r.Name = d.rawString()
+		case "bankCode":
+			r.BankCode = d.str()
+		case "bank":
+			r.Bank = d.str()
+		case "account":
+			r.Account = d.rawString()
+		case "country":
+			r.Country = d.str()
+		default:
+			d.unknown("recipient", k)
+		}
+	})
+	return r
+}
+
+func (d *decoder) attempt() *Attempt {
+	a := &Attempt{}
+	d.object(func(k string) {
+		switch k {
+		case "n":
+			a.N = int(d.int())
+		case "key":
+			a.Key = d.rawString()
+		case "status":
+			a.Status = providers.Status(d.str())
+		case "group":
+			a.Group = d.str()
+		case "ids":
+			a.IDs = d.strMap()
+		case "fee":
+			a.Fee = d.optAmount()
+		case "answer":
+			a.Answer = d.strMap()
+		case "reason":
+			a.Reason = d.rawString()
+		case "resolvedBy":
+			a.ResolvedBy = d.str()
+		case "sentAt":
+			a.SentAt = d.time()
+		case "finalAt":
+			if !d.null() {
+				t := d.time()
+				a.FinalAt = &t
+			}
+		case "sends":
+			a.Sends = int(d.int())
+		default:
+			d.unknown("attempt", k)
+		}
+	})
+	return a
+}
+
+func (d *decoder) payout() *Payout {
+	if d.null() {
+		return nil
+	}
+	p := &Payout{}
+	d.object(func(k string) {
+		switch k {
+		case "address":
+			p.Address = d.rawString()
+		case "provider":
+			p.Provider = d.str()
+		case "type":
+			p.Type = d.str()
+		case "currency":
+			p.Currency = d.str()
+		case "amount":
+			p.Amount = d.amount()
+		case "recipient":
+			p.Recipient = d.recipient()
+		case "digest":
+			p.Digest = d.rawString()
+		case "plannedFee":
+			p.PlannedFee = d.optAmount()
+		case "feePayer":
+			p.FeePayer = fee.Payer(d.str())
+		case "status":
+			p.Status = providers.Status(d.str())
+		case "attempts":
+			d.array(func() { p.Attempts = append(p.Attempts, d.attempt()) })
+		default:
+			d.unknown("payout", k)
+		}
+	})
+	return p
+}
+
+func (d *decoder) group() *Group {
+	if d.null() {
+		return nil
+	}
+	g := &Group{}
+	d.object(func(k string) {
+		switch k {
+		case "id":
+			g.ID = d.rawString()
+		case "provider":
+			g.Provider = d.str()
+		case "token":
+			g.Token = d.rawString()
+		case "addresses":
+			d.array(func() { g.Addresses = append(g.Addresses, d.rawString()) })
+		case "total":
+			g.Total = d.amount()
+		case "currency":
+			g.Currency = d.str()
+		case "plannedFee":
+			g.PlannedFee = d.optAmount()
+		case "quotedFee":
+			g.QuotedFee = d.optAmount()
+		case "fee":
+			g.Fee = d.optAmount()
+		case "ids":
+			g.IDs = d.strMap()
+		case "sentAt":
+			g.SentAt = d.time()
+		case "status":
+			g.Status = providers.Status(d.str())
+		default:
+			d.unknown("provider payout", k)
+		}
+	})
+	return g
+}
+
+// decodeWire decodes a whole snapshot. The payouts array is split into
+// chunks decoded in parallel.
+func decodeWire(data []byte, check func(int, *Payout) []*diag.Error) (*wire, []*diag.Error, error) {
+	if !utf8.Valid(data) {
+		return nil, nil, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"}
+	}
+	// The bytes are never written after reading, so the string may share
+	// them: decoded fields then keep the file's buffer alive instead of
+	// copying 600 MB of a large state.
+	d := &decoder{data: data, text: unsafe.String(unsafe.SliceData(data), len(data)), check: check}
+	w := &wire{}
+	sawVersion := false
+	d.object(func(k string) {
+		switch k {
+		case "version":
+			w.Version = int(d.int())
+			sawVersion = true
+			if w.Version != Version {
+				// Stop here: a newer format may not parse as this one.
+				d.err = errVersion
+			}
+		case "lineage":
+			w.Lineage = d.rawString()
+		case "serial":
+			w.Serial = d.uint()
+		case "journal":
+			d.object(func(k string) {
+				switch k {
+				case "offset":
+					w.Journal.Offset = d.int()
+				case "hash":
+					w.Journal.Hash = d.rawString()
+				default:
+					d.unknown("journal", k)
+				}
+			})
+		case "groups":
+			d.array(func() { w.Groups = append(w.Groups, d.group()) })
+		case "payouts":
+			w.Payouts = d.payoutsParallel()
+		default:
+			d.unknown("the state", k)
+		}
+	})
+	if d.err == nil {
+		d.ws()
+		if d.pos != len(d.data) {
+			d.fail("data after the end of the state")
+		}
+	}
+	if d.err == nil && !sawVersion {
+		return nil, nil, errNoVersion
+	}
+	if d.err != nil {
+		if d.err == errVersion {
+			return w, nil, d.err
+		}
+		return nil, nil, d.err
+	}
+	return w, d.probs, nil
+}
+
+var (
+	errVersion   = errors.New("version")
+	errNoVersion = errors.New("no version")
+)
+
+// payoutsParallel decodes the payouts array. One pass finds where each
+// element ends (strings and nesting only, no decoding); workers decode
+// chunks of elements on every core.
+func (d *decoder) payoutsParallel() []*Payout {
+	if !d.expect('[') {
+		return nil
+	}
+	if d.peek() == ']' {
+		d.pos++
+		return nil
+	}
+	type chunk struct {
+		start, end int
+		first      int // index of the chunk's first payout
+		out        []*Payout
+		probs      []*diag.Error
+		err        error
+	}
+	work := make(chan *chunk, 64)
+	var wg sync.WaitGroup
+	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				sub := &decoder{data: d.data[:c.end], text: d.text[:c.end], pos: c.start}
+				for {
+					sub.ws()
+					if sub.pos >= c.end {
+						break
+					}
+					p := sub.payout()
+					if sub.err != nil {
+						break
+					}
+					if d.check != nil {
+						c.probs = append(c.probs, d.check(c.first+len(c.out), p)...)
+					}
+					c.out = append(c.out, p)
+					if sub.peek() == ',' {
+						sub.pos++
+					}
+				}
+				c.err = sub.err
+			}
+		}()
+	}
+	const perChunk = 1024
+	var chunks []*chunk
+	cur := &chunk{start: d.pos}
+	count := 0
+	for d.err == nil {
+		d.ws()
+		d.skipValue()
+		count++
+		if d.err != nil {
+			break
+		}
+		c := d.peek()
+		if c == ',' && count%perChunk != 0 {
+			d.pos++
+			continue
+		}
+		if c != ',' && c != ']' {
+			d.fail("expected ',' or ']' in the payouts array")
+			break
+		}
+		cur.end = d.pos
+		chunks = append(chunks, cur)
+		work <- cur
+		d.pos++
+		if c == ']' {
+			break
+		}
+		cur = &chunk{start: d.pos, first: count}
+	}
+	close(work)
+	wg.Wait()
+	if d.err != nil {
+		return nil
+	}
+	out := make([]*Payout, 0, count)
+	for _, c := range chunks {
+		if c.err != nil {
+			d.err = c.err
+			return nil
+		}
+		out = append(out, c.out...)
+		d.probs = append(d.probs, c.probs...)
+	}
+	return out
+}
+
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}
+
+// skipValue moves past one JSON value without decoding it; it tracks only
+// strings and nesting. The workers check everything else.
+func (d *decoder) skipValue() {
+	depth := 0
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch c {
+		case '"':
+			// A quote ends the string unless an odd number of
+			// backslashes precedes it.
+			d.pos++
+			for {
+				i := bytes.IndexByte(d.data[d.pos:], '"')
+				if i < 0 {
+					d.pos = len(d.data)
+					break
+				}
+				d.pos += i + 1
+				n := 0
+				for j := d.pos - 2; j >= 0 && d.data[j] == '\\'; j-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+			if depth == 0 {
+				return
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				d.fail("unexpected %q", c)
+				return
+			}
+			if depth == 0 {
+				d.pos++
+				return
+			}
+		case ',', ' ', '\n', '\r', '\t', ':':
+			if depth == 0 {
+				return
+			}
+		}
+		d.pos++
+	}
+	if depth != 0 {
+		d.fail("unexpected end of data")
+	}
+}
+
+// decodeError positions a decoder error in the file.
+func decodeError(file string, data []byte, err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return &diag.Error{File: file, Pos: offsetPos(data, int64(se.off)), Msg: "not a valid payctl state: " + se.msg}
+	}
+	return &diag.Error{File: file, Msg: "not a valid payctl state: " + err.Error()}
+}
