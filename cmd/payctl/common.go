@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,7 +113,8 @@ func (f *flags) configPath() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(wd, config.DefaultFile)
+	// Relative, so messages say "payctl.yaml:6", not a long path.
+	p := config.DefaultFile
 	if _, err := os.Stat(p); err != nil {
 		return "", withHint(fmt.Errorf("no %s in %s", config.DefaultFile, wd),
 			"run payctl in the folder holding payctl.yaml, or pass -config FILE; examples/quickstart/payctl.yaml is a working example")

@@ -99,7 +99,6 @@ func cmdFakeLedger(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(ts.Stdout(), "%s\ncreates %d\n", strings.Join(lines, "\n"), f.ledger.Creates())
 }
 
-
 func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: envsubst IN OUT")
