@@ -66,6 +66,9 @@ type Progress struct {
 	Amount   money.Amount     `json:"amount"`
 	Currency string           `json:"currency"`
 	Reason   string           `json:"reason,omitempty"`
+	// Elapsed is from recording the intent to recording the outcome:
+	// what one payout cost, fsyncs and provider included.
+	Elapsed time.Duration `json:"-"`
 }
 
 func (e *Engine) now() time.Time {
@@ -132,6 +135,7 @@ type Outcome struct {
 	IDs      map[string]string `json:"ids,omitempty"`
 	Fee      *money.Amount     `json:"fee,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
+	elapsed  time.Duration
 }
 
 // Report is what a run did.
@@ -310,16 +314,17 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 	set := e.settings(prov.Name())
 	lim := limiter(set)
 	work := make(chan *plan.Item)
-	var wg sync.WaitGroup
+	var wg, outcomes sync.WaitGroup
 	var errOnce sync.Once
 	var runErr error
+	fail := func(err error) { errOnce.Do(func() { runErr = err }) }
 	for i := 0; i < set.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				if err := e.sendOne(ctx, pv, prov, it, rep); err != nil {
-					errOnce.Do(func() { runErr = err })
+				if err := e.sendOne(ctx, pv, prov, it, rep, &outcomes, fail); err != nil {
+					fail(err)
 				}
 			}
 		}()
@@ -339,10 +344,17 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 	}
 	close(work)
 	wg.Wait()
+	outcomes.Wait()
 	return runErr
 }
 
-func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov providers.Provider, it *plan.Item, rep *Report) error {
+// sendOne records the intent and waits until it is durable, sends, and
+// queues the outcome for the next group commit without waiting for it: the
+// worker moves on to its next payout while the outcome is written, and the
+// payout counts as done (progress, report) only once its outcome is
+// durable. A crash before then leaves an intent without an outcome, which
+// the next apply looks up, as for any crash after sending.
+func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov providers.Provider, it *plan.Item, rep *Report, outcomes *sync.WaitGroup, fail func(error)) error {
 	if ctx.Err() != nil {
 		rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
 		return nil
@@ -353,6 +365,7 @@ func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov provider
 		rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: " + err.Error()})
 		return nil
 	}
+	began := time.Now()
 	intent := &state.Event{Kind: state.KindIntent, Provider: prov.Name(), Payouts: []state.EventPayout{intentPayout(it, &req)}}
 	if err := e.State.Record(ctx, intent); err != nil {
 		return fmt.Errorf("%s: intent not recorded, nothing sent: %w", it.Address, err)
@@ -364,13 +377,19 @@ func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov provider
 		res.Status = providers.StatusUnknown
 	}
 	outcome := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
-	if err := e.State.Record(ctx, outcome); err != nil {
-		return fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err)
-	}
-	crash.Point(crash.OutcomeAfterSync)
-	o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason}
-	rep.add(&rep.Outcomes, o)
-	e.progress(o)
+	durable := e.State.RecordAsync(ctx, outcome)
+	outcomes.Add(1)
+	go func() {
+		defer outcomes.Done()
+		if err := <-durable; err != nil {
+			fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err))
+			return
+		}
+		crash.Point(crash.OutcomeAfterSync)
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, elapsed: time.Since(began)}
+		rep.add(&rep.Outcomes, o)
+		e.progress(o)
+	}()
 	if sendErr != nil {
 		return fmt.Errorf("%s: %w", it.Address, sendErr)
 	}
@@ -379,7 +398,7 @@ func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov provider
 
 func (e *Engine) progress(o *Outcome) {
 	if e.Progress != nil {
-		e.Progress(Progress{Address: o.Address, Provider: o.Provider, Status: o.Status, Amount: o.Amount, Currency: o.Currency, Reason: o.Reason})
+		e.Progress(Progress{Address: o.Address, Provider: o.Provider, Status: o.Status, Amount: o.Amount, Currency: o.Currency, Reason: o.Reason, Elapsed: o.elapsed})
 	}
 }
 
@@ -475,6 +494,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	}
 	planned, quoted := g.Fee, q.Fee
 	req := q.Request
+	began := time.Now()
 	intent := &state.Event{
 		Kind: state.KindIntent, Provider: prov.Name(), Group: e.newID(), Token: q.Token,
 		Request: &req, PlannedFee: &planned, QuotedFee: &quoted,
@@ -516,7 +536,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	crash.Point(crash.OutcomeAfterSync)
 	for i, it := range items {
 		ep := outcome.Payouts[i]
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason, elapsed: time.Since(began)}
 		rep.add(&rep.Outcomes, o)
 		e.progress(o)
 	}

@@ -70,6 +70,8 @@ type State struct {
 	queue    []*pending
 	flushing bool
 	broken   error
+	// inflight counts queued events not yet committed or refused.
+	inflight sync.WaitGroup
 
 	commits int64 // group commits (one Append each)
 	records int64
@@ -177,26 +179,45 @@ func (s *State) Stats() Stats {
 // A cancelled ctx does not interrupt a write in progress: an outcome being
 // recorded must reach the disk.
 func (s *State) Record(ctx context.Context, events ...*Event) error {
-	if !s.write {
-		return errors.New("record in a state opened read-only")
-	}
+	return <-s.RecordAsync(ctx, events...)
+}
+
+// RecordAsync queues events for the next group commit and returns a
+// channel that receives nil once they are durable (or the error that
+// stopped them). The events are folded in the order they were queued.
+func (s *State) RecordAsync(ctx context.Context, events ...*Event) <-chan error {
 	p := &pending{events: events, done: make(chan error, 1)}
+	if !s.write {
+		p.done <- errors.New("record in a state opened read-only")
+		return p.done
+	}
 	s.qmu.Lock()
+	defer s.qmu.Unlock()
 	if s.broken != nil {
-		s.qmu.Unlock()
-		return s.broken
+		p.done <- s.broken
+		return p.done
 	}
 	s.queue = append(s.queue, p)
-	if s.flushing {
-		s.qmu.Unlock()
-		return <-p.done
+	s.inflight.Add(1)
+	if !s.flushing {
+		s.flushing = true
+		go s.flushLoop(context.WithoutCancel(ctx))
 	}
-	s.flushing = true
+	return p.done
+}
+
+// flushLoop commits whatever is queued, again and again, until the queue
+// is empty: everything queued while one fsync runs shares the next one.
+func (s *State) flushLoop(ctx context.Context) {
+	s.qmu.Lock()
 	for len(s.queue) > 0 && s.broken == nil {
 		batch := s.queue
 		s.queue = nil
 		s.qmu.Unlock()
-		err := s.flush(context.WithoutCancel(ctx), batch)
+		err := s.flush(ctx, batch)
+		for range batch {
+			s.inflight.Done()
+		}
 		s.qmu.Lock()
 		if err != nil {
 			s.broken = err
@@ -204,11 +225,11 @@ func (s *State) Record(ctx context.Context, events ...*Event) error {
 	}
 	for _, q := range s.queue {
 		q.done <- s.broken
+		s.inflight.Done()
 	}
 	s.queue = nil
 	s.flushing = false
 	s.qmu.Unlock()
-	return <-p.done
 }
 
 func (s *State) flush(ctx context.Context, batch []*pending) error {
@@ -278,6 +299,7 @@ func (s *State) Checkpoint(ctx context.Context) error {
 	if !s.write {
 		return nil
 	}
+	s.inflight.Wait()
 	if !s.Changed() {
 		return nil
 	}
@@ -301,9 +323,11 @@ func (s *State) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the lock. It does not checkpoint.
+// Close waits for queued events, then releases the lock. It does not
+// checkpoint.
 func (s *State) Close() error {
 	if s.write {
+		s.inflight.Wait()
 		return s.backend.Unlock()
 	}
 	return nil

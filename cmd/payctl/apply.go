@@ -103,6 +103,10 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	out.stop()
 	cerr := st.Checkpoint(ctx)
 	out.summary(rep, w.StateLocation(), st)
+	if out.json {
+		stats := st.Stats()
+		out.event(map[string]any{"type": "stats", "seconds": time.Since(out.began).Seconds(), "journal_commits": stats.Commits, "journal_records": stats.Records})
+	}
 	if cerr != nil {
 		return errors.Join(runErr, cerr)
 	}
@@ -285,7 +289,7 @@ func (o *applyOutput) progress(p apply.Progress) {
 	}
 	o.mu.Unlock()
 	if o.json {
-		o.event(map[string]any{"type": "payout", "address": p.Address, "provider": p.Provider, "status": p.Status, "amount": p.Amount, "currency": p.Currency, "reason": p.Reason})
+		o.event(map[string]any{"type": "payout", "address": p.Address, "provider": p.Provider, "status": p.Status, "amount": p.Amount, "currency": p.Currency, "reason": p.Reason, "elapsed_ms": float64(p.Elapsed.Microseconds()) / 1000})
 	}
 }
 

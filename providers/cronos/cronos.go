@@ -89,6 +89,10 @@ var Type = providers.Type{
 
 func ptr[T any](v T) *T { return &v }
 
+// maxIdlePerHost bounds the idle connections kept to Cronos; more payouts
+// in flight than this is unusual (Cronos's rate limits are unknown).
+const maxIdlePerHost = 64
+
 // Client is an opened Cronos provider. It is safe for concurrent use: the
 // apply engine sends several payouts at once.
 type Client struct {
@@ -172,6 +176,9 @@ func Open(o providers.Options) (*Client, error) {
 		timeout = DefaultTimeout
 	}
 	hc := cleanhttp.DefaultPooledClient()
+	// Keep a connection per payout in flight: cleanhttp keeps GOMAXPROCS+1,
+	// and every request beyond that would dial (and later close) its own.
+	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = maxIdlePerHost
 	if o.HTTPClient != nil {
 		copied := *o.HTTPClient
 		hc = &copied
