@@ -20,6 +20,9 @@ var stateCommands = []command{
 	{"show", "show one payout: every attempt, provider ids, fees, answers", runStateShow},
 	{"resolve", "record a person's decision about a payout whose outcome is unknown", runStateResolve},
 	{"unlock", "clear a lock left by a host that is gone", runStateUnlock},
+	{"diff", "compare two snapshots: payouts added, status changes, totals, impossible changes", runStateDiff},
+	{"verify", "check the journal's hash chain, that it folds to the snapshot, permissions and ids", runStateVerify},
+	{"export", "one row per payout attempt, as CSV or JSON, for accounting", runStateExport},
 }
 
 func runState(ctx context.Context, e *Env, args []string) error {

@@ -1,0 +1,172 @@
+package audit
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
+)
+
+// Row is one payout attempt as an accountant reads it. Amounts are exact
+// decimal strings with the currency's places (a fee quoted in finer units
+// keeps its own); times are RFC 3339 in UTC; the account shows only its
+// last four digits.
+//
+// Fee is what the provider returned as charged. A batch provider charges
+// one fee per provider payout, not per payout: that fee is on the row of the
+// provider payout's first payout, and its other rows leave Fee empty and
+// name the same ProviderPayout, so that the column adds up to what was
+// charged.
+type Row struct {
+	Batch          string            `json:"batch"`
+	ID             string            `json:"id"`
+	Attempt        int               `json:"attempt"`
+	RecipientName  string            `json:"recipient_name"`
+	Account        string            `json:"account"`
+	Bank           string            `json:"bank"`
+	Country        string            `json:"country"`
+	Currency       string            `json:"currency"`
+	Amount         string            `json:"amount"`
+	Fee            string            `json:"fee"`
+	FeeBearer      string            `json:"fee_bearer"`
+	Provider       string            `json:"provider"`
+	ProviderType   string            `json:"provider_type"`
+	ProviderIDs    map[string]string `json:"provider_ids"`
+	ProviderPayout string            `json:"provider_payout"`
+	Status         string            `json:"status"`
+	SentAt         string            `json:"sent_at"`
+	FinalAt        string            `json:"final_at"`
+	ResolvedBy     string            `json:"resolved_by"`
+	Key            string            `json:"idempotency_key"`
+}
+
+// Columns are the CSV header, in order; the JSON keys are the same.
+var Columns = []string{
+	"batch", "id", "attempt", "recipient_name", "account", "bank", "country",
+	"currency", "amount", "fee", "fee_bearer", "provider", "provider_type",
+	"provider_ids", "provider_payout", "status", "sent_at", "final_at",
+	"resolved_by", "idempotency_key",
+}
+
+// RowFilter selects rows; zero fields select everything.
+type RowFilter struct {
+	Batches  []string
+	Provider string
+	// Status matches the attempt's status.
+	Status providers.Status
+}
+
+// Rows returns one row per attempt, by address and attempt.
+func Rows(s *state.Snapshot, f RowFilter) []*Row {
+	batches := map[string]bool{}
+	for _, b := range f.Batches {
+		batches[b] = true
+	}
+	out := []*Row{}
+	for _, addr := range s.Addresses() {
+		p := s.Payouts[addr]
+		if len(batches) > 0 && !batches[p.Batch()] {
+			continue
+		}
+		if f.Provider != "" && p.Provider != f.Provider {
+			continue
+		}
+		for _, a := range p.Attempts {
+			if f.Status != "" && a.Status != f.Status {
+				continue
+			}
+			out = append(out, row(s, p, a))
+		}
+	}
+	return out
+}
+
+func row(s *state.Snapshot, p *state.Payout, a *state.Attempt) *Row {
+	bank := p.Recipient.Bank
+	if bank == "" {
+		bank = p.Recipient.BankCode
+	}
+	r := &Row{
+		Batch: p.Batch(), ID: p.ID(), Attempt: a.N,
+		RecipientName: p.Recipient.Name, Account: plan.MaskAccount(p.Recipient.Account),
+		Bank: bank, Country: p.Recipient.Country,
+		Currency: p.Currency, Amount: amountText(p.Amount, p.Currency),
+		FeeBearer: string(p.FeePayer), Provider: p.Provider, ProviderType: p.Type,
+		ProviderIDs: a.IDs, ProviderPayout: a.Group, Status: string(a.Status),
+		SentAt: timeText(&a.SentAt), FinalAt: timeText(a.FinalAt),
+		ResolvedBy: a.ResolvedBy, Key: a.Key,
+	}
+	if r.ProviderIDs == nil {
+		r.ProviderIDs = map[string]string{}
+	}
+	switch g := s.Groups[a.Group]; {
+	case a.Group == "":
+		if a.Fee != nil {
+			r.Fee = amountText(*a.Fee, p.Currency)
+		}
+	case g != nil && g.Fee != nil && len(g.Addresses) > 0 && g.Addresses[0] == p.Address:
+		r.Fee = amountText(*g.Fee, g.Currency)
+	}
+	return r
+}
+
+func timeText(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// cells is the row in Columns order, as CSV text.
+func (r *Row) cells() []string {
+	var ids []string
+	for _, k := range sortedKeys(r.ProviderIDs) {
+		ids = append(ids, k+"="+r.ProviderIDs[k])
+	}
+	return []string{
+		text(r.Batch), text(r.ID), strconv.Itoa(r.Attempt), text(r.RecipientName), text(r.Account),
+		text(r.Bank), text(r.Country), r.Currency, r.Amount, r.Fee, text(r.FeeBearer),
+		text(r.Provider), text(r.ProviderType), text(strings.Join(ids, " ")), text(r.ProviderPayout),
+		r.Status, r.SentAt, r.FinalAt, text(r.ResolvedBy), r.Key,
+	}
+}
+
+// text defuses a cell a spreadsheet would run as a formula (a recipient
+// named "=HYPERLINK(...)"), by the usual leading apostrophe. Amounts never
+// need it; the JSON export keeps every value as it is.
+func text(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// WriteCSV writes the rows as CSV (RFC 4180: CRLF line ends, quoting as
+// needed) with a header row.
+func WriteCSV(w io.Writer, rows []*Row) error {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	if err := cw.Write(Columns); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := cw.Write(r.cells()); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteRowsJSON writes the rows as one indented JSON array.
+func WriteRowsJSON(w io.Writer, rows []*Row) error {
+	if rows == nil {
+		rows = []*Row{}
+	}
+	return writeJSON(w, rows)
+}
