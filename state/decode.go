@@ -29,9 +29,9 @@ import (
 // wrong types are errors with a line:column.
 
 type decoder struct {
-	// check, if set, is called by the payout workers for each payout, with
-	// its index in the array; it returns the problems it finds.
-	check func(i int, p *Payout) []*diag.Error
+	// check, if set, is called by the payout workers for each payout; it
+	// returns the problems it finds, with pointers relative to the payout.
+	check func(p *Payout) []*diag.Error
 	probs []*diag.Error
 
 	data []byte
@@ -495,7 +495,7 @@ func (d *decoder) group() *Group {
 
 // decodeWire decodes a whole snapshot. The payouts array is split into
 // chunks decoded in parallel.
-func decodeWire(data []byte, check func(int, *Payout) []*diag.Error) (*wire, []*diag.Error, error) {
+func decodeWire(data []byte, check func(*Payout) []*diag.Error) (*wire, []*diag.Error, error) {
 	if !utf8.Valid(data) {
 		return nil, nil, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"}
 	}
@@ -571,24 +571,42 @@ func (d *decoder) payoutsParallel() []*Payout {
 		d.pos++
 		return nil
 	}
-	type chunk struct {
-		start, end int
-		first      int // index of the chunk's first payout
-		out        []*Payout
-		probs      []*diag.Error
-		err        error
+	if out, end, ok := d.payoutsByLines(); ok {
+		d.pos = end
+		return out
 	}
-	work := make(chan *chunk, 64)
+	return d.payoutsScanned()
+}
+
+// chunk is a run of payouts decoded by one worker.
+type chunk struct {
+	start, end int
+	out        []*Payout
+	// probs are the check's problems, by index in out.
+	probs map[int][]*diag.Error
+	err   error
+	// closing is where the array's "]" is, for the chunk holding it.
+	closing int
+}
+
+// decodeChunks decodes chunks on every core. In a chunk, payouts are
+// separated by commas; a chunk not holding the array's end must end with
+// a comma, and the one that does ends with "]".
+func (d *decoder) decodeChunks(chunks <-chan *chunk) {
 	var wg sync.WaitGroup
 	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c := range work {
+			for c := range chunks {
 				sub := &decoder{data: d.data[:c.end], text: d.text[:c.end], pos: c.start}
 				for {
 					sub.ws()
 					if sub.pos >= c.end {
+						break
+					}
+					if sub.data[sub.pos] == ']' {
+						c.closing = sub.pos
 						break
 					}
 					p := sub.payout()
@@ -596,20 +614,117 @@ func (d *decoder) payoutsParallel() []*Payout {
 						break
 					}
 					if d.check != nil {
-						c.probs = append(c.probs, d.check(c.first+len(c.out), p)...)
+						if probs := d.check(p); len(probs) > 0 {
+							if c.probs == nil {
+								c.probs = map[int][]*diag.Error{}
+							}
+							c.probs[len(c.out)] = probs
+						}
 					}
 					c.out = append(c.out, p)
-					if sub.peek() == ',' {
+					switch sub.peek() {
+					case ',':
 						sub.pos++
+						continue
+					case ']':
+						c.closing = sub.pos
+					case 0:
+						if sub.pos >= c.end {
+							sub.fail("expected ',' or ']' after a payout")
+						}
+					default:
+						sub.fail("expected ',' or ']' after a payout")
 					}
+					break
 				}
 				c.err = sub.err
 			}
 		}()
 	}
+	wg.Wait()
+}
+
+// lineChunkSize is about how many bytes of payouts one chunk holds; tests
+// shrink it to cut everywhere.
+var lineChunkSize = 256 << 10
+
+// payoutsByLines is the fast path for the layout payctl writes, one payout
+// per line: chunks are cut where a line starts with "{", found with a byte
+// search instead of a scan of every byte. JSON strings cannot hold a raw
+// newline, so such a cut can only fall between tokens; a cut inside a
+// payout leaves two halves that do not decode, and any problem sends the
+// decoder to the full scan, so a file of another layout decodes the same,
+// only slower.
+func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
+	size := lineChunkSize
+	var chunks []*chunk
+	start := d.pos
+	for start < len(d.data) {
+		end := len(d.data)
+		for at := start + size; at < len(d.data); {
+			i := bytes.IndexByte(d.data[at:], '\n')
+			if i < 0 {
+				break
+			}
+			at += i + 1
+			j := at
+			for j < len(d.data) && (d.data[j] == ' ' || d.data[j] == '\t') {
+				j++
+			}
+			if j < len(d.data) && d.data[j] == '{' {
+				end = at
+				break
+			}
+		}
+		chunks = append(chunks, &chunk{start: start, end: end, closing: -1})
+		start = end
+	}
+	work := make(chan *chunk, len(chunks))
+	for _, c := range chunks {
+		work <- c
+	}
+	close(work)
+	d.decodeChunks(work)
+	n := 0
+	for i, c := range chunks {
+		last := i == len(chunks)-1
+		if c.err != nil || (c.closing >= 0) != last {
+			return nil, 0, false
+		}
+		n += len(c.out)
+	}
+	return d.merge(chunks, n), chunks[len(chunks)-1].closing + 1, true
+}
+
+// merge joins the chunks' payouts and makes their problems' pointers
+// absolute.
+func (d *decoder) merge(chunks []*chunk, n int) []*Payout {
+	out := make([]*Payout, 0, n)
+	for _, c := range chunks {
+		for i, p := range c.out {
+			for _, e := range c.probs[i] {
+				e.Pointer = "/payouts/" + strconv.Itoa(len(out)) + e.Pointer
+				d.probs = append(d.probs, e)
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// payoutsScanned finds where each payout ends with a scan of strings and
+// nesting, then decodes chunks of them on every core; it serves any
+// layout.
+func (d *decoder) payoutsScanned() []*Payout {
+	work := make(chan *chunk, 64)
+	done := make(chan struct{})
+	go func() {
+		d.decodeChunks(work)
+		close(done)
+	}()
 	const perChunk = 1024
 	var chunks []*chunk
-	cur := &chunk{start: d.pos}
+	cur := &chunk{start: d.pos, closing: -1}
 	count := 0
 	for d.err == nil {
 		d.ws()
@@ -627,30 +742,28 @@ func (d *decoder) payoutsParallel() []*Payout {
 			d.fail("expected ',' or ']' in the payouts array")
 			break
 		}
+		// A chunk ends after its comma, or after the array's "]".
+		d.pos++
 		cur.end = d.pos
 		chunks = append(chunks, cur)
 		work <- cur
-		d.pos++
 		if c == ']' {
 			break
 		}
-		cur = &chunk{start: d.pos, first: count}
+		cur = &chunk{start: d.pos, closing: -1}
 	}
 	close(work)
-	wg.Wait()
+	<-done
 	if d.err != nil {
 		return nil
 	}
-	out := make([]*Payout, 0, count)
 	for _, c := range chunks {
 		if c.err != nil {
 			d.err = c.err
 			return nil
 		}
-		out = append(out, c.out...)
-		d.probs = append(d.probs, c.probs...)
 	}
-	return out
+	return d.merge(chunks, count)
 }
 
 func invalidUTF8At(data []byte) int {

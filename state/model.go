@@ -1,6 +1,7 @@
 package state
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
@@ -150,6 +151,36 @@ func Key(provider, address string, attempt int) string {
 	return uuid.NewSHA1(keyNamespace, []byte(provider+"\n"+address+"\n"+strconv.Itoa(attempt))).String()
 }
 
+// isKey reports whether key is Key(provider, address, attempt), without
+// allocating: loading a large state checks every attempt's key.
+func isKey(key, provider, address string, attempt int) bool {
+	if len(key) != 36 {
+		return false
+	}
+	var buf [256]byte
+	b := append(buf[:0], keyNamespace[:]...)
+	b = append(b, provider...)
+	b = append(b, '\n')
+	b = append(b, address...)
+	b = append(b, '\n')
+	b = strconv.AppendInt(b, int64(attempt), 10)
+	sum := sha1.Sum(b)
+	// As uuid.NewSHA1: version 5, RFC 4122 variant.
+	sum[6] = (sum[6] & 0x0f) | 0x50
+	sum[8] = (sum[8] & 0x3f) | 0x80
+	var text [36]byte
+	hex.Encode(text[0:8], sum[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], sum[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], sum[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], sum[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], sum[10:16])
+	return string(text[:]) == key
+}
+
 // Details are the facts of a payout that make it the payment it is. Once
 // any attempt has been sent they never change: a different payment needs a
 // new id.
@@ -162,6 +193,22 @@ type Details struct {
 
 // Digest is a stable hash of the details; the amount is compared by value.
 func (d Details) Digest() string {
+	sum := d.sum()
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// matches reports whether digest is d's Digest, without allocating.
+func (d Details) matches(digest string) bool {
+	if len(digest) != 7+64 || digest[:7] != "sha256:" {
+		return false
+	}
+	sum := d.sum()
+	var text [64]byte
+	hex.Encode(text[:], sum[:])
+	return string(text[:]) == digest[7:]
+}
+
+func (d Details) sum() [32]byte {
 	var buf [256]byte
 	b := buf[:0]
 	for _, f := range [...]string{
@@ -174,6 +221,5 @@ func (d Details) Digest() string {
 		b = append(b, f...)
 		b = append(b, ';')
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return sha256.Sum256(b)
 }

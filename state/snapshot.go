@@ -108,12 +108,12 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	if len(data) > 64<<20 {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	w, probs, err := decodeWire(data, func(i int, p *Payout) (out []*diag.Error) {
+	w, probs, err := decodeWire(data, func(p *Payout) (out []*diag.Error) {
 		if p == nil {
-			return []*diag.Error{{File: file, Pointer: fmt.Sprintf("/payouts/%d", i), Msg: "null payout"}}
+			return []*diag.Error{{File: file, Msg: "null payout"}}
 		}
 		checkPayout(p, func(ptr, format string, args ...any) {
-			out = append(out, &diag.Error{File: file, Pointer: fmt.Sprintf("/payouts/%d%s", i, ptr), Msg: fmt.Sprintf(format, args...)})
+			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
 		})
 		return out
 	})
@@ -236,7 +236,7 @@ func checkPayout(p *Payout, bad func(string, string, ...any)) {
 		bad(ptr+"/provider", "%s: no provider", p.Address)
 	}
 	d := Details{Provider: p.Provider, Currency: p.Currency, Amount: p.Amount, Recipient: p.Recipient}
-	if d.Digest() != p.Digest {
+	if !d.matches(p.Digest) {
 		bad(ptr+"/digest", "%s: digest does not match the payout's details: the amount, recipient or provider was edited by hand", p.Address)
 	}
 	if len(p.Attempts) == 0 {
@@ -252,7 +252,7 @@ func checkPayout(p *Payout, bad func(string, string, ...any)) {
 		if a.N != j+1 {
 			bad(aptr+"/n", "%s: attempt %d is numbered %d", p.Address, j+1, a.N)
 		}
-		if a.Key != Key(p.Provider, p.Address, a.N) {
+		if !isKey(a.Key, p.Provider, p.Address, a.N) {
 			bad(aptr+"/key", "%s: attempt %d has key %s, not the one payctl derives", p.Address, a.N, a.Key)
 		}
 		if !validStatus(a.Status) {

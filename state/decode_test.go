@@ -1,0 +1,137 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
+)
+
+func sampleSnapshot(n int) *Snapshot {
+	s := New()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 123, time.UTC)
+	fee := money.FromInt64(3000)
+	for i := 0; i < n; i++ {
+		addr := fmt.Sprintf("b-%d/p%04d", i%3, i)
+		amt := money.FromInt64(int64(1000 + i))
+		// Names exercise escapes: quotes, backslashes, non-ASCII, a
+		// newline and the characters HTML escaping would change.
+		r := providers.Recipient{Name: fmt.Sprintf("P\"%d\\ Ñandú 😀 <&> \n", i), BankCode: "014", Account: fmt.Sprintf("0%09d", i)}
+		d := Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: r}
+		st := providers.StatusPaid
+		if i%4 == 0 {
+			st = providers.StatusPending
+		}
+		s.Payouts[addr] = &Payout{Address: addr, Provider: "idr", Type: "cronos", Currency: "IDR", Amount: amt, Recipient: r,
+			Digest: d.Digest(), PlannedFee: &fee, FeePayer: "sender", Status: st,
+			Attempts: []*Attempt{{N: 1, Key: Key("idr", addr, 1), Status: st, IDs: map[string]string{"id": fmt.Sprint(i)},
+				Answer: map[string]string{"status": "x"}, SentAt: t0, Sends: 1}}}
+	}
+	s.Serial = uint64(n)
+	return s
+}
+
+// The fast path cuts chunks at lines; with tiny chunks it cuts at every
+// payout, and must give what one chunk gives.
+func TestDecodeByLinesMatchesAnyCut(t *testing.T) {
+	want := sampleSnapshot(50).Bytes()
+	for _, size := range []int{1, 7, 100, 1 << 20} {
+		lineChunkSize = size
+		s, err := ParseSnapshot("s.json", want)
+		if err != nil {
+			t.Fatalf("chunk size %d: %v", size, err)
+		}
+		if got := s.Bytes(); !bytes.Equal(got, want) {
+			t.Fatalf("chunk size %d: re-encoding differs", size)
+		}
+	}
+	lineChunkSize = 256 << 10
+}
+
+// A file in another layout (pretty-printed, payouts over many lines, keys
+// reordered) is read the same, by the full scan.
+func TestDecodeOtherLayouts(t *testing.T) {
+	want := sampleSnapshot(30)
+	canonical := want.Bytes()
+	var v any
+	if err := json.Unmarshal(canonical, &v); err != nil {
+		t.Fatal(err)
+	}
+	pretty, _ := json.MarshalIndent(v, "", "   ")
+	compact, _ := json.Marshal(v)
+	for name, data := range map[string][]byte{"pretty": pretty, "compact": compact} {
+		for _, size := range []int{1, 64, 1 << 20} {
+			lineChunkSize = size
+			s, err := ParseSnapshot(name, data)
+			if err != nil {
+				t.Fatalf("%s, chunk size %d: %v", name, size, err)
+			}
+			if !bytes.Equal(s.Bytes(), canonical) {
+				t.Fatalf("%s, chunk size %d: decodes differently", name, size)
+			}
+		}
+	}
+	lineChunkSize = 256 << 10
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good := string(sampleSnapshot(3).Bytes())
+	for _, tc := range []struct{ name, data, want string }{
+		{"unknown field", strings.Replace(good, `"sends":1`, `"sends":1,"extra":2`, 1), `unknown field "extra" in attempt`},
+		{"duplicate field", strings.Replace(good, `"sends":1`, `"sends":1,"sends":2`, 1), `duplicate field "sends"`},
+		{"truncated", good[:len(good)/2], "not a valid payctl state"},
+		{"number for amount", strings.Replace(good, `"amount":"1000"`, `"amount":1000`, 1), `expected '"'`},
+		{"trailing data", good + "{}", "data after the end of the state"},
+		{"bad escape", strings.Replace(good, `\"`, `\q`, 1), "invalid escape"},
+		{"invalid utf-8", strings.Replace(good, "Ñ", "\xff", 1), "invalid UTF-8"},
+		{"payout split across chunks", strings.Replace(good, `"digest"`, "\n{\"digest\"", 1), "not a valid payctl state"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSnapshot("s.json", []byte(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), "s.json:") {
+				t.Errorf("error does not name the file and position: %v", err)
+			}
+		})
+	}
+}
+
+func TestDecodeReportsEveryInconsistentPayout(t *testing.T) {
+	s := sampleSnapshot(6)
+	data := string(s.Bytes())
+	data = strings.Replace(data, `"amount":"1002"`, `"amount":"9002"`, 1)
+	data = strings.Replace(data, `"amount":"1005"`, `"amount":"9005"`, 1)
+	lineChunkSize = 1
+	defer func() { lineChunkSize = 256 << 10 }()
+	_, err := ParseSnapshot("s.json", []byte(data))
+	if err == nil {
+		t.Fatal("edited amounts were accepted")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "digest does not match") || !strings.Contains(msg, "and 1 more") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAllocationFreeChecksAgree(t *testing.T) {
+	for _, c := range []struct {
+		prov, addr string
+		n          int
+	}{{"idr-main", "b/a", 1}, {"usd", "contractors-2026-11/alice", 12}, {"x", "y/z", 1000}} {
+		k := Key(c.prov, c.addr, c.n)
+		if !isKey(k, c.prov, c.addr, c.n) || isKey(k, c.prov, c.addr, c.n+1) {
+			t.Errorf("isKey disagrees with Key for %+v", c)
+		}
+	}
+	d := Details{Provider: "p", Currency: "USD", Amount: money.MustParse("50.00"), Recipient: providers.Recipient{Name: "N", Account: "1"}}
+	if !d.matches(d.Digest()) || d.matches(d.Digest()[:70]+"0") {
+		t.Error("matches disagrees with Digest")
+	}
+}
