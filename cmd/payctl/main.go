@@ -75,6 +75,7 @@ func init() {
 		{"state", "list, show, resolve, unlock, verify, diff and export the state", runState},
 		{"history", "the journal as a timeline: who did what when, and what providers answered", runHistory},
 		{"sandbox", "run the providers' emulators, for rehearsing with no credentials", runSandbox},
+		{"doctor", "check a deployment: credentials, state directory, fsync, providers", runDoctor},
 		{"version", "print payctl's version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}
