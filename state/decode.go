@@ -679,6 +679,9 @@ func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
 		chunks = append(chunks, &chunk{start: start, end: end, closing: -1})
 		start = end
 	}
+	if len(chunks) == 0 {
+		return nil, 0, false // nothing after "[": the full scan says what is wrong
+	}
 	work := make(chan *chunk, len(chunks))
 	for _, c := range chunks {
 		work <- c

@@ -263,7 +263,12 @@ func (w *Workspace) startEmulator(name string, t *providers.Type) (*runningEmula
 			return e, nil
 		}
 	}
-	dir := filepath.Join(filepath.Dir(w.Config.State.Path), ".payctl-emulator")
+	// Beside a local state; beside payctl.yaml for a database state.
+	base := w.Config.Dir
+	if w.Config.State.Backend == "" || w.Config.State.Backend == config.BackendLocal {
+		base = filepath.Dir(w.Config.State.Path)
+	}
+	dir := filepath.Join(base, ".payctl-emulator")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("emulator for %s: %w", name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -145,6 +146,12 @@ func (r *rig) check() (duplicates, lost int) {
 // once by a provider that does not deduplicate, and the state matches its
 // ledger.
 func TestCrashPoints(t *testing.T) {
+	var mu sync.Mutex
+	var cases, payouts, dups, lost int
+	t.Cleanup(func() {
+		// Runs after every parallel case: the totals for the reliability run.
+		fmt.Printf("reliability: kind=crash-points cases=%d kills=%d faults=0 payouts=%d duplicates=%d lost=%d\n", cases, cases, payouts, dups, lost)
+	})
 	for _, point := range crash.Points {
 		hits := []int{1, 3}
 		if strings.HasPrefix(point, "snapshot") {
@@ -159,7 +166,11 @@ func TestCrashPoints(t *testing.T) {
 					t.Fatalf("payctl was not killed at %s:%d (err %v):\n%s", point, hit, err, out)
 				}
 				r.settle()
-				if d, l := r.check(); d+l > 0 {
+				d, l := r.check()
+				mu.Lock()
+				cases, payouts, dups, lost = cases+1, payouts+r.n, dups+d, lost+l
+				mu.Unlock()
+				if d+l > 0 {
 					t.Fatalf("%d duplicates, %d lost records", d, l)
 				}
 			})

@@ -155,8 +155,9 @@ func report(e *Env, err error) int {
 }
 
 func printError(w io.Writer, err error) {
-	var list interface{ Unwrap() []error }
-	if errors.As(err, &list) {
+	// Only errors joined at the top are split into lines; one wrapping a
+	// joined error keeps its own message.
+	if list, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range list.Unwrap() {
 			printError(w, e)
 		}

@@ -60,6 +60,7 @@ func TestKillSoak(t *testing.T) {
 	dups, lost := r.check()
 	fmt.Printf("soak: payouts=%d kills=%d runs=%d requests=%d duplicates=%d lost=%d seconds=%.1f seed=%d\n",
 		r.n, kills, runs, r.ledger.Creates(), dups, lost, time.Since(began).Seconds(), *soakSeed)
+	fmt.Printf("reliability: kind=kill-soak cases=1 kills=%d faults=0 payouts=%d duplicates=%d lost=%d\n", kills, r.n, dups, lost)
 	if dups+lost > 0 {
 		t.Fatalf("%d duplicates, %d lost records", dups, lost)
 	}

@@ -34,7 +34,7 @@ func runState(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintln(w, "usage: payctl state SUBCOMMAND [flags] [args]")
 		fmt.Fprintln(w)
 		for _, c := range stateCommands {
-			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+			fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 		}
 		if len(args) == 0 {
 			return &reported{summary: "missing state subcommand"}
