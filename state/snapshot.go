@@ -60,15 +60,14 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("],\n  \"payouts\": [")
+	var b []byte
 	for i, addr := range s.Addresses() {
-		b, err := line(s.Payouts[addr])
-		if err != nil {
-			return 0, err
-		}
+		b = b[:0]
 		if i > 0 {
-			bw.WriteString(",")
+			b = append(b, ',')
 		}
-		bw.WriteString("\n    ")
+		b = append(b, "\n    "...)
+		b = appendPayout(b, s.Payouts[addr])
 		bw.Write(b)
 	}
 	if len(s.Payouts) > 0 {
