@@ -449,6 +449,13 @@ func (e *Engine) runBatch(ctx context.Context, pv providers.Batch, prov provider
 			continue
 		}
 		if err != nil {
+			// The provider payouts after a stop are reported, so the
+			// user sees which payouts this run left for the next one.
+			for _, rest := range order[gi+1:] {
+				for _, it := range byGroup[rest] {
+					rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
+				}
+			}
 			return err
 		}
 	}

@@ -122,6 +122,7 @@ func (s *Snapshot) Apply(e *Event) error {
 			return err
 		}
 	case KindOutcome, KindCheck, KindResolve:
+		touched := map[string]bool{}
 		for _, ep := range e.Payouts {
 			p := s.Payouts[ep.Address]
 			if p == nil {
@@ -162,6 +163,16 @@ func (s *Snapshot) Apply(e *Event) error {
 			}
 			if p.Latest() == a {
 				p.Status = a.Status
+			}
+			if a.Group != "" {
+				touched[a.Group] = true
+			}
+		}
+		// A provider payout's status follows its payouts, whichever event
+		// changed them (a check or a person's resolution carries no group).
+		for id := range touched {
+			if g := s.Groups[id]; g != nil {
+				g.Status = groupStatus(s, g)
 			}
 		}
 		if e.Group != "" {

@@ -230,9 +230,10 @@ func (w *Workspace) OpenProvider(name string) (providers.Provider, error) {
 			o.Credentials[k] = v
 		}
 		if o.CallbackURL == "" {
-			// Nothing listens here unless `payctl serve` does; the
-			// emulator logs undeliverable callbacks and carries on.
-			o.CallbackURL = "http://127.0.0.1:8787/callbacks/" + name
+			// The discard port: nothing listens there, so an emulator's
+			// callbacks reach no payctl serve by accident; the emulator
+			// logs them as undeliverable and carries on.
+			o.CallbackURL = "http://127.0.0.1:9/callbacks/" + name
 		}
 	} else {
 		for _, c := range t.Credentials {

@@ -615,7 +615,11 @@ func (e *Emulator) progressLocked() {
 			d.Status = "expired"
 		default:
 			d.Status = "success"
-			d.Paid, d.Settled = &due, &due
+			// A copy, so that only settling disbursements allocate: taking
+			// &due would move due to the heap on every iteration of this
+			// scan, which runs over the whole ledger on each request.
+			paid := due
+			d.Paid, d.Settled = &paid, &paid
 			d.RecipientName = "EMULATED RECIPIENT " + last4(d.RecipientAccount)
 		}
 		changed = true
