@@ -423,7 +423,7 @@ func TestBatchQuoteAboveThePlanIsNotExecuted(t *testing.T) {
 	s := e.open()
 	defer s.Close()
 	for _, g := range s.Snapshot().Groups {
-		if g.Fee == nil || g.Fee.String() != g.QuotedFee.String() || g.IDs["payment_id"] == "" {
+		if g.Fee == nil || g.Fee.String() != g.QuotedFee.String() || g.IDs.Get("payment_id") == "" {
 			t.Errorf("group record: %+v", g)
 		}
 	}

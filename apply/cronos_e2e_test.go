@@ -357,12 +357,12 @@ func (r *cronosRig) verifyAgainstLedger(b *manifest.Batch) {
 			"feePayer": d.FeePayer, "amount": strconv.FormatInt(d.Amount, 10),
 		}
 		for k, v := range want {
-			if a.Answer[k] != v {
-				r.t.Errorf("%s: answer %s: got %q, want %q (ledger)", addr, k, a.Answer[k], v)
+			if a.Answer.Get(k) != v {
+				r.t.Errorf("%s: answer %s: got %q, want %q (ledger)", addr, k, a.Answer.Get(k), v)
 			}
 		}
-		if a.IDs["id"] != d.ID {
-			r.t.Errorf("%s: id: got %q, want %q (ledger)", addr, a.IDs["id"], d.ID)
+		if a.IDs.Get("id") != d.ID {
+			r.t.Errorf("%s: id: got %q, want %q (ledger)", addr, a.IDs.Get("id"), d.ID)
 		}
 		if a.Fee == nil || !a.Fee.Equal(money.FromInt64(d.Fee)) {
 			r.t.Errorf("%s: fee: got %v, want %d (ledger)", addr, a.Fee, d.Fee)
@@ -622,8 +622,8 @@ func TestCronosUnknownWithoutIDFoundByScan(t *testing.T) {
 	}
 	ledger := r.em.Ledger()
 	a := readSnapshot(t, r.path).Payouts[addr].Latest()
-	if len(ledger) != 1 || a.IDs["id"] != ledger[0].ID || a.Status != providers.StatusPending {
-		t.Fatalf("state %s id %q, ledger %+v", a.Status, a.IDs["id"], ledger)
+	if len(ledger) != 1 || a.IDs.Get("id") != ledger[0].ID || a.Status != providers.StatusPending {
+		t.Fatalf("state %s id %q, ledger %+v", a.Status, a.IDs.Get("id"), ledger)
 	}
 	t.Logf("scan cost %d /transactions requests", after["GET /transactions"]-before["GET /transactions"])
 }
@@ -687,7 +687,7 @@ func TestCronosSuccessLaterFailedIsANewEvent(t *testing.T) {
 	}
 	r.settle(b, false, true)
 	addr := manifest.Address(b.Name, b.Payouts[0].ID)
-	id := readSnapshot(t, r.path).Payouts[addr].Latest().IDs["id"]
+	id := readSnapshot(t, r.path).Payouts[addr].Latest().IDs.Get("id")
 	r.mu.Lock()
 	r.returned[id] = true
 	r.mu.Unlock()

@@ -270,8 +270,8 @@ func TestDinarDragonDocsExample(t *testing.T) {
 	switch {
 	case g.Token != pay.Authcode:
 		t.Errorf("group token: got %q, want authcode %q", g.Token, pay.Authcode)
-	case g.IDs["payment_id"] != pay.PaymentID:
-		t.Errorf("group payment_id: got %q, want %q", g.IDs["payment_id"], pay.PaymentID)
+	case g.IDs.Get("payment_id") != pay.PaymentID:
+		t.Errorf("group payment_id: got %q, want %q", g.IDs.Get("payment_id"), pay.PaymentID)
 	case g.Fee == nil || !g.Fee.Equal(want) || g.QuotedFee == nil || !g.QuotedFee.Equal(want) || g.PlannedFee == nil || !g.PlannedFee.Equal(want):
 		t.Errorf("group fees: charged %v, quoted %v, planned %v; want 4.875 each", g.Fee, g.QuotedFee, g.PlannedFee)
 	case !slices.Equal(g.Addresses, addrs(b)):
@@ -280,11 +280,11 @@ func TestDinarDragonDocsExample(t *testing.T) {
 	for _, mp := range b.Payouts {
 		addr := manifest.Address(b.Name, mp.ID)
 		a := snap.Payouts[addr].Latest()
-		if a.Group != g.ID || a.IDs["payment_id"] != pay.PaymentID || a.IDs["uniqueid"] != uid[mp.Recipient.Account] || a.IDs["uniqueid"] == "" {
+		if a.Group != g.ID || a.IDs.Get("payment_id") != pay.PaymentID || a.IDs.Get("uniqueid") != uid[mp.Recipient.Account] || a.IDs.Get("uniqueid") == "" {
 			t.Errorf("%s: group %q ids %v; want group %q, payment_id %s, uniqueid %s", addr, a.Group, a.IDs, g.ID, pay.PaymentID, uid[mp.Recipient.Account])
 		}
-		if a.Answer["charge_in_usd"] != "4.875" {
-			t.Errorf("%s: answer charge_in_usd %q, want 4.875", addr, a.Answer["charge_in_usd"])
+		if a.Answer.Get("charge_in_usd") != "4.875" {
+			t.Errorf("%s: answer charge_in_usd %q, want 4.875", addr, a.Answer.Get("charge_in_usd"))
 		}
 	}
 
@@ -505,7 +505,7 @@ func TestDinarDragonExecuteAnswerMismatch(t *testing.T) {
 			snap := readSnapshot(t, r.path)
 			for _, addr := range first {
 				a := snap.Payouts[addr].Latest()
-				if a.Status != providers.StatusUnknown || a.IDs["payment_id"] != pay.PaymentID || a.IDs["uniqueid"] != "" {
+				if a.Status != providers.StatusUnknown || a.IDs.Get("payment_id") != pay.PaymentID || a.IDs.Get("uniqueid") != "" {
 					t.Errorf("%s: %s ids %v; want unknown with payment_id only", addr, a.Status, a.IDs)
 				}
 				if !strings.Contains(a.Reason, "payctl state resolve "+addr) {
@@ -688,7 +688,7 @@ func TestDinarDragonFailedRefundedIsRetried(t *testing.T) {
 	}
 	snap := readSnapshot(t, r.path)
 	as := snap.Payouts[failing].Attempts
-	if len(as) != 2 || as[0].Status != providers.StatusFailed || as[1].Status != providers.StatusPending || as[1].IDs["payment_id"] != ledger[1].PaymentID {
+	if len(as) != 2 || as[0].Status != providers.StatusFailed || as[1].Status != providers.StatusPending || as[1].IDs.Get("payment_id") != ledger[1].PaymentID {
 		t.Fatalf("attempts: %+v / %+v", as[0], as[len(as)-1])
 	}
 }

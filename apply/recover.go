@@ -49,7 +49,7 @@ func (e *Engine) CheckAddresses(ctx context.Context, addrs []string) ([]*Outcome
 type lookup struct {
 	attempt providers.Attempt
 	status  providers.Status // as recorded
-	ids     map[string]string
+	ids     state.Fields
 	payout  *state.Payout
 }
 
@@ -83,7 +83,7 @@ func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*
 			byProvider[p.Provider] = append(byProvider[p.Provider], lookup{
 				attempt: providers.Attempt{
 					Payout: providers.Payout{Address: addr, Attempt: a.N, Key: a.Key, Amount: p.Amount, Currency: c, Recipient: p.Recipient},
-					IDs:    copyMap(a.IDs), Token: token, SentAt: a.SentAt, Status: a.Status,
+					IDs:    a.IDs.Map(), Token: token, SentAt: a.SentAt, Status: a.Status,
 				},
 				status: a.Status, ids: a.IDs, payout: p,
 			})
@@ -184,24 +184,13 @@ func (e *Engine) judge(name string, l lookup, r providers.Result) (*state.EventP
 	return ep, o
 }
 
-func sameIDs(have, got map[string]string) bool {
+func sameIDs(have state.Fields, got map[string]string) bool {
 	for k, v := range got {
-		if have[k] != v {
+		if have.Get(k) != v {
 			return false
 		}
 	}
 	return true
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // Resolve records a person's decision about an attempt whose outcome is

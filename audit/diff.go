@@ -257,12 +257,13 @@ func comparePayout(old, new *Snapshot, o, n *state.Payout) []*Finding {
 		if oa.Key != na.Key {
 			add(KindKeyChanged, aptr+"/key", "attempt %d's idempotency key changed from %s to %s", oa.N, oa.Key, na.Key)
 		}
-		for _, k := range sortedKeys(oa.IDs) {
-			switch nv, ok := na.IDs[k]; {
+		oids, nids := oa.IDs.Map(), na.IDs.Map()
+		for _, k := range sortedKeys(oids) {
+			switch nv, ok := nids[k]; {
 			case !ok:
-				add(KindProviderIDChange, aptr+"/ids", "attempt %d's provider id %s=%s was removed", oa.N, k, oa.IDs[k])
-			case nv != oa.IDs[k]:
-				add(KindProviderIDChange, aptr+"/ids/"+pointerEscape(k), "attempt %d's provider id %s changed from %s to %s", oa.N, k, oa.IDs[k], nv)
+				add(KindProviderIDChange, aptr+"/ids", "attempt %d's provider id %s=%s was removed", oa.N, k, oids[k])
+			case nv != oids[k]:
+				add(KindProviderIDChange, aptr+"/ids/"+pointerEscape(k), "attempt %d's provider id %s changed from %s to %s", oa.N, k, oids[k], nv)
 			}
 		}
 		// A not-sent attempt may be sent again in a new provider payout;
@@ -315,9 +316,10 @@ func compareGroup(old, new *Snapshot, id string) []*Finding {
 	if o.Token != n.Token {
 		add("/token", "token changed from %q to %q", o.Token, n.Token)
 	}
-	for _, k := range sortedKeys(o.IDs) {
-		if n.IDs[k] != o.IDs[k] {
-			add("/ids", "provider id %s changed from %s to %q", k, o.IDs[k], n.IDs[k])
+	oids, nids := o.IDs.Map(), n.IDs.Map()
+	for _, k := range sortedKeys(oids) {
+		if nids[k] != oids[k] {
+			add("/ids", "provider id %s changed from %s to %q", k, oids[k], nids[k])
 		}
 	}
 	return out

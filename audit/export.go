@@ -97,7 +97,7 @@ func row(s *state.Snapshot, p *state.Payout, a *state.Attempt) *Row {
 		Bank: bank, Country: p.Recipient.Country,
 		Currency: p.Currency, Amount: amountText(p.Amount, p.Currency),
 		FeeBearer: string(p.FeePayer), Provider: p.Provider, ProviderType: p.Type,
-		ProviderIDs: a.IDs, ProviderPayout: a.Group, Status: string(a.Status),
+		ProviderIDs: a.IDs.Map(), ProviderPayout: a.Group, Status: string(a.Status),
 		SentAt: timeText(&a.SentAt), FinalAt: timeText(a.FinalAt),
 		ResolvedBy: a.ResolvedBy, Key: a.Key,
 	}

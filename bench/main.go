@@ -602,8 +602,8 @@ func bigState(path string, n int) error {
 			Digest: d.Digest(), PlannedFee: &fee, FeePayer: "sender", Status: providers.StatusPaid,
 			Attempts: []*state.Attempt{{
 				N: 1, Key: state.Key("idr-main", addr, 1), Status: providers.StatusPaid,
-				IDs: map[string]string{"id": fmt.Sprintf("1bfb1fa3-7c41-411e-a46a-%012d", i)}, Fee: &fee,
-				Answer: map[string]string{"amount": amt.String(), "fee": "3000", "feePayer": "merchant", "status": "success", "totalAmount": amt.Add(fee).String()},
+				IDs: state.Fields{{Name: "id", Value: fmt.Sprintf("1bfb1fa3-7c41-411e-a46a-%012d", i)}}, Fee: &fee,
+				Answer: state.FieldsOf(map[string]string{"amount": amt.String(), "fee": "3000", "feePayer": "merchant", "status": "success", "totalAmount": amt.Add(fee).String()}),
 				SentAt: sent, FinalAt: &final, Sends: 1,
 			}},
 		}

@@ -76,6 +76,23 @@ func Parse(s string) (Amount, error) {
 		return Amount{}, err
 	}
 	var a Amount
+	// Most amounts fit an int64 coefficient (18 digits always do): build
+	// the decimal directly
+	// rather than through apd's general parser (loading a large state
+	// parses millions of amounts).
+	if len(s) <= 18 {
+		var c int64
+		places := int32(0)
+		for i := 0; i < len(s); i++ {
+			if s[i] == '.' {
+				places = int32(len(s) - i - 1)
+				continue
+			}
+			c = c*10 + int64(s[i]-'0')
+		}
+		a.d.SetFinite(c, -places)
+		return a, nil
+	}
 	if _, _, err := a.d.SetString(s); err != nil {
 		return Amount{}, fmt.Errorf("%q: %w", s, ErrSyntax)
 	}

@@ -148,3 +148,22 @@ func TestArithmeticAgainstBigRat(t *testing.T) {
 		}
 	}
 }
+
+// The int64 fast path and apd's parser must agree on every spelling.
+func TestParseFastPathAgreesWithApd(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 50000; i++ {
+		s, _ := randomDecimal(r, 1e12, 6)
+		if r.IntN(10) == 0 {
+			s = "9223372036854775807"[:1+r.IntN(19)]
+		}
+		got := MustParse(s)
+		var want Amount
+		if _, _, err := want.d.SetString(s); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() || got.Cmp(want) != 0 || got.Places() != want.Places() {
+			t.Fatalf("%s: fast path %s, apd %s", s, got, want)
+		}
+	}
+}

@@ -2,9 +2,11 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -33,6 +35,13 @@ type decoder struct {
 	// returns the problems it finds, with pointers relative to the payout.
 	check func(p *Payout) []*diag.Error
 	probs []*diag.Error
+	// onPayout, if set, receives each payout in order, as soon as its
+	// chunk is decoded.
+	onPayout func(i int, p *Payout)
+	taken    int // payouts handed on so far
+
+	scratch Fields
+	slab    slab
 
 	data []byte
 	// text is data as one string: decoded strings without escapes are
@@ -179,6 +188,14 @@ func (d *decoder) rawString() string {
 	start := d.pos
 	data := d.data
 	i := d.pos
+	// Eight bytes at a time while none of them ends the plain run.
+	for i+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[i:])
+		if hasSpecial(w) {
+			break
+		}
+		i += 8
+	}
 	for i < len(data) && !special[data[i]] {
 		i++
 	}
@@ -196,6 +213,18 @@ func (d *decoder) rawString() string {
 	}
 	d.fail("control character in a string")
 	return ""
+}
+
+// hasSpecial reports whether any byte of w is a quote, a backslash or a
+// control character (the classic "has a zero byte" tricks).
+func hasSpecial(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ (ones * '"')
+	slash := w ^ (ones * '\\')
+	zeroQuote := (quote - ones) &^ quote & highs
+	zeroSlash := (slash - ones) &^ slash & highs
+	control := (w - ones*0x20) &^ w & highs
+	return zeroQuote|zeroSlash|control != 0
 }
 
 // special marks the bytes that end the plain run of a string: the closing
@@ -329,8 +358,7 @@ func (d *decoder) optAmount() *money.Amount {
 	if d.null() {
 		return nil
 	}
-	a := d.amount()
-	return &a
+	return d.slab.amount(d.amount())
 }
 
 func (d *decoder) time() time.Time {
@@ -345,15 +373,28 @@ func (d *decoder) time() time.Time {
 	return t
 }
 
-func (d *decoder) strMap() map[string]string {
+func (d *decoder) fields() Fields {
 	if d.null() {
 		return nil
 	}
-	m := make(map[string]string, 8)
+	// Collected in the decoder's scratch, then copied once at its size.
+	f := d.scratch[:0]
+	sorted := true
 	d.object(func(k string) {
-		m[k] = d.str()
+		if len(f) > 0 && k < f[len(f)-1].Name {
+			sorted = false
+		}
+		f = append(f, Field{k, d.str()})
 	})
-	return m
+	d.scratch = f
+	if len(f) == 0 {
+		return Fields{}
+	}
+	out := d.slab.fieldList(f)
+	if !sorted {
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	}
+	return out
 }
 
 func (d *decoder) unknown(where, key string) {
@@ -382,7 +423,7 @@ func (d *decoder) recipient() providers.Recipient {
 }
 
 func (d *decoder) attempt() *Attempt {
-	a := &Attempt{}
+	a := d.slab.attempt()
 	d.object(func(k string) {
 		switch k {
 		case "n":
@@ -394,11 +435,11 @@ func (d *decoder) attempt() *Attempt {
 		case "group":
 			a.Group = d.str()
 		case "ids":
-			a.IDs = d.strMap()
+			a.IDs = d.fields()
 		case "fee":
 			a.Fee = d.optAmount()
 		case "answer":
-			a.Answer = d.strMap()
+			a.Answer = d.fields()
 		case "reason":
 			a.Reason = d.rawString()
 		case "resolvedBy":
@@ -407,8 +448,7 @@ func (d *decoder) attempt() *Attempt {
 			a.SentAt = d.time()
 		case "finalAt":
 			if !d.null() {
-				t := d.time()
-				a.FinalAt = &t
+				a.FinalAt = d.slab.time(d.time())
 			}
 		case "sends":
 			a.Sends = int(d.int())
@@ -423,7 +463,7 @@ func (d *decoder) payout() *Payout {
 	if d.null() {
 		return nil
 	}
-	p := &Payout{}
+	p := d.slab.payout()
 	d.object(func(k string) {
 		switch k {
 		case "address":
@@ -447,7 +487,14 @@ func (d *decoder) payout() *Payout {
 		case "status":
 			p.Status = providers.Status(d.str())
 		case "attempts":
-			d.array(func() { p.Attempts = append(p.Attempts, d.attempt()) })
+			d.array(func() {
+				a := d.attempt()
+				if p.Attempts == nil {
+					p.Attempts = d.slab.attemptList(a)
+				} else {
+					p.Attempts = append(p.Attempts, a)
+				}
+			})
 		default:
 			d.unknown("payout", k)
 		}
@@ -481,7 +528,7 @@ func (d *decoder) group() *Group {
 		case "fee":
 			g.Fee = d.optAmount()
 		case "ids":
-			g.IDs = d.strMap()
+			g.IDs = d.fields()
 		case "sentAt":
 			g.SentAt = d.time()
 		case "status":
@@ -495,14 +542,14 @@ func (d *decoder) group() *Group {
 
 // decodeWire decodes a whole snapshot. The payouts array is split into
 // chunks decoded in parallel.
-func decodeWire(data []byte, check func(*Payout) []*diag.Error) (*wire, []*diag.Error, error) {
+func decodeWire(data []byte, check func(*Payout) []*diag.Error, onPayout func(int, *Payout)) (*wire, []*diag.Error, error) {
 	if !utf8.Valid(data) {
 		return nil, nil, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"}
 	}
 	// The bytes are never written after reading, so the string may share
 	// them: decoded fields then keep the file's buffer alive instead of
 	// copying 600 MB of a large state.
-	d := &decoder{data: data, text: unsafe.String(unsafe.SliceData(data), len(data)), check: check}
+	d := &decoder{data: data, text: unsafe.String(unsafe.SliceData(data), len(data)), check: check, onPayout: onPayout}
 	w := &wire{}
 	sawVersion := false
 	d.object(func(k string) {
@@ -581,6 +628,7 @@ func (d *decoder) payoutsParallel() []*Payout {
 // chunk is a run of payouts decoded by one worker.
 type chunk struct {
 	start, end int
+	done       chan struct{} // closed when decoded
 	out        []*Payout
 	// probs are the check's problems, by index in out.
 	probs map[int][]*diag.Error
@@ -638,6 +686,7 @@ func (d *decoder) decodeChunks(chunks <-chan *chunk) {
 					break
 				}
 				c.err = sub.err
+				close(c.done)
 			}
 		}()
 	}
@@ -676,7 +725,7 @@ func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
 				break
 			}
 		}
-		chunks = append(chunks, &chunk{start: start, end: end, closing: -1})
+		chunks = append(chunks, &chunk{start: start, end: end, closing: -1, done: make(chan struct{})})
 		start = end
 	}
 	if len(chunks) == 0 {
@@ -687,30 +736,40 @@ func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
 		work <- c
 	}
 	close(work)
-	d.decodeChunks(work)
-	n := 0
+	go d.decodeChunks(work)
+	// Chunks are taken in order as they finish, so their payouts are
+	// handed on (and indexed) while later chunks still decode.
+	var out []*Payout
 	for i, c := range chunks {
+		<-c.done
 		last := i == len(chunks)-1
 		if c.err != nil || (c.closing >= 0) != last {
+			for _, rest := range chunks[i+1:] {
+				<-rest.done
+			}
+			d.probs = nil
 			return nil, 0, false
 		}
-		n += len(c.out)
+		out = d.take(out, c)
 	}
-	return d.merge(chunks, n), chunks[len(chunks)-1].closing + 1, true
+	return out, chunks[len(chunks)-1].closing + 1, true
 }
 
-// merge joins the chunks' payouts and makes their problems' pointers
-// absolute.
-func (d *decoder) merge(chunks []*chunk, n int) []*Payout {
-	out := make([]*Payout, 0, n)
-	for _, c := range chunks {
-		for i, p := range c.out {
-			for _, e := range c.probs[i] {
-				e.Pointer = "/payouts/" + strconv.Itoa(len(out)) + e.Pointer
-				d.probs = append(d.probs, e)
-			}
+// take appends a decoded chunk's payouts, makes its problems' pointers
+// absolute, and hands each payout to the decoder's onPayout.
+func (d *decoder) take(out []*Payout, c *chunk) []*Payout {
+	for i, p := range c.out {
+		for _, e := range c.probs[i] {
+			e.Pointer = "/payouts/" + strconv.Itoa(d.taken) + e.Pointer
+			d.probs = append(d.probs, e)
+		}
+		if d.onPayout != nil {
+			// The receiver keeps the payouts; the list only counts them.
+			d.onPayout(d.taken, p)
+		} else {
 			out = append(out, p)
 		}
+		d.taken++
 	}
 	return out
 }
@@ -725,9 +784,10 @@ func (d *decoder) payoutsScanned() []*Payout {
 		d.decodeChunks(work)
 		close(done)
 	}()
+	defer func() { <-done }()
 	const perChunk = 1024
 	var chunks []*chunk
-	cur := &chunk{start: d.pos, closing: -1}
+	cur := &chunk{start: d.pos, closing: -1, done: make(chan struct{})}
 	count := 0
 	for d.err == nil {
 		d.ws()
@@ -753,20 +813,22 @@ func (d *decoder) payoutsScanned() []*Payout {
 		if c == ']' {
 			break
 		}
-		cur = &chunk{start: d.pos, closing: -1}
+		cur = &chunk{start: d.pos, closing: -1, done: make(chan struct{})}
 	}
 	close(work)
 	<-done
 	if d.err != nil {
 		return nil
 	}
+	out := make([]*Payout, 0, count)
 	for _, c := range chunks {
 		if c.err != nil {
 			d.err = c.err
 			return nil
 		}
+		out = d.take(out, c)
 	}
-	return d.merge(chunks, count)
+	return out
 }
 
 func invalidUTF8At(data []byte) int {
@@ -841,4 +903,82 @@ func decodeError(file string, data []byte, err error) error {
 		return &diag.Error{File: file, Pos: offsetPos(data, int64(se.off)), Msg: "not a valid payctl state: " + se.msg}
 	}
 	return &diag.Error{File: file, Msg: "not a valid payctl state: " + err.Error()}
+}
+
+// slab hands out the small objects a payout is made of from larger blocks:
+// a state of a million payouts would otherwise make eight million small
+// allocations. Every object handed out is distinct; slices are cut with
+// their capacity limited, so a later append copies rather than overwrites
+// a neighbour.
+type slab struct {
+	payouts  []Payout
+	attempts []Attempt
+	ptrs     []*Attempt
+	fields   []Field
+	amounts  []money.Amount
+	times    []time.Time
+}
+
+const slabSize = 512
+
+func (s *slab) payout() *Payout {
+	if len(s.payouts) == 0 {
+		s.payouts = make([]Payout, slabSize)
+	}
+	p := &s.payouts[0]
+	s.payouts = s.payouts[1:]
+	return p
+}
+
+func (s *slab) attempt() *Attempt {
+	if len(s.attempts) == 0 {
+		s.attempts = make([]Attempt, slabSize)
+	}
+	a := &s.attempts[0]
+	s.attempts = s.attempts[1:]
+	return a
+}
+
+// attemptList returns a list holding one attempt, room for no more.
+func (s *slab) attemptList(a *Attempt) []*Attempt {
+	if len(s.ptrs) == 0 {
+		s.ptrs = make([]*Attempt, slabSize)
+	}
+	l := s.ptrs[0:1:1]
+	s.ptrs = s.ptrs[1:]
+	l[0] = a
+	return l
+}
+
+func (s *slab) fieldList(f []Field) Fields {
+	if len(f) > len(s.fields) {
+		if len(f) > slabSize/4 {
+			return append(Fields(nil), f...)
+		}
+		s.fields = make([]Field, slabSize)
+	}
+	out := s.fields[0:len(f):len(f)]
+	s.fields = s.fields[len(f):]
+	copy(out, f)
+	return out
+}
+
+func (s *slab) amount(a money.Amount) *money.Amount {
+	if len(s.amounts) == 0 {
+		s.amounts = make([]money.Amount, slabSize)
+	}
+	p := &s.amounts[0]
+	s.amounts = s.amounts[1:]
+	*p = a
+	return p
+}
+
+func (s *slab) time(t time.Time) *time.Time {
+	if len(s.times) == 0 {
+		s.times = make([]time.Time, slabSize)
+	}
+	p := &s.times[0]
+	s.times = s.times[1:]
+	*p = t
+	return p
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -29,8 +30,8 @@ func sampleSnapshot(n int) *Snapshot {
 		}
 		s.Payouts[addr] = &Payout{Address: addr, Provider: "idr", Type: "cronos", Currency: "IDR", Amount: amt, Recipient: r,
 			Digest: d.Digest(), PlannedFee: &fee, FeePayer: "sender", Status: st,
-			Attempts: []*Attempt{{N: 1, Key: Key("idr", addr, 1), Status: st, IDs: map[string]string{"id": fmt.Sprint(i)},
-				Answer: map[string]string{"status": "x"}, SentAt: t0, Sends: 1}}}
+			Attempts: []*Attempt{{N: 1, Key: Key("idr", addr, 1), Status: st, IDs: Fields{{"id", fmt.Sprint(i)}},
+				Answer: Fields{{"status", "x"}}, SentAt: t0, Sends: 1}}}
 	}
 	s.Serial = uint64(n)
 	return s
@@ -133,5 +134,18 @@ func TestAllocationFreeChecksAgree(t *testing.T) {
 	d := Details{Provider: "p", Currency: "USD", Amount: money.MustParse("50.00"), Recipient: providers.Recipient{Name: "N", Account: "1"}}
 	if !d.matches(d.Digest()) || d.matches(d.Digest()[:70]+"0") {
 		t.Error("matches disagrees with Digest")
+	}
+}
+
+func TestHasSpecial(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for pos := 0; pos < 8; pos++ {
+			w := bytes.Repeat([]byte("a"), 8)
+			w[pos] = byte(b)
+			want := special[b]
+			if got := hasSpecial(binary.LittleEndian.Uint64(w)); got != want {
+				t.Fatalf("byte %#x at %d: got %v, want %v", b, pos, got, want)
+			}
+		}
 	}
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/json"
-	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -98,29 +97,6 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendMap writes a string map with sorted keys, as encoding/json does.
-func appendMap(b []byte, m map[string]string) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
-	var small [16]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, m[k])
-	}
-	return append(b, '}')
-}
-
 // appendPayout writes one payout as encoding/json writes the Payout type.
 func appendPayout(b []byte, p *Payout) []byte {
 	b = appendKey(append(b, '{'), "address", true)
@@ -196,7 +172,7 @@ func appendAttempt(b []byte, a *Attempt) []byte {
 	}
 	if len(a.IDs) > 0 {
 		b = appendKey(b, "ids", false)
-		b = appendMap(b, a.IDs)
+		b = appendFields(b, a.IDs)
 	}
 	if a.Fee != nil {
 		b = appendKey(b, "fee", false)
@@ -204,7 +180,7 @@ func appendAttempt(b []byte, a *Attempt) []byte {
 	}
 	if len(a.Answer) > 0 {
 		b = appendKey(b, "answer", false)
-		b = appendMap(b, a.Answer)
+		b = appendFields(b, a.Answer)
 	}
 	if a.Reason != "" {
 		b = appendKey(b, "reason", false)

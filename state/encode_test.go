@@ -69,7 +69,7 @@ func randomPayout(r *rand.Rand) *Payout {
 				continue
 			}
 			a := &Attempt{N: r.IntN(5) - 1, Key: randomText(r), Status: providers.Status(randomText(r)), Group: opt(randomText(r)),
-				IDs: randomMap(r), Fee: amt(), Answer: randomMap(r), Reason: opt(randomText(r)), ResolvedBy: opt(randomText(r)),
+				IDs: FieldsOf(randomMap(r)), Fee: amt(), Answer: FieldsOf(randomMap(r)), Reason: opt(randomText(r)), ResolvedBy: opt(randomText(r)),
 				SentAt: tm(), Sends: r.IntN(3)}
 			if r.IntN(2) == 0 {
 				f := tm()

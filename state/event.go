@@ -137,19 +137,13 @@ func (s *Snapshot) Apply(e *Event) error {
 			}
 			a.Status = ep.Status
 			for k, v := range ep.IDs {
-				if a.IDs == nil {
-					a.IDs = map[string]string{}
-				}
-				a.IDs[k] = v
+				a.IDs = a.IDs.With(k, v)
 			}
 			if ep.Fee != nil {
 				a.Fee = ep.Fee
 			}
 			for k, v := range ep.Answer {
-				if a.Answer == nil {
-					a.Answer = map[string]string{}
-				}
-				a.Answer[k] = v
+				a.Answer = a.Answer.With(k, v)
 			}
 			a.Reason = ep.Reason
 			if e.Kind == KindResolve {
@@ -184,10 +178,7 @@ func (s *Snapshot) Apply(e *Event) error {
 				g.Fee = e.Fee
 			}
 			for k, v := range e.GroupIDs {
-				if g.IDs == nil {
-					g.IDs = map[string]string{}
-				}
-				g.IDs[k] = v
+				g.IDs = g.IDs.With(k, v)
 			}
 			g.Status = groupStatus(s, g)
 		}

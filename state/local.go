@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -198,7 +200,7 @@ func (l *Local) LockHolder() (LockInfo, bool) {
 // holding the lock) truncates a torn final record; a reader ignores it.
 func (l *Local) Load(ctx context.Context) (*Loaded, error) {
 	out := &Loaded{}
-	data, err := os.ReadFile(l.Path)
+	data, err := readFile(l.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -423,3 +425,45 @@ func (l *Local) ReadJournal(ctx context.Context, fn func(e *Event) error) (*Torn
 
 // Close releases the lock if held.
 func (l *Local) Close() error { return l.Unlock() }
+
+// readFile reads a file; a large one with a read per core, so that the
+// copy from the page cache (and the page faults of the new buffer) are
+// shared out instead of delaying everything that follows.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	if size < 64<<20 {
+		return io.ReadAll(f)
+	}
+	data := make([]byte, size)
+	n := int64(runtime.GOMAXPROCS(0))
+	part := (size + n - 1) / n
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := int64(0); i < n; i++ {
+		lo, hi := i*part, min(size, (i+1)*part)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.ReadAt(data[lo:hi], lo)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// A file that grew while being read is read again whole: the snapshot
+	// is only ever replaced by rename, so this does not happen in practice.
+	if fi2, err := f.Stat(); err != nil || fi2.Size() != size {
+		return os.ReadFile(path)
+	}
+	return data, nil
+}

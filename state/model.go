@@ -82,12 +82,12 @@ type Attempt struct {
 	// Group is the provider payout this attempt was part of (batch providers).
 	Group string `json:"group,omitempty"`
 	// IDs the provider gave the attempt.
-	IDs map[string]string `json:"ids,omitempty"`
+	IDs Fields `json:"ids,omitempty"`
 	// Fee as the provider returned it.
 	Fee *money.Amount `json:"fee,omitempty"`
 	// Answer holds the provider's other answer fields, as returned.
-	Answer map[string]string `json:"answer,omitempty"`
-	Reason string            `json:"reason,omitempty"`
+	Answer Fields `json:"answer,omitempty"`
+	Reason string `json:"reason,omitempty"`
 	// ResolvedBy is the person who decided the outcome, if one did.
 	ResolvedBy string     `json:"resolvedBy,omitempty"`
 	SentAt     time.Time  `json:"sentAt"`
@@ -103,16 +103,16 @@ type Group struct {
 	ID       string `json:"id"`
 	Provider string `json:"provider"`
 	// Token is the provider's handle on the quote (Dinar Dragon's authcode).
-	Token      string            `json:"token,omitempty"`
-	Addresses  []string          `json:"addresses"`
-	Total      money.Amount      `json:"total"`
-	Currency   string            `json:"currency"`
-	PlannedFee *money.Amount     `json:"plannedFee,omitempty"`
-	QuotedFee  *money.Amount     `json:"quotedFee,omitempty"`
-	Fee        *money.Amount     `json:"fee,omitempty"` // charged, as returned
-	IDs        map[string]string `json:"ids,omitempty"`
-	SentAt     time.Time         `json:"sentAt"`
-	Status     providers.Status  `json:"status"`
+	Token      string           `json:"token,omitempty"`
+	Addresses  []string         `json:"addresses"`
+	Total      money.Amount     `json:"total"`
+	Currency   string           `json:"currency"`
+	PlannedFee *money.Amount    `json:"plannedFee,omitempty"`
+	QuotedFee  *money.Amount    `json:"quotedFee,omitempty"`
+	Fee        *money.Amount    `json:"fee,omitempty"` // charged, as returned
+	IDs        Fields           `json:"ids,omitempty"`
+	SentAt     time.Time        `json:"sentAt"`
+	Status     providers.Status `json:"status"`
 }
 
 // New returns an empty snapshot of a new lineage.

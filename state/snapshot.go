@@ -102,11 +102,15 @@ var ErrNewerVersion = errors.New("state written by a newer payctl")
 // data must not be modified afterwards: the snapshot's strings share it.
 func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	// Loading builds hundreds of MB of live objects at once for a large
-	// state; collecting garbage every doubling of the heap on the way only
-	// re-marks what is being built.
+	// state and almost no garbage: collecting on the way would only
+	// re-mark what is being built. The collector resumes afterwards.
 	if len(data) > 64<<20 {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	}
+	// A payout line is rarely under 400 bytes: a hint that keeps the map
+	// from growing step by step on a large state.
+	payouts := make(map[string]*Payout, len(data)/400)
+	var dups []string
 	w, probs, err := decodeWire(data, func(p *Payout) (out []*diag.Error) {
 		if p == nil {
 			return []*diag.Error{{File: file, Msg: "null payout"}}
@@ -115,6 +119,14 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
 		})
 		return out
+	}, func(i int, p *Payout) {
+		if p == nil {
+			return
+		}
+		if _, dup := payouts[p.Address]; dup {
+			dups = append(dups, fmt.Sprintf("/payouts/%d\x00%s", i, p.Address))
+		}
+		payouts[p.Address] = p
 	})
 	switch {
 	case err == errNoVersion:
@@ -129,7 +141,7 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	s := &Snapshot{
 		Version: Version, Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal,
 		Groups:  make(map[string]*Group, len(w.Groups)),
-		Payouts: make(map[string]*Payout, len(w.Payouts)),
+		Payouts: payouts,
 	}
 	var errs diag.List
 	bad := func(ptr, format string, args ...any) {
@@ -156,14 +168,9 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 		s.Groups[g.ID] = g
 	}
 	errs = append(errs, probs...)
-	for i, p := range w.Payouts {
-		if p == nil {
-			continue
-		}
-		if _, dup := s.Payouts[p.Address]; dup {
-			bad(fmt.Sprintf("/payouts/%d", i), "payout %s appears twice", p.Address)
-		}
-		s.Payouts[p.Address] = p
+	for _, d := range dups {
+		ptr, addr, _ := strings.Cut(d, "\x00")
+		bad(ptr, "payout %s appears twice", addr)
 	}
 	for i, g := range w.Groups {
 		if g == nil {

@@ -133,7 +133,7 @@ func (r *rig) check() (duplicates, lost int) {
 			r.t.Errorf("%s never paid", addr)
 			continue
 		}
-		if sp == nil || sp.Status != providers.StatusPaid || sp.Latest().IDs["id"] != ps[0].ID || sp.Latest().Key != ps[0].Reference {
+		if sp == nil || sp.Status != providers.StatusPaid || sp.Latest().IDs.Get("id") != ps[0].ID || sp.Latest().Key != ps[0].Reference {
 			lost++
 			r.t.Errorf("%s: provider paid %s (%s) but the state says %+v", addr, ps[0].ID, ps[0].Reference, sp)
 		}

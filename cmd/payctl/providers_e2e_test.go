@@ -128,7 +128,7 @@ func (f *ddFolder) checkLedgerAndState() (ddLedgerFile, *state.Snapshot) {
 		if p == nil {
 			continue
 		}
-		if uid := p.Latest().IDs["uniqueid"]; uid != "" && (len(paid[account(i)]) != 1 || paid[account(i)][0] != uid) {
+		if uid := p.Latest().IDs.Get("uniqueid"); uid != "" && (len(paid[account(i)]) != 1 || paid[account(i)][0] != uid) {
 			f.t.Errorf("%s: state uniqueid %s, ledger %v", addr, uid, paid[account(i)])
 		}
 	}
@@ -181,7 +181,7 @@ func TestDinarDragonCrashBetweenProviderPayouts(t *testing.T) {
 	}
 	var tokens, payments []string
 	for _, g := range snap.Groups {
-		tokens = append(tokens, g.Token+" "+g.IDs["payment_id"])
+		tokens = append(tokens, g.Token+" "+g.IDs.Get("payment_id"))
 	}
 	for _, p := range l.Payments {
 		payments = append(payments, p.Authcode+" "+p.PaymentID)

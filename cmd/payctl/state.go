@@ -93,7 +93,7 @@ the provider's ids. BATCH limits the list to one batch.`)
 	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tAMOUNT\tPROVIDER\tATTEMPTS\tPROVIDER IDS\t")
 	for _, p := range list {
 		c, _ := money.LookupCurrency(p.Currency)
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", p.Address, p.Status, p.Amount.Format(c), p.Currency, p.Provider, len(p.Attempts), idsText(p.Latest().IDs))
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", p.Address, p.Status, p.Amount.Format(c), p.Currency, p.Provider, len(p.Attempts), idsText(p.Latest().IDs.Map()))
 	}
 	tw.Flush()
 	fmt.Fprintf(e.Stdout, "%d payouts (state serial %d)\n", len(list), snap.Serial)
@@ -173,7 +173,7 @@ returned, timestamps, and who resolved it if a person did.`)
 		}
 		fmt.Fprintln(out)
 		if len(a.IDs) > 0 {
-			fmt.Fprintf(out, "             provider ids: %s\n", idsText(a.IDs))
+			fmt.Fprintf(out, "             provider ids: %s\n", a.IDs)
 		}
 		if a.Fee != nil {
 			fmt.Fprintf(out, "             fee as charged: %s %s\n", a.Fee.String(), p.Currency)
@@ -189,7 +189,7 @@ returned, timestamps, and who resolved it if a person did.`)
 			fmt.Fprintln(out)
 		}
 		if len(a.Answer) > 0 {
-			fmt.Fprintf(out, "             answer: %s\n", idsText(a.Answer))
+			fmt.Fprintf(out, "             answer: %s\n", a.Answer)
 		}
 		if a.Reason != "" {
 			fmt.Fprintf(out, "             %s\n", a.Reason)

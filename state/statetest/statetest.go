@@ -127,7 +127,7 @@ func testRecordFoldReload(t *testing.T, h Harness) {
 			t.Errorf("%s: got %s with %d attempts, want %s with %d", c.addr, p.Status, len(p.Attempts), c.status, c.attempts)
 		}
 	}
-	if id := snap.Payouts["b/a"].Latest().IDs["id"]; id != "id-a" {
+	if id := snap.Payouts["b/a"].Latest().IDs.Get("id"); id != "id-a" {
 		t.Errorf("provider id: got %q, want id-a", id)
 	}
 }
