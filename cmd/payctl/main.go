@@ -73,6 +73,8 @@ func init() {
 		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},
 		{"refresh", "ask providers for the status of payouts not yet final", runRefresh},
 		{"state", "list, show, resolve, unlock, verify, diff and export the state", runState},
+		{"serve", "receive provider callbacks; serve health checks and metrics", runServe},
+		{"watch", "pay the manifests dropped into a folder, within the auto-apply policy", runWatch},
 		{"history", "the journal as a timeline: who did what when, and what providers answered", runHistory},
 		{"sandbox", "run the providers' emulators, for rehearsing with no credentials", runSandbox},
 		{"doctor", "check a deployment: credentials, state directory, fsync, providers", runDoctor},

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/payctl/payctl/daemon"
+)
+
+func runServe(ctx context.Context, e *Env, args []string) error {
+	f := newFlags(e, "serve", "[-config FILE] -listen ADDR [-lock-timeout D] [-log-format text|json]", `
+Runs until stopped (SIGTERM or Ctrl-C), serving on ADDR:
+
+  /healthz   200 when healthy, 503 with the problems otherwise
+  /metrics   Prometheus metrics: callbacks received, confirmed and ignored,
+             lookup errors, state changes recorded, build info
+  the path of each Cronos provider's callbackURL
+             Cronos status callbacks
+
+A callback is only a hint: payctl looks the payout up at Cronos with a signed
+request and records what Cronos answers, never what the callback claims, so
+duplicate, late or forged callbacks change nothing. A reference payctl does not
+know is logged and answered 200. The state's lock is taken only for each lookup;
+when another payctl holds it, callbacks are queued and looked up later.
+
+End each callbackURL with a long random secret (e.g. the output of
+"openssl rand -hex 16"): the path is all that keeps strangers from making
+payctl look payouts up. A Cronos provider without callbackURL is an error here.
+
+Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
+	listen := f.String("listen", "", "serve on `ADDR` (host:port), e.g. 127.0.0.1:8787")
+	lockWait := f.Duration("lock-timeout", daemon.DefaultLockWait, "wait up to `D` for the state's lock before queueing a callback for later")
+	logFormat := f.String("log-format", "text", "log `FORMAT`: text or json")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return withHint(fmt.Errorf("serve takes no arguments, got %q", f.Arg(0)), "payctl serve -listen 127.0.0.1:8787")
+	}
+	if *listen == "" {
+		return withHint(errors.New("serve needs -listen ADDR"), "payctl serve -listen 127.0.0.1:8787; put a TLS-terminating proxy in front of it for Cronos to reach it")
+	}
+	logger, err := serviceLogger(e, *logFormat)
+	if err != nil {
+		return err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	w.Logger = logger
+	reg := daemon.NewRegistry(buildVersion())
+	gate := daemon.NewGate(w, daemon.GateOptions{LockWait: *lockWait, Registerer: reg})
+	d, err := daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, RequireCallbacks: true})
+	if err != nil {
+		return err
+	}
+	// A service stops on SIGTERM (systemd) as on Ctrl-C, whoever runs
+	// this command: finish what is in progress, then return.
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return withHint(err, "choose another -listen address, or stop what listens there")
+	}
+	var names []string
+	for _, cb := range d.Callbacks() {
+		names = append(names, cb.Provider)
+	}
+	what := "no cronos provider: health and metrics only"
+	if len(names) > 0 {
+		what = "callbacks of " + strings.Join(names, ", ")
+	}
+	fmt.Fprintf(e.Stderr, "payctl: serving on http://%s (%s)\n", ln.Addr(), what)
+	return d.Serve(ctx, ln)
+}
+
+// serviceLogger is the logger of long-running commands: info and above by
+// default (PAYCTL_LOG changes the level), as text or JSON lines.
+func serviceLogger(e *Env, format string) (*slog.Logger, error) {
+	level := slog.LevelInfo
+	switch strings.ToLower(e.Getenv("PAYCTL_LOG")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	o := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch format {
+	case "text", "":
+		h = slog.NewTextHandler(e.Stderr, o)
+	case "json":
+		h = slog.NewJSONHandler(e.Stderr, o)
+	default:
+		return nil, fmt.Errorf("-log-format %q: use text or json", format)
+	}
+	return slog.New(h), nil
+}
+
+// buildVersion is the version `payctl version` prints.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
