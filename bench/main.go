@@ -41,7 +41,7 @@ import (
 
 var (
 	quick    = flag.Bool("quick", false, "small inputs, for CI: checks the harness works, figures are not comparable")
-	only     = flag.String("only", "", "comma-separated measurements to run: fsync,plan,apply,state (default: all)")
+	only     = flag.String("only", "", "comma-separated measurements to run: fsync,plan,apply,state,watch (default: all)")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
 	inFlight = flag.Int("inflight", 16, "payouts in flight for the apply measurements")
 )
@@ -111,7 +111,7 @@ func run(sz sizes) error {
 		name string
 		fn   func(sizes) error
 	}{
-		{"fsync", b.fsync}, {"plan", b.plan}, {"apply", b.apply}, {"state", b.stateLoad},
+		{"fsync", b.fsync}, {"plan", b.plan}, {"apply", b.apply}, {"state", b.stateLoad}, {"watch", b.watch},
 	}
 	for _, s := range steps {
 		if want(s.name) {
@@ -648,4 +648,112 @@ func fsType(dir string) string {
 		return n
 	}
 	return fmt.Sprintf("filesystem type 0x%x", st.Type)
+}
+
+// watch measures a real `payctl watch`: a file of 10 payouts renamed into
+// inbox/, until its report is in done/, one file at a time. The baseline is
+// `payctl apply` of the same kind of file, as a cron job would run it.
+func (b *bench) watch(sz sizes) error {
+	dir := filepath.Join(b.dir, "watch")
+	stage := filepath.Join(dir, "stage")
+	os.MkdirAll(stage, 0o700)
+	em, err := startEmulator("cronos", "")
+	if err != nil {
+		return err
+	}
+	defer em.close()
+	cfg := fmt.Sprintf("state: payctl.state.json\nproviders:\n  p:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks/p/0123456789abcdef0123\npolicy:\n  autoApply:\n    providers: [p]\n", em.srv.URL)
+	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	env := []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
+	files := sz.watchFiles
+	for f := 0; f < files+3; f++ {
+		ps := payoutsFor("cronos", 10, 100+f)
+		if err := writeBatchNamed(filepath.Join(stage, fmt.Sprintf("f%04d.yaml", f)), fmt.Sprintf("w%04d", f), "p", ps); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command(b.payctl, "watch", "drop")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	inbox := filepath.Join(dir, "drop", "inbox")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(inbox); err == nil {
+			break
+		}
+		if i > 2000 {
+			return fmt.Errorf("payctl watch did not create %s:\n%s", inbox, logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let it finish its first listing
+	var lat []time.Duration
+	for f := 0; f < files; f++ {
+		name := fmt.Sprintf("f%04d.yaml", f)
+		report := filepath.Join(dir, "drop", "done", strings.TrimSuffix(name, ".yaml")+".result.json")
+		t0 := time.Now()
+		if err := os.Rename(filepath.Join(stage, name), filepath.Join(inbox, name)); err != nil {
+			return err
+		}
+		for {
+			if _, err := os.Stat(report); err == nil {
+				break
+			}
+			if time.Since(t0) > time.Minute {
+				return fmt.Errorf("%s not done within a minute:\n%s", name, tail(logs.String(), 3000))
+			}
+			time.Sleep(500 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	p50, p99 := percentiles(lat)
+
+	// Baseline: payctl apply of a file of the same size, in a fresh folder.
+	bdir := filepath.Join(dir, "apply")
+	os.MkdirAll(bdir, 0o700)
+	os.WriteFile(filepath.Join(bdir, "payctl.yaml"), []byte(cfg), 0o600)
+	var base []time.Duration
+	for f := files; f < files+3; f++ {
+		name := fmt.Sprintf("f%04d.yaml", f)
+		os.Rename(filepath.Join(stage, name), filepath.Join(bdir, name))
+		m, err := b.runProc(bdir, env, b.payctl, "apply", "-auto-approve", name)
+		if err != nil {
+			return err
+		}
+		base = append(base, m.wall)
+	}
+	b50, _ := percentiles(base)
+	r := row{
+		name:     fmt.Sprintf("watch: rename into inbox/ -> report in done/, %d files of 10 payouts, Cronos emulator", files),
+		payctl:   fmt.Sprintf("median %s, p99 %s", ms(p50), ms(p99)),
+		baseline: fmt.Sprintf("payctl apply of one such file as a process: median %s", ms(b50)),
+		ratio:    fmt.Sprintf("%.2f", p50.Seconds()/b50.Seconds()),
+		target:   "median ≤ 250 ms", verdict: verdict(p50 <= 250*time.Millisecond),
+	}
+	if *quick {
+		r.target, r.verdict = "-", "-"
+	}
+	b.add(r)
+	return nil
+}
+
+func writeBatchNamed(path, name, provider string, ps []providers.Payout) error {
+	if err := writeBatch(path, "cronos", provider, ps); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, bytes.Replace(data, []byte("metadata: {name: applied}"), []byte("metadata: {name: "+name+"}"), 1), 0o600)
 }

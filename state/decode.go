@@ -921,23 +921,19 @@ type slab struct {
 
 const slabSize = 512
 
-func (s *slab) payout() *Payout {
-	if len(s.payouts) == 0 {
-		s.payouts = make([]Payout, slabSize)
+// take hands out the next object of a slab, starting a new block when
+// the current one is used up.
+func take[T any](pool *[]T) *T {
+	if len(*pool) == 0 {
+		*pool = make([]T, slabSize)
 	}
-	p := &s.payouts[0]
-	s.payouts = s.payouts[1:]
+	p := &(*pool)[0]
+	*pool = (*pool)[1:]
 	return p
 }
 
-func (s *slab) attempt() *Attempt {
-	if len(s.attempts) == 0 {
-		s.attempts = make([]Attempt, slabSize)
-	}
-	a := &s.attempts[0]
-	s.attempts = s.attempts[1:]
-	return a
-}
+func (s *slab) payout() *Payout   { return take(&s.payouts) }
+func (s *slab) attempt() *Attempt { return take(&s.attempts) }
 
 // attemptList returns a list holding one attempt, room for no more.
 func (s *slab) attemptList(a *Attempt) []*Attempt {
@@ -964,21 +960,13 @@ func (s *slab) fieldList(f []Field) Fields {
 }
 
 func (s *slab) amount(a money.Amount) *money.Amount {
-	if len(s.amounts) == 0 {
-		s.amounts = make([]money.Amount, slabSize)
-	}
-	p := &s.amounts[0]
-	s.amounts = s.amounts[1:]
+	p := take(&s.amounts)
 	*p = a
 	return p
 }
 
 func (s *slab) time(t time.Time) *time.Time {
-	if len(s.times) == 0 {
-		s.times = make([]time.Time, slabSize)
-	}
-	p := &s.times[0]
-	s.times = s.times[1:]
+	p := take(&s.times)
 	*p = t
 	return p
 }

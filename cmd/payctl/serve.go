@@ -11,8 +11,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/payctl/payctl/daemon"
+	"github.com/payctl/payctl/workspace"
 )
 
 func runServe(ctx context.Context, e *Env, args []string) error {
@@ -48,18 +52,11 @@ Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 	if *listen == "" {
 		return withHint(errors.New("serve needs -listen ADDR"), "payctl serve -listen 127.0.0.1:8787; put a TLS-terminating proxy in front of it for Cronos to reach it")
 	}
-	logger, err := serviceLogger(e, *logFormat)
-	if err != nil {
-		return err
-	}
-	w, err := f.workspace()
+	w, logger, reg, gate, err := f.service(e, *logFormat, *lockWait)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	w.Logger = logger
-	reg := daemon.NewRegistry(buildVersion())
-	gate := daemon.NewGate(w, daemon.GateOptions{LockWait: *lockWait, Registerer: reg})
 	d, err := daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, RequireCallbacks: true})
 	if err != nil {
 		return err
@@ -118,4 +115,21 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// service is how serve and watch both start: service logs, the workspace
+// logging through them, a metrics registry, and the gate to the state. The
+// caller closes the workspace.
+func (f *flags) service(e *Env, logFormat string, lockWait time.Duration) (*workspace.Workspace, *slog.Logger, *prometheus.Registry, *daemon.Gate, error) {
+	logger, err := serviceLogger(e, logFormat)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	w, err := f.workspace()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	w.Logger = logger
+	reg := daemon.NewRegistry(buildVersion())
+	return w, logger, reg, daemon.NewGate(w, daemon.GateOptions{LockWait: lockWait, Registerer: reg}), nil
 }

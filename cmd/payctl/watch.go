@@ -51,21 +51,14 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 	if f.NArg() > 1 {
 		return withHint(fmt.Errorf("watch takes one folder, got %d arguments", f.NArg()), "payctl watch DIR")
 	}
-	logger, err := serviceLogger(e, *logFormat)
-	if err != nil {
-		return err
-	}
-	w, err := f.workspace()
+	w, logger, reg, gate, err := f.service(e, *logFormat, *lockWait)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	w.Logger = logger
 	if w.Config.Policy.AutoApply == nil {
 		logger.Warn("payctl.yaml has no policy.autoApply: every file is planned and held for a person")
 	}
-	reg := daemon.NewRegistry(buildVersion())
-	gate := daemon.NewGate(w, daemon.GateOptions{LockWait: *lockWait, Registerer: reg})
 	var d *daemon.Daemon
 	var health *daemon.Health
 	if *listen != "" {

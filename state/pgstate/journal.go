@@ -57,6 +57,21 @@ func readOnly(ctx context.Context, conn *pgx.Conn) (pgx.Tx, error) {
 
 func (b *Backend) journalName() string { return b.Describe() + ".journal" }
 
+// view begins a read-only transaction on conn and reads the state's
+// header in it: the consistent start of every read of a state.
+func (b *Backend) view(ctx context.Context, conn *pgx.Conn, what string) (pgx.Tx, header, error) {
+	tx, err := readOnly(ctx, conn)
+	if err != nil {
+		return nil, header{}, b.wrap(what, err)
+	}
+	h, err := readHeader(ctx, tx, b.name)
+	if err != nil {
+		tx.Rollback(context.Background())
+		return nil, header{}, b.wrap(what, err)
+	}
+	return tx, h, nil
+}
+
 func (b *Backend) damaged(seq uint64, format string, args ...any) error {
 	return &state.DamageError{File: b.journalName(), Seq: seq, Err: fmt.Errorf(format, args...)}
 }
@@ -71,15 +86,11 @@ func (b *Backend) Load(ctx context.Context) (*state.Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := readOnly(ctx, conn)
+	tx, h, err := b.view(ctx, conn, "read the state")
 	if err != nil {
-		return nil, b.wrap("read the state", err)
+		return nil, err
 	}
 	defer tx.Rollback(context.Background())
-	h, err := readHeader(ctx, tx, b.name)
-	if err != nil {
-		return nil, b.wrap("read the state", err)
-	}
 	out := &state.Loaded{}
 	if !h.exists {
 		return out, nil
@@ -425,14 +436,13 @@ func (b *Backend) ReadJournal(ctx context.Context, fn func(*state.Event) error) 
 		return nil, err
 	}
 	defer conn.Close(context.Background())
-	tx, err := readOnly(ctx, conn)
+	tx, h, err := b.view(ctx, conn, "read the journal")
 	if err != nil {
-		return nil, b.wrap("read the journal", err)
+		return nil, err
 	}
 	defer tx.Rollback(context.Background())
-	h, err := readHeader(ctx, tx, b.name)
-	if err != nil || !h.exists {
-		return nil, b.wrap("read the journal", err)
+	if !h.exists {
+		return nil, nil
 	}
 	end, err := b.scanJournal(ctx, tx, head{}, func(e *state.Event, _ []byte) error { return fn(e) })
 	if err != nil {

@@ -366,15 +366,11 @@ func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (
 	if err != nil {
 		return nil, err
 	}
-	tx, err := readOnly(ctx, conn)
+	tx, h, err := b.view(ctx, conn, "read the state")
 	if err != nil {
-		return nil, b.wrap("read the state", err)
+		return nil, err
 	}
 	defer tx.Rollback(context.Background())
-	h, err := readHeader(ctx, tx, b.name)
-	if err != nil {
-		return nil, b.wrap("read the state", err)
-	}
 	if h.journal.seq == 0 {
 		return nil, fmt.Errorf("%s holds no records yet: nothing to pull", b.Describe())
 	}
