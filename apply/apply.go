@@ -310,68 +310,163 @@ func limiter(s Settings) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(s.RatePerSecond), 1)
 }
 
+// prepared is a payout whose intent is queued or durable, not yet sent.
+type prepared struct {
+	it      *plan.Item
+	p       providers.Payout
+	req     providers.Request
+	durable <-chan error
+	began   time.Time
+}
+
+// runSingle pays a single-payout provider's payouts with Concurrency
+// workers. Each worker keeps one intent ahead: while a request is in
+// flight, the intent of the worker's next payout is being made durable,
+// so the wait for an fsync overlaps a provider's answer instead of adding
+// to it. A request is still never sent before its own intent is durable,
+// and no more than Concurrency requests are ever in flight.
 func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov providers.Provider, items []*plan.Item, rep *Report) error {
 	set := e.settings(prov.Name())
 	lim := limiter(set)
-	work := make(chan *plan.Item)
+	// A stop-the-run error cancels sending at once, in every worker.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	// Every payout is queued before the workers start, so a worker's look
+	// ahead finds the next one whenever one is left (and a run with one
+	// worker journals in a fixed order); what a stop leaves in the queue is
+	// reported as not sent.
+	work := make(chan *plan.Item, len(items))
+	for _, it := range items {
+		work <- it
+	}
+	close(work)
 	var wg, outcomes sync.WaitGroup
 	var errOnce sync.Once
 	var runErr error
-	fail := func(err error) { errOnce.Do(func() { runErr = err }) }
+	fail := func(err error) {
+		errOnce.Do(func() { runErr = err })
+		stop(err)
+	}
 	for i := 0; i < set.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range work {
-				if err := e.sendOne(ctx, pv, prov, it, rep, &outcomes, fail); err != nil {
-					fail(err)
-				}
-			}
+			e.worker(ctx, pv, prov, work, lim, rep, &outcomes, fail)
 		}()
 	}
-	for i, it := range items {
-		if ctx.Err() == nil && lim.Wait(ctx) == nil {
-			select {
-			case work <- it:
-				continue
-			case <-ctx.Done():
-			}
-		}
-		for _, rest := range items[i:] {
-			rep.add(&rep.Skipped, &Outcome{Address: rest.Address, Provider: rest.Provider, Attempt: rest.Attempt, Currency: rest.Currency, Amount: rest.Amount, Reason: "not sent: the run was stopped"})
-		}
-		break
-	}
-	close(work)
 	wg.Wait()
+	for it := range work {
+		rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
+	}
 	outcomes.Wait()
 	return runErr
 }
 
-// sendOne records the intent and waits until it is durable, sends, and
-// queues the outcome for the next group commit without waiting for it: the
-// worker moves on to its next payout while the outcome is written, and the
-// payout counts as done (progress, report) only once its outcome is
-// durable. A crash before then leaves an intent without an outcome, which
-// the next apply looks up, as for any crash after sending.
-func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov providers.Provider, it *plan.Item, rep *Report, outcomes *sync.WaitGroup, fail func(error)) error {
+func skipped(it *plan.Item, why string) *Outcome {
+	return &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why}
+}
+
+func (e *Engine) worker(ctx context.Context, pv providers.Single, prov providers.Provider, work <-chan *plan.Item, lim *rate.Limiter, rep *Report, outcomes *sync.WaitGroup, fail func(error)) {
+	// take prepares the next payout: blocking when the worker has nothing
+	// else to do, only if one is ready when it has a request to send.
+	take := func(wait bool) *prepared {
+		for {
+			var it *plan.Item
+			var ok bool
+			if wait {
+				it, ok = <-work
+			} else {
+				select {
+				case it, ok = <-work:
+				default:
+					return nil
+				}
+			}
+			if !ok {
+				return nil
+			}
+			if pp := e.prepare(ctx, pv, prov, it, rep); pp != nil {
+				return pp
+			}
+		}
+	}
+	next := take(true)
+	for next != nil {
+		cur := next
+		next = nil
+		if err := <-cur.durable; err != nil {
+			fail(fmt.Errorf("%s: intent not recorded, nothing sent: %w", cur.it.Address, err))
+			return
+		}
+		crash.Point(crash.IntentAfterSync)
+		if ctx.Err() == nil {
+			next = take(false)
+		}
+		if ctx.Err() != nil || lim.Wait(ctx) != nil {
+			// Stopped after the intent was written and before anything
+			// was sent: that much is certain, so it is recorded as such
+			// (the same attempt is sent by the next apply).
+			e.notSent(ctx, prov, cur, rep, outcomes, fail)
+			if next != nil {
+				if err := <-next.durable; err == nil {
+					e.notSent(ctx, prov, next, rep, outcomes, fail)
+				}
+			}
+			return
+		}
+		if err := e.send(ctx, pv, prov, cur, rep, outcomes, fail); err != nil {
+			fail(err)
+		}
+		if next == nil && ctx.Err() == nil {
+			next = take(true)
+		}
+	}
+}
+
+// prepare builds a payout's request and queues its intent. It returns nil,
+// recording why, when the provider cannot make the request.
+func (e *Engine) prepare(ctx context.Context, pv providers.Single, prov providers.Provider, it *plan.Item, rep *Report) *prepared {
 	if ctx.Err() != nil {
-		rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
+		rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
 		return nil
 	}
 	p := payoutOf(it)
 	req, err := pv.Prepare(p)
 	if err != nil {
-		rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: " + err.Error()})
+		rep.add(&rep.Skipped, skipped(it, "not sent: "+err.Error()))
 		return nil
 	}
-	began := time.Now()
 	intent := &state.Event{Kind: state.KindIntent, Provider: prov.Name(), Payouts: []state.EventPayout{intentPayout(it, &req)}}
-	if err := e.State.Record(ctx, intent); err != nil {
-		return fmt.Errorf("%s: intent not recorded, nothing sent: %w", it.Address, err)
-	}
-	crash.Point(crash.IntentAfterSync)
-	res, sendErr := pv.Send(sendContext(ctx), p, req)
+	return &prepared{it: it, p: p, req: req, durable: e.State.RecordAsync(ctx, intent), began: time.Now()}
+}
+
+// notSent records that a payout whose intent is durable was not sent.
+func (e *Engine) notSent(ctx context.Context, prov providers.Provider, pp *prepared, rep *Report, outcomes *sync.WaitGroup, fail func(error)) {
+	ev := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Payouts: []state.EventPayout{{
+		Address: pp.it.Address, Attempt: pp.it.Attempt, Status: providers.StatusNotSent,
+		Reason: "the run was stopped after its intent was recorded and before it was sent",
+	}}}
+	durable := e.State.RecordAsync(ctx, ev)
+	outcomes.Add(1)
+	go func() {
+		defer outcomes.Done()
+		if err := <-durable; err != nil {
+			fail(fmt.Errorf("%s: could not record that it was not sent; the next apply looks it up: %w", pp.it.Address, err))
+			return
+		}
+		rep.add(&rep.Skipped, skipped(pp.it, "not sent: the run was stopped"))
+	}()
+}
+
+// send sends a payout whose intent is durable, and queues its outcome for
+// the next group commit without waiting for it: the worker moves on while
+// the outcome is written, and the payout counts as done (progress, report)
+// only once its outcome is durable. A crash before then leaves an intent
+// without an outcome, which the next apply looks up, as for any crash
+// after sending.
+func (e *Engine) send(ctx context.Context, pv providers.Single, prov providers.Provider, pp *prepared, rep *Report, outcomes *sync.WaitGroup, fail func(error)) error {
+	it := pp.it
+	res, sendErr := pv.Send(sendContext(ctx), pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
 	if res.Status == "" || res.Status == providers.StatusSending || res.Status == providers.StatusNotFound {
 		res.Status = providers.StatusUnknown
@@ -386,7 +481,7 @@ func (e *Engine) sendOne(ctx context.Context, pv providers.Single, prov provider
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, elapsed: time.Since(began)}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, elapsed: time.Since(pp.began)}
 		rep.add(&rep.Outcomes, o)
 		e.progress(o)
 	}()
@@ -417,6 +512,12 @@ func (q *QuoteError) Error() string {
 		q.Provider, q.Batch, q.Index, q.Quoted, q.Currency, q.Planned, q.Currency, q.Tolerance, q.Token)
 }
 
+// runBatch pays a batch provider's provider payouts one at a time: each
+// execute is irreversible and pays many accounts, so an answer that looks
+// wrong must stop the run before another execute is sent (throughput
+// hardly matters when one request pays a hundred payouts). A refused
+// quote skips its provider payout and lets the others go on; any other
+// error stops the run.
 func (e *Engine) runBatch(ctx context.Context, pv providers.Batch, prov providers.Provider, p *plan.Plan, items []*plan.Item, rep *Report) error {
 	set := e.settings(prov.Name())
 	lim := limiter(set)
@@ -431,33 +532,56 @@ func (e *Engine) runBatch(ctx context.Context, pv providers.Batch, prov provider
 		}
 		byGroup[it.Group] = append(byGroup[it.Group], it)
 	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var mu sync.Mutex
 	var quoteErrs []error
-	for gi, g := range order {
-		group, gitems := p.Groups[g], byGroup[g]
-		if ctx.Err() != nil || lim.Wait(ctx) != nil {
-			for _, rest := range order[gi:] {
-				for _, it := range byGroup[rest] {
-					rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
+	var runErr error
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for i := 0; i < min(1, len(order)); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range work {
+				gitems := byGroup[g]
+				if ctx.Err() != nil || lim.Wait(ctx) != nil {
+					for _, it := range gitems {
+						rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
+					}
+					continue
 				}
+				err := e.sendGroup(ctx, pv, prov, p.Groups[g], gitems, set, rep)
+				var qe *QuoteError
+				mu.Lock()
+				switch {
+				case errors.As(err, &qe):
+					quoteErrs = append(quoteErrs, err)
+				case err != nil && runErr == nil:
+					runErr = err
+					stop(err)
+				}
+				mu.Unlock()
 			}
-			break
-		}
-		err := e.sendGroup(ctx, pv, prov, group, gitems, set, rep)
-		var qe *QuoteError
-		if errors.As(err, &qe) {
-			quoteErrs = append(quoteErrs, err)
+		}()
+	}
+	for i, g := range order {
+		select {
+		case work <- g:
 			continue
+		case <-ctx.Done():
 		}
-		if err != nil {
-			// The provider payouts after a stop are reported, so the
-			// user sees which payouts this run left for the next one.
-			for _, rest := range order[gi+1:] {
-				for _, it := range byGroup[rest] {
-					rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: "not sent: the run was stopped"})
-				}
+		for _, rest := range order[i:] {
+			for _, it := range byGroup[rest] {
+				rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
 			}
-			return err
 		}
+		break
+	}
+	close(work)
+	wg.Wait()
+	if runErr != nil {
+		return runErr
 	}
 	return errors.Join(quoteErrs...)
 }

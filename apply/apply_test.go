@@ -368,15 +368,25 @@ func TestInterruptFinishesInFlightAndSendsNoMore(t *testing.T) {
 	if len(rep.Outcomes)+len(rep.Skipped) != 50 {
 		t.Fatalf("outcomes %d + skipped %d != 50", len(rep.Outcomes), len(rep.Skipped))
 	}
-	// Everything the provider received is recorded as paid; nothing else is in the state.
-	st := e.statuses()
-	if len(st) != len(e.ledger.Payments()) || len(rep.Outcomes) != len(st) {
-		t.Fatalf("state has %d payouts, ledger %d, outcomes %d", len(st), len(e.ledger.Payments()), len(rep.Outcomes))
+	// Everything the provider received is recorded as paid. The only other
+	// payouts in the state are those whose intent was written ahead and
+	// never sent: recorded as not-sent, and absent from the ledger.
+	received := map[string]bool{}
+	for _, p := range e.ledger.Payments() {
+		received[p.Address] = true
 	}
-	for a, s := range st {
-		if s != providers.StatusPaid {
-			t.Errorf("%s: %s", a, s)
+	paid := 0
+	for a, s := range e.statuses() {
+		switch {
+		case s == providers.StatusPaid && received[a]:
+			paid++
+		case s == providers.StatusNotSent && !received[a]:
+		default:
+			t.Errorf("%s: %s in the state, received by the provider: %v", a, s, received[a])
 		}
+	}
+	if paid != len(received) || paid != len(rep.Outcomes) {
+		t.Fatalf("paid in the state %d, received by the provider %d, outcomes %d", paid, len(received), len(rep.Outcomes))
 	}
 	if len(rep.Outcomes) > 8 {
 		t.Errorf("%d sent after Ctrl-C at the 5th", len(rep.Outcomes))
@@ -458,4 +468,28 @@ func TestBatchSplitAndLostExecuteAnswer(t *testing.T) {
 		t.Fatalf("ledger: %d payments, want 7", got)
 	}
 	e.noDoublePayouts()
+}
+
+// An answer that contradicts its request stops the run: the other workers
+// send nothing new once it is seen.
+func TestStopHaltsEveryWorker(t *testing.T) {
+	e := newEnv(t)
+	e.conc = 4
+	var n atomic.Int32
+	m := e.prov.(*fake.Memory)
+	m.Contradict = func(providers.Payout) bool { return n.Add(1) == 10 }
+	m.Latency = time.Millisecond
+	s := e.open()
+	rep, err := e.engine(s).Run(context.Background(), e.plan(s, e.batchOf(200)))
+	s.Checkpoint(context.Background())
+	s.Close()
+	if !errors.Is(err, providers.ErrStop) {
+		t.Fatalf("got %v, want ErrStop", err)
+	}
+	if c := e.ledger.Creates(); c > 10+2*e.conc {
+		t.Fatalf("%d payouts reached the provider after a stop at the 10th", c)
+	}
+	if len(rep.Outcomes)+len(rep.Skipped) != 200 {
+		t.Fatalf("outcomes %d + skipped %d != 200", len(rep.Outcomes), len(rep.Skipped))
+	}
 }

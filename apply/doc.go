@@ -28,6 +28,14 @@
 //
 // Each provider has its own worker pool (Settings.Concurrency payouts in
 // flight) and rate limit. Journal appends of concurrent payouts share
-// fsyncs through the state's group commit. Batch providers' provider
-// payouts are sent one at a time.
+// fsyncs through the state's group commit. A worker keeps one intent
+// ahead: while its request is in flight, the intent of its next payout is
+// being made durable, so an fsync overlaps a provider's answer instead of
+// adding to it; a request is still never sent before its own intent is
+// durable. When a run stops, an intent written ahead and not sent is
+// recorded as not-sent, which is certain. Outcomes are queued for the next
+// group commit and a payout counts as done once its outcome is durable.
+// Batch providers' provider payouts are sent one at a time, so that an
+// answer that looks wrong stops the run before another irreversible
+// request.
 package apply

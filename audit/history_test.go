@@ -31,9 +31,10 @@ func TestHistoryFilters(t *testing.T) {
 		{
 			name: "one batch", f: audit.Filter{Batch: "contractors-2026-11"},
 			want: []string{
-				"#2 intent contractors-2026-11/alice sending", "#3 outcome contractors-2026-11/alice pending",
-				"#4 intent contractors-2026-11/budi sending", "#5 outcome contractors-2026-11/budi pending",
-				"#6 intent contractors-2026-11/citra sending", "#7 outcome contractors-2026-11/citra pending",
+				// A worker writes its next intent while its request is in flight.
+				"#2 intent contractors-2026-11/alice sending", "#3 intent contractors-2026-11/budi sending",
+				"#4 outcome contractors-2026-11/alice pending", "#5 intent contractors-2026-11/citra sending",
+				"#6 outcome contractors-2026-11/budi pending", "#7 outcome contractors-2026-11/citra pending",
 				"#8 check contractors-2026-11/alice paid", "#8 check contractors-2026-11/budi paid", "#8 check contractors-2026-11/citra paid",
 			},
 		},

@@ -36,6 +36,7 @@ import (
 	"github.com/payctl/payctl/providers/cronos/cronostest"
 	"github.com/payctl/payctl/providers/dinardragon"
 	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	"github.com/payctl/payctl/providers/fake"
 	"github.com/payctl/payctl/state"
 )
 
@@ -311,7 +312,7 @@ func decodeBaseline(format, file string) int {
 // loopback, against the same provider calls made by the same client with no
 // state at all.
 func (b *bench) apply(sz sizes) error {
-	for _, typ := range []string{"cronos", "dinardragon"} {
+	for _, typ := range []string{"fake", "cronos", "dinardragon"} {
 		if err := b.applyOne(typ, sz.apply); err != nil {
 			return err
 		}
@@ -330,6 +331,10 @@ func startEmulator(typ, ledger string) (*emulated, error) {
 	var em providers.Emulator
 	var err error
 	switch typ {
+	case "fake":
+		l := fake.NewLedger()
+		srv := httptest.NewServer(l)
+		return &emulated{srv: srv, creds: map[string]string{}, close: srv.Close}, nil
 	case "cronos":
 		em, err = cronostest.New(o)
 	default:
@@ -351,9 +356,9 @@ func payoutsFor(typ string, n, seed int) []providers.Payout {
 	for i := range out {
 		addr := fmt.Sprintf("bench-%d/p%06d", seed, i)
 		p := providers.Payout{Address: addr, Attempt: 1, Key: state.Key("bench", addr, 1)}
-		if typ == "cronos" {
+		if typ != "dinardragon" {
 			p.Currency, p.Amount = idr, money.FromInt64(int64(10000+i))
-			p.Recipient = providers.Recipient{Name: fmt.Sprintf("Person %d", i), BankCode: "014", Account: fmt.Sprintf("8%09d", i)}
+			p.Recipient = providers.Recipient{Name: fmt.Sprintf("Person %d", i), BankCode: "014", Account: fmt.Sprintf("8%09d3", i)}
 		} else {
 			p.Currency, p.Amount = usd, money.MustParse(fmt.Sprintf("%d.%02d", 10+i%90, i%100))
 			p.Recipient = providers.Recipient{Name: fmt.Sprintf("Person %d", i), Bank: "First Bank", Country: "US", Account: fmt.Sprintf("7%09d", i)}
@@ -369,7 +374,7 @@ func writeBatch(path, typ, provider string, ps []providers.Payout) error {
 	fmt.Fprintf(&w, "apiVersion: payctl/v1\nkind: PayoutBatch\nmetadata: {name: applied}\nspec:\n  provider: %s\n  currency: %s\n  payouts:\n", provider, cur)
 	for i, p := range ps {
 		r := p.Recipient
-		if typ == "cronos" {
+		if typ != "dinardragon" {
 			fmt.Fprintf(&w, "    - {id: p%06d, amount: \"%s\", recipient: {name: %q, bankCode: %q, account: %q}}\n", i, p.Amount, r.Name, r.BankCode, r.Account)
 		} else {
 			fmt.Fprintf(&w, "    - {id: p%06d, amount: \"%s\", recipient: {name: %q, bank: %q, country: %s, account: %q}}\n", i, p.Amount, r.Name, r.Bank, r.Country, r.Account)
@@ -394,10 +399,13 @@ func (b *bench) applyOne(typ string, n int) error {
 	}
 	var cfg string
 	var env []string
-	if typ == "cronos" {
+	switch typ {
+	case "fake":
+		cfg = fmt.Sprintf("state: payctl.state.json\nproviders:\n  p:\n    type: fake\n    baseURL: %s\n    concurrency: %d\n", em.srv.URL, *inFlight)
+	case "cronos":
 		cfg = fmt.Sprintf("state: payctl.state.json\nproviders:\n  p:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks\n    concurrency: %d\n", em.srv.URL, *inFlight)
 		env = []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
-	} else {
+	default:
 		cfg = fmt.Sprintf("state: payctl.state.json\nproviders:\n  p:\n    type: dinardragon\n    baseURL: %s\n    privateKeyEnv: BENCH_KEY\n    maxBatch: 100\n", em.srv.URL)
 		env = []string{"BENCH_KEY=" + em.creds["privateKeyEnv"]}
 	}
@@ -452,11 +460,15 @@ func (b *bench) applyOne(typ string, n int) error {
 		return err
 	}
 	inflight := fmt.Sprintf("%d in flight", *inFlight)
+	what := typ + " emulator"
+	if typ == "fake" {
+		what = "fake provider (minimal server: payctl's own overhead)"
+	}
 	if typ == "dinardragon" {
 		inflight = "provider payouts of 100, one at a time"
 	}
 	r := row{
-		name: fmt.Sprintf("apply %d payouts, %s emulator (%s)", n, typ, inflight),
+		name: fmt.Sprintf("apply %d payouts, %s, %s", n, what, inflight),
 		payctl: fmt.Sprintf("%.0f payouts/s, p50 %s, p99 %s per payout, %.2f fsyncs/payout (%s wall incl. start and plan)",
 			rate, ms(p50), ms(p99), float64(commits)/float64(n), secs(m.wall)),
 		baseline: fmt.Sprintf("same calls, no state: %.0f payouts/s, p50 %s, p99 %s", bRate, ms(bp50), ms(bp99)),
@@ -477,11 +489,17 @@ func bareLoop(typ string, em *emulated, ps []providers.Payout) (float64, time.Du
 	var lat []time.Duration
 	var mu sync.Mutex
 	t0 := time.Now()
-	if typ == "cronos" {
-		o.Credentials = map[string]string{"keyEnv": em.creds["keyEnv"], "tokenEnv": em.creds["tokenEnv"]}
-		c, err := cronos.Open(o)
-		if err != nil {
-			return 0, 0, 0, err
+	if typ != "dinardragon" {
+		var c providers.Single
+		if typ == "fake" {
+			c = fake.Open(o)
+		} else {
+			o.Credentials = map[string]string{"keyEnv": em.creds["keyEnv"], "tokenEnv": em.creds["tokenEnv"]}
+			cc, err := cronos.Open(o)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			c = cc
 		}
 		work := make(chan providers.Payout)
 		var wg sync.WaitGroup
@@ -700,7 +718,7 @@ func (b *bench) watch(sz sizes) error {
 	var lat []time.Duration
 	for f := 0; f < files; f++ {
 		name := fmt.Sprintf("f%04d.yaml", f)
-		report := filepath.Join(dir, "drop", "done", strings.TrimSuffix(name, ".yaml")+".result.json")
+		report := filepath.Join(dir, "drop", "done", name+".result.json")
 		t0 := time.Now()
 		if err := os.Rename(filepath.Join(stage, name), filepath.Join(inbox, name)); err != nil {
 			return err

@@ -37,6 +37,10 @@ type Workspace struct {
 	Logger *slog.Logger
 	Getenv func(string) string
 	Now    func() time.Time
+	// StateNow, if set, is the state's own clock (journal event times);
+	// nil means Now. Tests give the state a clock of its own so that event
+	// times do not depend on what other goroutines read meanwhile.
+	StateNow func() time.Time
 	// NewID, if set, makes lineages and provider payout ids (tests set it
 	// for byte-stable files).
 	NewID func() string
@@ -179,7 +183,11 @@ func (w *Workspace) OpenState(ctx context.Context, write bool, op string, wait t
 	if err != nil {
 		return nil, err
 	}
-	return state.Open(ctx, b, state.Options{Write: write, Op: op, LockWait: wait, Now: w.Now, NewLineage: w.NewID})
+	now := w.Now
+	if w.StateNow != nil {
+		now = w.StateNow
+	}
+	return state.Open(ctx, b, state.Options{Write: write, Op: op, LockWait: wait, Now: now, NewLineage: w.NewID})
 }
 
 // StateLocation names the state in plans and messages.

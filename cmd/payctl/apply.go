@@ -48,6 +48,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	}
 	defer w.Close()
 	out := newApplyOutput(e, *asJSON)
+	defer out.flush()
 	var planFile string
 	if f.NArg() == 1 && isSavedPlan(f.Arg(0)) {
 		planFile = f.Arg(0)
@@ -94,6 +95,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 			}
 		}
 	}
+	defer warnUnknown(e, p)
 	if !p.Changes() {
 		out.line("Nothing to pay: %s.", p.Summary())
 		return errors.Join(st.Checkpoint(ctx), out.finish(nil, p, rerr))
@@ -111,6 +113,25 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		return errors.Join(runErr, cerr)
 	}
 	return out.finish(rep, p, runErr)
+}
+
+// warnUnknown says on stderr that payouts of the plan are still unknown
+// from earlier runs: apply does not fail for them (it sent nothing), but
+// they wait for a person.
+func warnUnknown(e *Env, p *plan.Plan) {
+	n := 0
+	for _, t := range p.Totals {
+		n += t.Unknown
+	}
+	if n == 0 {
+		return
+	}
+	what := fmt.Sprintf("%d payouts are", n)
+	if n == 1 {
+		what = "1 payout is"
+	}
+	fmt.Fprintf(e.Stderr, "payctl: warning: %s still unknown: the provider could not tell what became of them, and payctl never sends them again\n", what)
+	fmt.Fprintln(e.Stderr, "payctl: hint: check the provider's dashboard, then `payctl state resolve ADDRESS -paid|-failed -reason TEXT`; `payctl plan` lists them")
 }
 
 func lockHint(err error) error {
@@ -178,18 +199,43 @@ type applyOutput struct {
 	began time.Time
 	stopC chan struct{}
 	wg    sync.WaitGroup
+
+	buf        *bufio.Writer // JSON lines not yet written
+	flushTimer *time.Timer
 }
 
 func newApplyOutput(e *Env, asJSON bool) *applyOutput {
 	return &applyOutput{e: e, json: asJSON, tty: !asJSON && e.stderrIsTerminal(), paid: map[string]money.Amount{}}
 }
 
+// event writes one JSON line. Lines are buffered and flushed at least
+// every 100 ms (and at the end): a line per payout written straight to a
+// pipe costs a syscall each.
 func (o *applyOutput) event(v map[string]any) {
 	v["format_version"] = 1
 	b, _ := json.Marshal(v)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.e.Stdout.Write(append(b, '\n'))
+	if o.buf == nil {
+		o.buf = bufio.NewWriterSize(o.e.Stdout, 64<<10)
+	}
+	o.buf.Write(append(b, '\n'))
+	if o.flushTimer == nil {
+		o.flushTimer = time.AfterFunc(100*time.Millisecond, o.flush)
+	}
+}
+
+// flush writes out buffered JSON lines.
+func (o *applyOutput) flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.buf != nil {
+		o.buf.Flush()
+	}
+	if o.flushTimer != nil {
+		o.flushTimer.Stop()
+		o.flushTimer = nil
+	}
 }
 
 func (o *applyOutput) line(format string, args ...any) {

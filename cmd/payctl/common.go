@@ -137,6 +137,17 @@ func (f *flags) workspace() (*workspace.Workspace, error) {
 	return w, nil
 }
 
+// steppingClock starts at t0 and advances one second per reading.
+func steppingClock(t0 time.Time) func() time.Time {
+	var mu sync.Mutex
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t0 = t0.Add(time.Second)
+		return t0
+	}
+}
+
 // testSeams makes a run byte-for-byte repeatable for payctl's own tests:
 // PAYCTL_TEST_NOW starts a clock at an RFC 3339 time that advances one
 // second per reading, and PAYCTL_TEST_IDS=1 derives lineages and provider
@@ -147,13 +158,9 @@ func testSeams(w *workspace.Workspace, getenv func(string) string) error {
 		if err != nil {
 			return fmt.Errorf("PAYCTL_TEST_NOW: %w", err)
 		}
-		var mu sync.Mutex
-		w.Now = func() time.Time {
-			mu.Lock()
-			defer mu.Unlock()
-			t0 = t0.Add(time.Second)
-			return t0
-		}
+		// The state gets a clock of its own: its event times then step
+		// with the journal, whatever other goroutines read meanwhile.
+		w.Now, w.StateNow = steppingClock(t0), steppingClock(t0)
 	}
 	if getenv("PAYCTL_TEST_IDS") != "" {
 		var n atomic.Int64

@@ -64,7 +64,11 @@ var (
 func Open(o providers.Options) *Client {
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// A connection per payout in flight: the default transport keeps
+		// two, and every other request would dial its own.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: t}
 	}
 	if o.Timeout > 0 {
 		c := *hc
@@ -225,6 +229,9 @@ type Memory struct {
 	Ledger    *Ledger
 	// BeforeSend runs before a create reaches the ledger.
 	BeforeSend func(p providers.Payout)
+	// Contradict, if it returns true for a payout, makes its answer
+	// contradict the request: unknown, and an error wrapping ErrStop.
+	Contradict func(p providers.Payout) bool
 	Latency    time.Duration
 }
 
@@ -267,6 +274,10 @@ func (m *Memory) Send(ctx context.Context, p providers.Payout, r providers.Reque
 	if f != "" {
 		res.Status, res.Reason = providers.StatusUnknown, string(f)
 		return res, nil
+	}
+	if m.Contradict != nil && m.Contradict(p) {
+		res.Status = providers.StatusUnknown
+		return res, fmt.Errorf("%w: the answer for %s names another reference", providers.ErrStop, p.Address)
 	}
 	return result(p.Address, *pay), nil
 }
