@@ -46,6 +46,20 @@ func (e *Engine) CheckAddresses(ctx context.Context, addrs []string) ([]*Outcome
 	return e.check(ctx, scopeAll, set)
 }
 
+// covers reports whether a lookup of this scope asks about an attempt with
+// status st.
+func (sc scope) covers(st providers.Status) bool {
+	switch st {
+	case providers.StatusSending, providers.StatusUnknown:
+		return true
+	case providers.StatusPending:
+		return sc >= scopeOpen
+	case providers.StatusPaid:
+		return sc >= scopeAll
+	}
+	return false
+}
+
 type lookup struct {
 	attempt providers.Attempt
 	status  providers.Status // as recorded
@@ -56,25 +70,19 @@ type lookup struct {
 func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*Outcome, error) {
 	byProvider := map[string][]lookup{}
 	e.State.View(func(s *state.Snapshot) {
-		for _, addr := range s.Addresses() {
-			if only != nil && !only[addr] {
-				continue
+		candidates := s.OpenAddresses
+		if sc >= scopeAll {
+			candidates = s.Addresses
+		}
+		var wanted []string
+		for _, addr := range candidates() {
+			if (only == nil || only[addr]) && sc.covers(s.Payouts[addr].Latest().Status) {
+				wanted = append(wanted, addr)
 			}
+		}
+		for _, addr := range wanted {
 			p := s.Payouts[addr]
 			a := p.Latest()
-			switch a.Status {
-			case providers.StatusSending, providers.StatusUnknown:
-			case providers.StatusPending:
-				if sc < scopeOpen {
-					continue
-				}
-			case providers.StatusPaid:
-				if sc < scopeAll {
-					continue
-				}
-			default:
-				continue
-			}
 			c, _ := money.LookupCurrency(p.Currency)
 			token := ""
 			if g := s.Groups[a.Group]; g != nil {

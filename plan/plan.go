@@ -263,12 +263,12 @@ func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot)
 	}
 	p.charge(b, prov, sends)
 	if snap != nil {
-		prefix := b.Name + "/"
-		for _, addr := range snap.Addresses() {
-			if len(addr) > len(prefix) && addr[:len(prefix)] == prefix && !seen[addr] {
-				sp := snap.Payouts[addr]
-				p.Gone = append(p.Gone, &Gone{Address: addr, Provider: sp.Provider, Currency: sp.Currency, Amount: sp.Amount, Status: sp.Status})
+		for _, addr := range snap.BatchAddresses(b.Name) {
+			if seen[addr] {
+				continue
 			}
+			sp := snap.Payouts[addr]
+			p.Gone = append(p.Gone, &Gone{Address: addr, Provider: sp.Provider, Currency: sp.Currency, Amount: sp.Amount, Status: sp.Status})
 		}
 	}
 }

@@ -149,3 +149,46 @@ func TestHasSpecial(t *testing.T) {
 		}
 	}
 }
+
+// The indexes kept while folding agree with a scan of the payouts, after a
+// load and after events.
+func TestIndexesAgreeWithAScan(t *testing.T) {
+	s, err := ParseSnapshot("s.json", sampleSnapshot(40).Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, b := range []string{"b-0", "b-1", "b-2", "none"} {
+			scan := s.Select(func(p *Payout) bool { return p.Batch() == b })
+			if got := s.BatchAddresses(b); strings.Join(got, ",") != strings.Join(scan, ",") {
+				t.Errorf("%s: batch %s: index %v, scan %v", when, b, got, scan)
+			}
+		}
+		scan := s.Select(func(p *Payout) bool {
+			return p.Status == providers.StatusSending || p.Status == providers.StatusPending || p.Status == providers.StatusUnknown
+		})
+		if got := s.OpenAddresses(); strings.Join(got, ",") != strings.Join(scan, ",") {
+			t.Errorf("%s: open: index %v, scan %v", when, got, scan)
+		}
+	}
+	check("after load")
+	// A pending payout becomes paid, and a new one is sent.
+	amt := money.MustParse("5")
+	rcp := providers.Recipient{Name: "N", BankCode: "014", Account: "1"}
+	d := Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: rcp}
+	for _, e := range []*Event{
+		{Kind: KindOutcome, Payouts: []EventPayout{{Address: "b-0/p0000", Attempt: 1, Status: providers.StatusPaid}}},
+		{Kind: KindIntent, Provider: "idr", Payouts: []EventPayout{{Address: "b-9/new", Attempt: 1, Key: Key("idr", "b-9/new", 1),
+			Status: providers.StatusSending, Type: "cronos", Currency: "IDR", Amount: &amt, Recipient: &rcp, Digest: d.Digest()}}},
+	} {
+		e.Seq = s.Serial + 1
+		if err := s.Apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after events")
+	if got := s.BatchAddresses("b-9"); len(got) != 1 {
+		t.Errorf("new batch: %v", got)
+	}
+}

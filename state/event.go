@@ -156,7 +156,7 @@ func (s *Snapshot) Apply(e *Event) error {
 				a.FinalAt = nil
 			}
 			if p.Latest() == a {
-				p.Status = a.Status
+				s.setStatus(p, a.Status)
 			}
 			if a.Group != "" {
 				touched[a.Group] = true
@@ -212,8 +212,9 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 				Amount:    *ep.Amount,
 				Recipient: *ep.Recipient,
 				Digest:    ep.Digest,
+				Status:    providers.StatusSending,
 			}
-			s.Payouts[ep.Address] = p
+			s.add(p)
 		} else if ep.Digest != "" && ep.Digest != p.Digest {
 			return bad("intent for %s with details that differ from its earlier attempts", ep.Address)
 		}
@@ -246,7 +247,7 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 		a.FinalAt = nil
 		a.Reason = ""
 		a.Sends++
-		p.Status = providers.StatusSending
+		s.setStatus(p, providers.StatusSending)
 	}
 	if e.Group != "" {
 		if _, dup := s.Groups[e.Group]; dup {

@@ -33,6 +33,14 @@ type Snapshot struct {
 	Groups map[string]*Group `json:"-"`
 	// Payouts by address.
 	Payouts map[string]*Payout `json:"-"`
+
+	// Indexes kept while events are folded (nil in a snapshot built by
+	// hand, where the methods that use them scan instead): the addresses
+	// of each batch, and those of open payouts (sending, pending or
+	// unknown). A state may hold millions of payouts; a plan wants one
+	// batch's, recovery the few open ones.
+	byBatch map[string][]string
+	open    map[string]bool
 }
 
 // JournalMark points just past the last journal record folded in.
@@ -117,18 +125,84 @@ type Group struct {
 
 // New returns an empty snapshot of a new lineage.
 func New() *Snapshot {
-	return &Snapshot{
-		Version: Version,
-		Lineage: uuid.NewString(),
-		Groups:  map[string]*Group{},
-		Payouts: map[string]*Payout{},
-	}
+	s := empty()
+	s.Lineage = uuid.NewString()
+	return s
 }
 
 // empty is a snapshot before any event, lineage unknown until the create
 // event is folded.
 func empty() *Snapshot {
-	return &Snapshot{Version: Version, Groups: map[string]*Group{}, Payouts: map[string]*Payout{}}
+	return &Snapshot{Version: Version, Groups: map[string]*Group{}, Payouts: map[string]*Payout{},
+		byBatch: map[string][]string{}, open: map[string]bool{}}
+}
+
+// add puts a new payout in the snapshot and its indexes.
+func (s *Snapshot) add(p *Payout) {
+	s.Payouts[p.Address] = p
+	if s.byBatch != nil {
+		b := p.Batch()
+		s.byBatch[b] = append(s.byBatch[b], p.Address)
+	}
+	s.setStatus(p, p.Status)
+}
+
+// setStatus sets a payout's status and keeps the open index.
+func (s *Snapshot) setStatus(p *Payout, st providers.Status) {
+	p.Status = st
+	if s.open == nil {
+		return
+	}
+	switch st {
+	case providers.StatusSending, providers.StatusPending, providers.StatusUnknown:
+		s.open[p.Address] = true
+	default:
+		delete(s.open, p.Address)
+	}
+}
+
+// BatchAddresses returns the addresses of one batch's payouts, sorted.
+func (s *Snapshot) BatchAddresses(batch string) []string {
+	if s.byBatch == nil {
+		return s.Select(func(p *Payout) bool { return p.Batch() == batch })
+	}
+	out := append([]string(nil), s.byBatch[batch]...)
+	sort.Strings(out)
+	return out
+}
+
+// OpenAddresses returns the addresses of payouts that are sending, pending
+// or unknown, sorted.
+func (s *Snapshot) OpenAddresses() []string {
+	if s.open == nil {
+		return s.Select(func(p *Payout) bool {
+			switch p.Status {
+			case providers.StatusSending, providers.StatusPending, providers.StatusUnknown:
+				return true
+			}
+			return false
+		})
+	}
+	out := make([]string, 0, len(s.open))
+	for a := range s.open {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Select returns the addresses of the payouts keep accepts, sorted. It
+// sorts only what it selects: a state can hold millions of payouts, and
+// most commands care about a few.
+func (s *Snapshot) Select(keep func(*Payout) bool) []string {
+	var out []string
+	for a, p := range s.Payouts {
+		if keep(p) {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Addresses returns the payout addresses, sorted.

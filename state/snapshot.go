@@ -109,7 +109,8 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	}
 	// A payout line is rarely under 400 bytes: a hint that keeps the map
 	// from growing step by step on a large state.
-	payouts := make(map[string]*Payout, len(data)/400)
+	s := empty()
+	s.Payouts = make(map[string]*Payout, len(data)/400)
 	var dups []string
 	w, probs, err := decodeWire(data, func(p *Payout) (out []*diag.Error) {
 		if p == nil {
@@ -123,10 +124,11 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 		if p == nil {
 			return
 		}
-		if _, dup := payouts[p.Address]; dup {
+		if _, dup := s.Payouts[p.Address]; dup {
 			dups = append(dups, fmt.Sprintf("/payouts/%d\x00%s", i, p.Address))
+			return
 		}
-		payouts[p.Address] = p
+		s.add(p)
 	})
 	switch {
 	case err == errNoVersion:
@@ -138,11 +140,7 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	case err != nil:
 		return nil, decodeError(file, data, err)
 	}
-	s := &Snapshot{
-		Version: Version, Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal,
-		Groups:  make(map[string]*Group, len(w.Groups)),
-		Payouts: payouts,
-	}
+	s.Lineage, s.Serial, s.Journal = w.Lineage, w.Serial, w.Journal
 	var errs diag.List
 	bad := func(ptr, format string, args ...any) {
 		errs = append(errs, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})

@@ -45,7 +45,15 @@ var lineRE = regexp.MustCompile(`^reliability: kind=(\S+) cases=(\d+) kills=(\d+
 func main() {
 	flag.Parse()
 	if *short {
-		*kills, *fuzzTime = 20, 3*time.Second
+		// Short defaults; flags given explicitly still win.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["kills"] {
+			*kills = 20
+		}
+		if !set["fuzztime"] {
+			*fuzzTime = 3 * time.Second
+		}
 	}
 	began := time.Now()
 	byKind := map[string]*totals{}
