@@ -243,7 +243,12 @@ func amountNumber(raw json.RawMessage, field string) (money.Amount, string, erro
 		}
 		d = &q
 	}
-	return money.FromDecimal(d), s, nil
+	// Within money's own bounds, so that what is recorded reads back.
+	a, err := money.Parse(d.Text('f'))
+	if err != nil {
+		return money.Amount{}, "", fmt.Errorf("%s %s is out of range for an amount", field, clip(s))
+	}
+	return a, s, nil
 }
 
 // integerNumber reads a JSON number whose value is a whole number (123 or
