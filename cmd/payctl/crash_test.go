@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -15,9 +14,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/crash"
-	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
-	"github.com/payctl/payctl/state"
 )
 
 // rig is a fake provider over HTTP and a folder with payctl.yaml and a
@@ -108,37 +105,11 @@ func (r *rig) settle() {
 // provider's payments (ids and statuses).
 func (r *rig) check() (duplicates, lost int) {
 	r.t.Helper()
-	st, err := state.Open(context.Background(), state.NewLocal(filepath.Join(r.dir, "payctl.state.json"), nil, nil), state.Options{})
-	if err != nil {
-		r.t.Fatal(err)
+	want := make([]string, r.n)
+	for i := range want {
+		want[i] = fmt.Sprintf("soak/p%04d", i)
 	}
-	snap := st.Snapshot()
-	paid := map[string][]fake.Payment{}
-	for _, p := range r.ledger.Payments() {
-		if p.Status != "failed" {
-			paid[p.Address] = append(paid[p.Address], p)
-		}
-	}
-	for addr, ps := range paid {
-		if len(ps) > 1 {
-			duplicates += len(ps) - 1
-			r.t.Errorf("%s paid %d times", addr, len(ps))
-		}
-	}
-	for i := 0; i < r.n; i++ {
-		addr := fmt.Sprintf("soak/p%04d", i)
-		sp := snap.Payouts[addr]
-		ps := paid[addr]
-		if len(ps) == 0 {
-			r.t.Errorf("%s never paid", addr)
-			continue
-		}
-		if sp == nil || sp.Status != providers.StatusPaid || sp.Latest().IDs.Get("id") != ps[0].ID || sp.Latest().Key != ps[0].Reference {
-			lost++
-			r.t.Errorf("%s: provider paid %s (%s) but the state says %+v", addr, ps[0].ID, ps[0].Reference, sp)
-		}
-	}
-	return duplicates, lost
+	return checkLedger(r.t, openLocal(r.t, filepath.Join(r.dir, "payctl.state.json")), r.ledger, want)
 }
 
 // TestCrashPoints kills a real payctl apply at each named point of the

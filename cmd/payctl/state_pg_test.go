@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payctl/payctl/internal/crash"
-	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate"
@@ -152,33 +151,11 @@ func (r *pgRig) check() (duplicates, lost int) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	snap := st.Snapshot()
-	paid := map[string][]fake.Payment{}
-	for _, p := range r.ledger.Payments() {
-		if p.Status != "failed" {
-			paid[p.Address] = append(paid[p.Address], p)
-		}
+	want := make([]string, r.n)
+	for i := range want {
+		want[i] = r.address(i)
 	}
-	for addr, ps := range paid {
-		if len(ps) > 1 {
-			duplicates += len(ps) - 1
-			r.t.Errorf("%s paid %d times", addr, len(ps))
-		}
-	}
-	for i := 0; i < r.n; i++ {
-		addr := r.address(i)
-		sp, ps := snap.Payouts[addr], paid[addr]
-		if len(ps) == 0 {
-			lost++
-			r.t.Errorf("%s never paid", addr)
-			continue
-		}
-		if sp == nil || sp.Status != providers.StatusPaid || sp.Latest().IDs.Get("id") != ps[0].ID || sp.Latest().Key != ps[0].Reference {
-			lost++
-			r.t.Errorf("%s: provider paid %s (%s) but the state says %+v", addr, ps[0].ID, ps[0].Reference, sp)
-		}
-	}
-	return duplicates, lost
+	return checkLedger(r.t, st.Snapshot(), r.ledger, want)
 }
 
 // lockHolder is the process id of the payctl holding the state's lock,
