@@ -61,9 +61,16 @@ func (e *env) batchOf(n int, accounts ...string) *manifest.Batch {
 }
 
 func (e *env) open() *state.State {
-	s, err := state.Open(context.Background(), state.NewLocal(e.path, nil, nil), state.Options{Write: true, Op: "apply", Now: func() time.Time { return e.now }})
+	return openForApply(e.t, state.NewLocal(e.path, nil, nil), func() time.Time { return e.now })
+}
+
+// openForApply opens a state for writing as payctl apply does, on a clock
+// the test sets.
+func openForApply(t testing.TB, b state.Backend, now func() time.Time) *state.State {
+	t.Helper()
+	s, err := state.Open(context.Background(), b, state.Options{Write: true, Op: "apply", Now: now})
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return s
 }

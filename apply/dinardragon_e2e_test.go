@@ -88,11 +88,7 @@ func (r *ddRig) provider() providers.Provider {
 
 func (r *ddRig) open() *state.State {
 	r.t.Helper()
-	s, err := state.Open(context.Background(), state.NewLocal(r.path, nil, r.clock.Now), state.Options{Write: true, Op: "apply", Now: r.clock.Now})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return s
+	return openForApply(r.t, state.NewLocal(r.path, nil, r.clock.Now), r.clock.Now)
 }
 
 func (r *ddRig) engine(s *state.State) *apply.Engine {
