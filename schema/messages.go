@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/payctl/payctl/internal/doc"
+	"github.com/payctl/payctl/internal/jsonnum"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -447,7 +448,7 @@ func (t *translator) typeMessage(field string, n *doc.Node, want []string, url s
 		}
 		return fmt.Sprintf("%s must be a string; quote it: %q", field, n.Text)
 	}
-	if n.Kind == doc.String && wantsNumber(want) && isJSONNumber(n.Text) {
+	if n.Kind == doc.String && wantsNumber(want) && jsonnum.Valid(n.Text) {
 		return fmt.Sprintf("%s must be %s, not %s; remove the quotes", field, t.typeWords(want), got)
 	}
 	if n.Kind == doc.Null {

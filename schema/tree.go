@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/payctl/payctl/internal/doc"
+	"github.com/payctl/payctl/internal/jsonnum"
 )
 
 // toAny converts a tree into the values the validator takes
@@ -97,7 +98,7 @@ func (c *converter) value(n *doc.Node) any {
 	case doc.String:
 		return n.Text
 	case doc.Number:
-		if isJSONNumber(n.Text) {
+		if jsonnum.Valid(n.Text) {
 			return json.Number(n.Text)
 		}
 		return math.NaN()
@@ -105,46 +106,4 @@ func (c *converter) value(n *doc.Node) any {
 		return strings.EqualFold(n.Text, "true")
 	}
 	return nil
-}
-
-// isJSONNumber reports whether s is spelled as RFC 8259 allows.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
-		}
-	}
-	return i == len(s)
 }

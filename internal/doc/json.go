@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/jsonnum"
 )
 
 // decodeJSON is a strict RFC 8259 scanner that builds the tree directly.
@@ -166,47 +167,16 @@ func isIdentByte(c byte) bool {
 // number checks the JSON number grammar and keeps the text as written.
 func (p *jsonParser) number(n *Node) bool {
 	s, start := p.src, p.off
-	i := start
-	if s[i] == '-' {
-		i++
-	}
+	i, err := jsonnum.Scan(s, start)
 	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			return p.fail(start, "number %s has a leading zero; JSON numbers cannot have one (quote it if it is an account or code)", p.token(start))
-		}
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
+	case err == jsonnum.ErrNoDigits:
 		return p.fail(start, "invalid number %s", p.token(start))
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return p.fail(start, "invalid number %s: digits must follow the decimal point", p.token(start))
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return p.fail(start, "invalid number %s: the exponent has no digits", p.token(start))
-		}
-	}
-	if i < len(s) && isIdentByte(s[i]) {
+	case err != nil:
+		return p.fail(start, "invalid number %s: %v", p.token(start), err)
+	case i < len(s) && s[i] >= '0' && s[i] <= '9':
+		// The grammar takes every digit but those after a leading zero.
+		return p.fail(start, "number %s has a leading zero; JSON numbers cannot have one (quote it if it is an account or code)", p.token(start))
+	case i < len(s) && isIdentByte(s[i]):
 		return p.fail(start, "invalid number %s", p.token(start))
 	}
 	n.Kind, n.Text = Number, s[start:i]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/apd/v3"
 
+	"github.com/payctl/payctl/internal/jsonnum"
 	"github.com/payctl/payctl/money"
 )
 
@@ -213,7 +214,7 @@ func number(raw json.RawMessage, field string) (*apd.Decimal, string, error) {
 	if s == "" || s == "null" {
 		return nil, "", fmt.Errorf("%s is missing", field)
 	}
-	if !isJSONNumber(s) {
+	if !jsonnum.Valid(s) {
 		return nil, "", fmt.Errorf("%s is %s, not a JSON number", field, clip(s))
 	}
 	d, _, err := apd.NewFromString(s)
@@ -266,48 +267,6 @@ func integerNumber(raw json.RawMessage, field string) (string, error) {
 		return "", fmt.Errorf("%s %s is not a whole number", field, s)
 	}
 	return r.Text('f'), nil
-}
-
-// isJSONNumber checks RFC 8259's number grammar.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // clip shortens a value quoted in an error message.

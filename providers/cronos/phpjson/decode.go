@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/payctl/payctl/internal/jsonnum"
 )
 
 // SyntaxError is input that is not JSON as PHP's json_decode reads it.
@@ -134,8 +136,8 @@ func (p *parser) value(depth int) (Value, error) {
 		s, err := p.str()
 		return String(s), err
 	case c == '-' || (c >= '0' && c <= '9'):
-		end, ok := scanNumber(p.s, p.i)
-		if !ok {
+		end, err := jsonnum.Scan(p.s, p.i)
+		if err != nil {
 			return nil, p.errorf("malformed number")
 		}
 		v := Number(p.s[p.i:end])
@@ -340,45 +342,4 @@ func (p *parser) hex4() (rune, error) {
 	}
 	p.i += 4
 	return r, nil
-}
-
-// scanNumber returns the end of the RFC 8259 number starting at s[i].
-func scanNumber[T ~string | ~[]byte](s T, i int) (int, bool) {
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return i, false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return i, false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return i, false
-		}
-	}
-	return i, true
 }

@@ -36,6 +36,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/payctl/payctl/internal/jsonnum"
 )
 
 // Value is a JSON value: one of Null, Bool, Int, Float, Number, String,
@@ -307,7 +309,7 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 // numberValue is what PHP's JSON scanner makes of a number literal: an int
 // when it has no fraction or exponent and fits 64 bits, else a float.
 func numberValue(lit string) (Value, error) {
-	if !validNumber(lit) {
+	if !jsonnum.Valid(lit) {
 		return nil, fmt.Errorf("phpjson: %q is not a JSON number", lit)
 	}
 	if !strings.ContainsAny(lit, ".eE") {
@@ -319,10 +321,4 @@ func numberValue(lit string) (Value, error) {
 	// ParseFloat's ±Inf with ErrRange is the same value.
 	f, _ := strconv.ParseFloat(lit, 64)
 	return Float(f), nil
-}
-
-// validNumber reports whether s is exactly one RFC 8259 number.
-func validNumber(s string) bool {
-	n, ok := scanNumber(s, 0)
-	return ok && n == len(s)
 }
