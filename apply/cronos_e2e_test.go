@@ -32,6 +32,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos"
 	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 )
 
@@ -49,7 +50,7 @@ const cronosName = "idr"
 // new state, as a new payctl process would.
 type cronosRig struct {
 	t       testing.TB
-	clock   *cronostest.Clock
+	clock   *providertest.Clock
 	em      *cronostest.Emulator
 	api     *httptest.Server
 	cbURL   string
@@ -67,7 +68,7 @@ type cronosRig struct {
 
 func newCronosRig(t testing.TB) *cronosRig {
 	r := &cronosRig{
-		t: t, clock: cronostest.NewClock(cronosStart),
+		t: t, clock: providertest.NewClock(cronosStart),
 		path:    filepath.Join(t.TempDir(), "payctl.state.json"),
 		timeout: 5 * time.Second, grace: time.Minute, conc: 1,
 		returned: map[string]bool{},

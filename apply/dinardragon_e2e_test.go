@@ -26,9 +26,9 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
 	"github.com/payctl/payctl/providers/dinardragon"
 	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 )
 
@@ -42,7 +42,7 @@ var ddStart = time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)
 // never stands in for the state's.
 type ddRig struct {
 	t         testing.TB
-	clock     *cronostest.Clock // a settable clock; nothing Cronos about it
+	clock     *providertest.Clock
 	em        *ddtest.Emulator
 	api       *httptest.Server
 	path      string
@@ -55,7 +55,7 @@ type ddRig struct {
 
 func newDDRig(t testing.TB) *ddRig {
 	r := &ddRig{
-		t: t, clock: cronostest.NewClock(ddStart),
+		t: t, clock: providertest.NewClock(ddStart),
 		path:     filepath.Join(t.TempDir(), "payctl.state.json"),
 		maxBatch: 100, timeout: 5 * time.Second, tolerance: money.FromInt64(0),
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/workspace"
 )
@@ -35,7 +36,7 @@ const secretPath = "/callbacks/idr/5f0c2a9e81d44b7c9a3e"
 type rig struct {
 	t      *testing.T
 	root   string
-	clock  *cronostest.Clock
+	clock  *providertest.Clock
 	em     *cronostest.Emulator
 	ws     *workspace.Workspace
 	gate   *Gate
@@ -48,7 +49,7 @@ type rig struct {
 
 func newRig(t *testing.T, o Options, faults ...string) *rig {
 	t.Helper()
-	r := &rig{t: t, root: t.TempDir(), clock: cronostest.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))}
+	r := &rig{t: t, root: t.TempDir(), clock: providertest.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))}
 	var h atomic.Value
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		h.Load().(http.Handler).ServeHTTP(w, req)

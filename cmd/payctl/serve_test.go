@@ -19,6 +19,7 @@ import (
 
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 )
 
@@ -29,7 +30,7 @@ import (
 func TestServeCycle(t *testing.T) {
 	// The emulator's clock starts at the real time (payctl's processes
 	// use theirs) and moves only when the test moves it.
-	clock := cronostest.NewClock(time.Now())
+	clock := providertest.NewClock(time.Now())
 	em, err := cronostest.NewWithConfig(providers.EmulatorOptions{Now: clock.Now, Faults: []string{"duplicate-callbacks=2", "reorder-callbacks=2"}},
 		cronostest.Config{SettleDelay: time.Minute})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos/cronostest"
 	"github.com/payctl/payctl/providers/cronos/internal/wire"
+	"github.com/payctl/payctl/providers/providertest"
 )
 
 // start is a Tuesday morning in Jakarta.
@@ -45,7 +46,7 @@ func fastRetries(c *Client) *waits {
 
 // testEnv is an emulator behind a test server and a client opened on it.
 type testEnv struct {
-	clock  *cronostest.Clock
+	clock  *providertest.Clock
 	em     *cronostest.Emulator
 	srv    *httptest.Server
 	client *Client
@@ -77,7 +78,7 @@ func withCallbackHandler(h http.Handler) envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
-	e := &testEnv{clock: cronostest.NewClock(start)}
+	e := &testEnv{clock: providertest.NewClock(start)}
 	s := envSettings{
 		opts:     providers.Options{Name: "idr-main", Timeout: 2 * time.Second, Now: e.clock.Now},
 		cfg:      cronostest.Config{SettleDelay: time.Minute},

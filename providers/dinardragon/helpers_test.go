@@ -13,29 +13,8 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	"github.com/payctl/payctl/providers/providertest"
 )
-
-// clock is an injectable clock shared by the client and the emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder keeps the bodies of the requests a client sent, by path.
 type recorder struct {
@@ -71,7 +50,7 @@ func (r *recorder) last(path string) string {
 
 // env is a client talking to an emulator over real HTTP on loopback.
 type env struct {
-	clock  *clock
+	clock  *providertest.Clock
 	em     *ddtest.Emulator
 	srv    *httptest.Server
 	client *Client
@@ -92,7 +71,7 @@ func withTransport(rt func(next http.RoundTripper) http.RoundTripper) envOption 
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	clk := newClock()
+	clk := providertest.NewClock(time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC))
 	em, err := ddtest.New(providers.EmulatorOptions{Now: clk.Now, Seed: 7})
 	if err != nil {
 		t.Fatal(err)

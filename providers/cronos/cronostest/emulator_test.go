@@ -18,6 +18,8 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos/internal/wire"
 	"github.com/payctl/payctl/providers/cronos/phpjson"
+
+	"github.com/payctl/payctl/providers/providertest"
 )
 
 var start = time.Date(2026, 11, 3, 10, 0, 0, 0, wire.Zone)
@@ -49,7 +51,7 @@ func (s *sink) statuses() []string {
 }
 
 type fixture struct {
-	clock *Clock
+	clock *providertest.Clock
 	em    *Emulator
 	srv   *httptest.Server
 	sink  *sink
@@ -58,7 +60,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts providers.EmulatorOptions, cfg Config) *fixture {
 	t.Helper()
-	f := &fixture{clock: NewClock(start), sink: &sink{}}
+	f := &fixture{clock: providertest.NewClock(start), sink: &sink{}}
 	cb := httptest.NewServer(f.sink)
 	t.Cleanup(cb.Close)
 	f.cbURL = cb.URL + "/cb"

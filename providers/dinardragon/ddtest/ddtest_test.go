@@ -8,34 +8,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/providers/providertest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newEmulator(t *testing.T, opts providers.EmulatorOptions) (*Emulator, *clock) {
+func newEmulator(t *testing.T, opts providers.EmulatorOptions) (*Emulator, *providertest.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 1, 31, 14, 35, 0, 0, time.UTC)}
+	clk := providertest.NewClock(time.Date(2026, 1, 31, 14, 35, 0, 0, time.UTC))
 	opts.Now = clk.Now
 	e, err := New(opts)
 	if err != nil {

@@ -1,12 +1,13 @@
-package cronostest
+package providertest
 
 import (
 	"sync"
 	"time"
 )
 
-// Clock is a settable clock for EmulatorOptions.Now and providers.Options.Now,
-// so that tests move time instead of sleeping. It is safe for concurrent use.
+// Clock is a settable clock for EmulatorOptions.Now, providers.Options.Now
+// and the state's Now, so that tests move time instead of sleeping. It is
+// safe for concurrent use.
 type Clock struct {
 	mu sync.Mutex
 	t  time.Time
