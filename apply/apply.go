@@ -187,7 +187,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 			continue
 		}
 		if why := e.stillSendable(it); why != "" {
-			rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why})
+			rep.add(&rep.Skipped, skipped(it, why))
 			continue
 		}
 		if byProvider[it.Provider] == nil {
@@ -215,7 +215,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		prov, err := e.provider(name)
 		if err != nil {
 			for _, it := range items {
-				rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: name, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: err.Error()})
+				rep.add(&rep.Skipped, skipped(it, err.Error()))
 			}
 			fail(fmt.Errorf("provider %s: %w", name, err))
 			continue
@@ -362,6 +362,17 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 	return runErr
 }
 
+// answered is the status to record for a send's answer: one that says
+// nothing definite (none, still sending, not found) is unknown, never
+// failed, so that only a lookup or a person can free the payout to be
+// sent again.
+func answered(st providers.Status) providers.Status {
+	if st == "" || st == providers.StatusSending || st == providers.StatusNotFound {
+		return providers.StatusUnknown
+	}
+	return st
+}
+
 func skipped(it *plan.Item, why string) *Outcome {
 	return &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why}
 }
@@ -468,9 +479,7 @@ func (e *Engine) send(ctx context.Context, pv providers.Single, prov providers.P
 	it := pp.it
 	res, sendErr := pv.Send(sendContext(ctx), pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
-	if res.Status == "" || res.Status == providers.StatusSending || res.Status == providers.StatusNotFound {
-		res.Status = providers.StatusUnknown
-	}
+	res.Status = answered(res.Status)
 	outcome := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
 	durable := e.State.RecordAsync(ctx, outcome)
 	outcomes.Add(1)
@@ -532,56 +541,29 @@ func (e *Engine) runBatch(ctx context.Context, pv providers.Batch, prov provider
 		}
 		byGroup[it.Group] = append(byGroup[it.Group], it)
 	}
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	var mu sync.Mutex
-	var quoteErrs []error
-	var runErr error
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for i := 0; i < min(1, len(order)); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for g := range work {
-				gitems := byGroup[g]
-				if ctx.Err() != nil || lim.Wait(ctx) != nil {
-					for _, it := range gitems {
-						rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
-					}
-					continue
-				}
-				err := e.sendGroup(ctx, pv, prov, p.Groups[g], gitems, set, rep)
-				var qe *QuoteError
-				mu.Lock()
-				switch {
-				case errors.As(err, &qe):
-					quoteErrs = append(quoteErrs, err)
-				case err != nil && runErr == nil:
-					runErr = err
-					stop(err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i, g := range order {
-		select {
-		case work <- g:
-			continue
-		case <-ctx.Done():
-		}
-		for _, rest := range order[i:] {
-			for _, it := range byGroup[rest] {
+	// skip reports the provider payouts from order[i] on as not sent.
+	skip := func(i int) {
+		for _, g := range order[i:] {
+			for _, it := range byGroup[g] {
 				rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
 			}
 		}
-		break
 	}
-	close(work)
-	wg.Wait()
-	if runErr != nil {
-		return runErr
+	var quoteErrs []error
+	for i, g := range order {
+		if ctx.Err() != nil || lim.Wait(ctx) != nil {
+			skip(i)
+			break
+		}
+		err := e.sendGroup(ctx, pv, prov, p.Groups[g], byGroup[g], set, rep)
+		var qe *QuoteError
+		switch {
+		case errors.As(err, &qe):
+			quoteErrs = append(quoteErrs, err)
+		case err != nil:
+			skip(i + 1)
+			return err
+		}
 	}
 	return errors.Join(quoteErrs...)
 }
@@ -595,7 +577,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	}
 	skipAll := func(why string) {
 		for _, it := range items {
-			rep.add(&rep.Skipped, &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why})
+			rep.add(&rep.Skipped, skipped(it, why))
 		}
 	}
 	q, err := pv.Quote(ctx, ps)
@@ -645,20 +627,13 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 		if i < len(results) {
 			r = results[i]
 		}
-		if r.Status == "" || r.Status == providers.StatusSending || r.Status == providers.StatusNotFound {
-			r.Status = providers.StatusUnknown
-		}
+		r.Status = answered(r.Status)
 		outcome.Payouts = append(outcome.Payouts, resultPayout(it, r))
 		if f, ok := groupFee(r); ok {
 			outcome.Fee = &f
 		}
-		for _, k := range []string{"payment_id"} {
-			if v := r.IDs[k]; v != "" {
-				if outcome.GroupIDs == nil {
-					outcome.GroupIDs = map[string]string{}
-				}
-				outcome.GroupIDs[k] = v
-			}
+		if v := r.IDs[providers.IDGroup]; v != "" {
+			outcome.GroupIDs = map[string]string{providers.IDGroup: v}
 		}
 	}
 	if err := e.State.Record(ctx, outcome); err != nil {

@@ -207,3 +207,8 @@ var ErrStop = errors.New("stop")
 // reports the fee charged for the whole provider payout (the same value on
 // every payout of it), as an exact decimal string.
 const AnswerGroupFee = "group_fee"
+
+// IDGroup is the Result.IDs key under which a batch provider reports the
+// id of the whole provider payout (the same on every payout of it). Its
+// value is Dinar Dragon's field name, which states already record.
+const IDGroup = "payment_id"

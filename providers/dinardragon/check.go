@@ -51,7 +51,7 @@ func (c *Client) Check(ctx context.Context, as []providers.Attempt) ([]providers
 		return l
 	}
 	for i, a := range as {
-		pid, uid := a.IDs["payment_id"], a.IDs["uniqueid"]
+		pid, uid := a.IDs[providers.IDGroup], a.IDs["uniqueid"]
 		r := providers.Result{Address: a.Address, IDs: maps.Clone(a.IDs)}
 		switch {
 		case pid == "" && uid == "":

@@ -23,8 +23,8 @@
 // The charge is per provider payout, not per payout: each Result of an
 // execute has Fee nil and carries the charge in Answer["charge_in_usd"]
 // (as returned) and Answer[providers.AnswerGroupFee] (for the engine),
-// and IDs["payment_id"] groups the results of one provider payout, so the
-// charge is recorded once per payment_id.
+// and IDs[providers.IDGroup] ("payment_id") groups the results of one
+// provider payout, so the charge is recorded once per payment_id.
 //
 // Where the documentation contradicts itself the client takes the reading
 // that cannot pay twice or leak a secret, and says so where it matters:

@@ -152,7 +152,7 @@ func (c *Client) Execute(ctx context.Context, q providers.Quote) ([]providers.Re
 		out[i] = providers.Result{
 			Address: p.Address,
 			Status:  providers.StatusPending,
-			IDs:     map[string]string{"payment_id": ans.PaymentID, "uniqueid": acc.UniqueID},
+			IDs:     map[string]string{providers.IDGroup: ans.PaymentID, "uniqueid": acc.UniqueID},
 			// The charge is per provider payout, not per payout: it is in
 			// every result's Answer (as returned, and under
 			// providers.AnswerGroupFee for the engine, which records it once
@@ -302,7 +302,7 @@ func unknowns(q providers.Quote, e *OutcomeError) []providers.Result {
 	for i, p := range q.Payouts {
 		r := providers.Result{Address: p.Address, Status: providers.StatusUnknown, Reason: e.reason(p.Address)}
 		if e.PaymentID != "" {
-			r.IDs = map[string]string{"payment_id": e.PaymentID}
+			r.IDs = map[string]string{providers.IDGroup: e.PaymentID}
 		}
 		out[i] = r
 	}

@@ -92,7 +92,7 @@ func (m *MemoryBatch) Execute(ctx context.Context, q providers.Quote) ([]provide
 		}
 		out[i] = providers.Result{
 			Address: p.Address, Status: providers.StatusPending,
-			IDs:    map[string]string{"payment_id": pid, "uniqueid": pay.ID},
+			IDs:    map[string]string{providers.IDGroup: pid, "uniqueid": pay.ID},
 			Answer: map[string]string{providers.AnswerGroupFee: q.Fee.String()},
 		}
 	}
