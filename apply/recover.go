@@ -217,9 +217,7 @@ func Resolve(ctx context.Context, st *state.State, address string, paid bool, re
 			return
 		}
 		a := p.Latest()
-		switch a.Status {
-		case providers.StatusSending, providers.StatusUnknown, providers.StatusPending:
-		default:
+		if !a.Status.Open() {
 			err = fmt.Errorf("%s attempt %d is %s, as the provider said; only unknown or pending payouts are resolved by a person (`payctl refresh` asks the provider again)", address, a.N, a.Status)
 			return
 		}

@@ -73,6 +73,13 @@ func (s Status) Final() bool {
 	return s == StatusPaid || s == StatusFailed || s == StatusNotSent
 }
 
+// Open reports whether a payout in this status may still be paid or not
+// by the provider: sent or being sent, with no final answer yet. Lookups
+// and people resolve open payouts. (Not found is neither open nor final.)
+func (s Status) Open() bool {
+	return s == StatusSending || s == StatusPending || s == StatusUnknown
+}
+
 // Recipient is who receives a payout. Which fields a provider needs is in
 // its Rules.
 type Recipient struct {

@@ -180,7 +180,7 @@ func (d *decoder) array(elem func()) {
 	}
 }
 
-// rawString reads a string and returns it without interning.
+// rawString reads a string.
 func (d *decoder) rawString() string {
 	if !d.expect('"') {
 		return ""
@@ -311,8 +311,6 @@ func (d *decoder) hex4() (rune, bool) {
 	return rune(v), true
 }
 
-func (d *decoder) str() string { return d.rawString() }
-
 func (d *decoder) uint() uint64 {
 	d.ws()
 	start := d.pos
@@ -384,7 +382,7 @@ func (d *decoder) fields() Fields {
 		if len(f) > 0 && k < f[len(f)-1].Name {
 			sorted = false
 		}
-		f = append(f, Field{k, d.str()})
+		f = append(f, Field{k, d.rawString()})
 	})
 	d.scratch = f
 	if len(f) == 0 {
@@ -408,13 +406,13 @@ func (d *decoder) recipient() providers.Recipient {
 		case "name":
 			r.Name = d.rawString()
 		case "bankCode":
-			r.BankCode = d.str()
+			r.BankCode = d.rawString()
 		case "bank":
-			r.Bank = d.str()
+			r.Bank = d.rawString()
 		case "account":
 			r.Account = d.rawString()
 		case "country":
-			r.Country = d.str()
+			r.Country = d.rawString()
 		default:
 			d.unknown("recipient", k)
 		}
@@ -431,9 +429,9 @@ func (d *decoder) attempt() *Attempt {
 		case "key":
 			a.Key = d.rawString()
 		case "status":
-			a.Status = providers.Status(d.str())
+			a.Status = providers.Status(d.rawString())
 		case "group":
-			a.Group = d.str()
+			a.Group = d.rawString()
 		case "ids":
 			a.IDs = d.fields()
 		case "fee":
@@ -443,7 +441,7 @@ func (d *decoder) attempt() *Attempt {
 		case "reason":
 			a.Reason = d.rawString()
 		case "resolvedBy":
-			a.ResolvedBy = d.str()
+			a.ResolvedBy = d.rawString()
 		case "sentAt":
 			a.SentAt = d.time()
 		case "finalAt":
@@ -469,11 +467,11 @@ func (d *decoder) payout() *Payout {
 		case "address":
 			p.Address = d.rawString()
 		case "provider":
-			p.Provider = d.str()
+			p.Provider = d.rawString()
 		case "type":
-			p.Type = d.str()
+			p.Type = d.rawString()
 		case "currency":
-			p.Currency = d.str()
+			p.Currency = d.rawString()
 		case "amount":
 			p.Amount = d.amount()
 		case "recipient":
@@ -483,9 +481,9 @@ func (d *decoder) payout() *Payout {
 		case "plannedFee":
 			p.PlannedFee = d.optAmount()
 		case "feePayer":
-			p.FeePayer = fee.Payer(d.str())
+			p.FeePayer = fee.Payer(d.rawString())
 		case "status":
-			p.Status = providers.Status(d.str())
+			p.Status = providers.Status(d.rawString())
 		case "attempts":
 			d.array(func() {
 				a := d.attempt()
@@ -512,7 +510,7 @@ func (d *decoder) group() *Group {
 		case "id":
 			g.ID = d.rawString()
 		case "provider":
-			g.Provider = d.str()
+			g.Provider = d.rawString()
 		case "token":
 			g.Token = d.rawString()
 		case "addresses":
@@ -520,7 +518,7 @@ func (d *decoder) group() *Group {
 		case "total":
 			g.Total = d.amount()
 		case "currency":
-			g.Currency = d.str()
+			g.Currency = d.rawString()
 		case "plannedFee":
 			g.PlannedFee = d.optAmount()
 		case "quotedFee":
@@ -532,7 +530,7 @@ func (d *decoder) group() *Group {
 		case "sentAt":
 			g.SentAt = d.time()
 		case "status":
-			g.Status = providers.Status(d.str())
+			g.Status = providers.Status(d.rawString())
 		default:
 			d.unknown("provider payout", k)
 		}

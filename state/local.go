@@ -32,7 +32,6 @@ type Local struct {
 	now    func() time.Time
 
 	lock   *flock.Flock
-	info   *LockInfo
 	jf     *os.File // journal, open for appending while locked
 	end    int64    // journal size: records end here
 	fsyncs atomic.Int64
@@ -113,7 +112,7 @@ func (l *Local) Lock(ctx context.Context, op string, wait time.Duration) (LockIn
 		fl.Unlock()
 		return LockInfo{}, err
 	}
-	l.lock, l.info = fl, &info
+	l.lock = fl
 	return info, nil
 }
 
@@ -163,7 +162,7 @@ func (l *Local) Unlock() error {
 	if uerr := l.lock.Unlock(); err == nil {
 		err = uerr
 	}
-	l.lock, l.info = nil, nil
+	l.lock = nil
 	return err
 }
 
@@ -242,7 +241,6 @@ func (l *Local) Load(ctx context.Context) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.Torn = torn
 	if l.lock != nil {
 		if torn != nil {
 			l.logger.Warn("discarding a torn final journal record (a crash in the middle of a write)", "journal", l.journalPath(), "record", torn.Seq, "bytes", torn.Bytes)

@@ -153,10 +153,9 @@ func (s *Snapshot) setStatus(p *Payout, st providers.Status) {
 	if s.open == nil {
 		return
 	}
-	switch st {
-	case providers.StatusSending, providers.StatusPending, providers.StatusUnknown:
+	if st.Open() {
 		s.open[p.Address] = true
-	default:
+	} else {
 		delete(s.open, p.Address)
 	}
 }
@@ -175,13 +174,7 @@ func (s *Snapshot) BatchAddresses(batch string) []string {
 // or unknown, sorted.
 func (s *Snapshot) OpenAddresses() []string {
 	if s.open == nil {
-		return s.Select(func(p *Payout) bool {
-			switch p.Status {
-			case providers.StatusSending, providers.StatusPending, providers.StatusUnknown:
-				return true
-			}
-			return false
-		})
+		return s.Select(func(p *Payout) bool { return p.Status.Open() })
 	}
 	out := make([]string, 0, len(s.open))
 	for a := range s.open {

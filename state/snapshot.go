@@ -223,28 +223,27 @@ func isName(s string, upper bool) bool {
 	return true
 }
 
-// checkPayout reports every inconsistency of one payout; ptr-relative
-// pointers go to bad.
+// checkPayout reports every inconsistency of one payout to bad, with a
+// JSON pointer relative to the payout.
 func checkPayout(p *Payout, bad func(string, string, ...any)) {
-	const ptr = ""
 	if !isAddress(p.Address) {
-		bad(ptr+"/address", "%q is not a payout address (batch/id)", p.Address)
+		bad("/address", "%q is not a payout address (batch/id)", p.Address)
 	}
 	c, ok := money.LookupCurrency(p.Currency)
 	if !ok {
-		bad(ptr+"/currency", "%s: unknown currency %q", p.Address, p.Currency)
+		bad("/currency", "%s: unknown currency %q", p.Address, p.Currency)
 	} else if p.Amount.Places() > c.Scale || p.Amount.Sign() <= 0 {
-		bad(ptr+"/amount", "%s: amount %s is not a valid %s amount", p.Address, p.Amount, p.Currency)
+		bad("/amount", "%s: amount %s is not a valid %s amount", p.Address, p.Amount, p.Currency)
 	}
 	if p.Provider == "" {
-		bad(ptr+"/provider", "%s: no provider", p.Address)
+		bad("/provider", "%s: no provider", p.Address)
 	}
 	d := Details{Provider: p.Provider, Currency: p.Currency, Amount: p.Amount, Recipient: p.Recipient}
 	if !d.matches(p.Digest) {
-		bad(ptr+"/digest", "%s: digest does not match the payout's details: the amount, recipient or provider was edited by hand", p.Address)
+		bad("/digest", "%s: digest does not match the payout's details: the amount, recipient or provider was edited by hand", p.Address)
 	}
 	if len(p.Attempts) == 0 {
-		bad(ptr+"/attempts", "%s: no attempts", p.Address)
+		bad("/attempts", "%s: no attempts", p.Address)
 		return
 	}
 	for j, a := range p.Attempts {
@@ -267,29 +266,8 @@ func checkPayout(p *Payout, bad func(string, string, ...any)) {
 		}
 	}
 	if p.Status != p.Latest().Status {
-		bad(ptr+"/status", "%s: status %s differs from its latest attempt's %s", p.Address, p.Status, p.Latest().Status)
+		bad("/status", "%s: status %s differs from its latest attempt's %s", p.Address, p.Status, p.Latest().Status)
 	}
-}
-
-// jsonError turns an encoding/json error into a positioned diagnostic.
-func jsonError(file string, data []byte, err error) error {
-	var off int64 = -1
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-		msg = "not valid JSON: " + se.Error()
-	case errors.As(err, &te):
-		off = te.Offset
-		msg = fmt.Sprintf("field %s: cannot hold %s", te.Field, te.Value)
-	}
-	e := &diag.Error{File: file, Msg: msg}
-	if off >= 0 {
-		e.Pos = offsetPos(data, off)
-	}
-	return e
 }
 
 func offsetPos(data []byte, off int64) diag.Pos {

@@ -39,7 +39,6 @@ type Backend interface {
 type Loaded struct {
 	Snapshot *Snapshot
 	Tail     []*Event
-	Torn     *Torn
 }
 
 // Torn describes a torn final journal record.
