@@ -97,8 +97,10 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendPayout writes one payout as encoding/json writes the Payout type.
-func appendPayout(b []byte, p *Payout) []byte {
+// AppendPayout appends one payout's line of the canonical snapshot: the
+// bytes encoding/json writes for the Payout type. The database backend
+// stores these lines as rows.
+func AppendPayout(b []byte, p *Payout) []byte {
 	b = appendKey(append(b, '{'), "address", true)
 	b = appendJSONString(b, p.Address)
 	b = appendKey(b, "provider", false)

@@ -81,7 +81,7 @@ func randomPayout(r *rand.Rand) *Payout {
 	return p
 }
 
-// appendPayout must write exactly what encoding/json writes.
+// AppendPayout must write exactly what encoding/json writes.
 func TestAppendPayoutMatchesEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	var buf bytes.Buffer
@@ -94,7 +94,7 @@ func TestAppendPayoutMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		if got := appendPayout(nil, p); !bytes.Equal(got, want) {
+		if got := AppendPayout(nil, p); !bytes.Equal(got, want) {
 			t.Fatalf("case %d differs:\ngot  %s\nwant %s", i, got, want)
 		}
 	}

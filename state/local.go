@@ -106,7 +106,7 @@ func (l *Local) Lock(ctx context.Context, op string, wait time.Duration) (LockIn
 		}
 		l.logger.Warn("taking over a lock left by a process that is gone", "holder", prev.String())
 	}
-	info := newLockInfo(op, l.now())
+	info := NewLockInfo(op, l.now())
 	b, _ := json.Marshal(info)
 	if err := writeLockInfo(l.lockPath(), b); err != nil {
 		fl.Unlock()

@@ -59,7 +59,8 @@ func Actor() string {
 	return name + "@" + host
 }
 
-func newLockInfo(op string, now time.Time) LockInfo {
+// NewLockInfo describes this process taking a state's lock for op.
+func NewLockInfo(op string, now time.Time) LockInfo {
 	host, _ := os.Hostname()
 	who, _, _ := strings.Cut(Actor(), "@")
 	return LockInfo{

@@ -25,19 +25,7 @@ import (
 // snapshots shows one line per changed payout.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	line := func(v any) ([]byte, error) {
-		buf.Reset()
-		if err := enc.Encode(v); err != nil {
-			return nil, err
-		}
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-	}
-	lineage, _ := json.Marshal(s.Lineage)
-	mark, _ := json.Marshal(s.Journal)
-	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"lineage\": %s,\n  \"serial\": %d,\n  \"journal\": %s,\n", Version, lineage, s.Serial, mark)
+	bw.WriteString(SnapshotHeader(Version, s.Lineage, s.Serial, s.Journal))
 
 	ids := make([]string, 0, len(s.Groups))
 	for id := range s.Groups {
@@ -46,7 +34,7 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	sort.Strings(ids)
 	bw.WriteString("  \"groups\": [")
 	for i, id := range ids {
-		b, err := line(s.Groups[id])
+		b, err := GroupLine(s.Groups[id])
 		if err != nil {
 			return 0, err
 		}
@@ -67,7 +55,7 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 			b = append(b, ',')
 		}
 		b = append(b, "\n    "...)
-		b = appendPayout(b, s.Payouts[addr])
+		b = AppendPayout(b, s.Payouts[addr])
 		bw.Write(b)
 	}
 	if len(s.Payouts) > 0 {
@@ -75,6 +63,26 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	}
 	bw.WriteString("]\n}\n")
 	return 0, bw.Flush()
+}
+
+// SnapshotHeader is the canonical snapshot's first lines, up to its groups.
+func SnapshotHeader(version int, lineage string, serial uint64, mark JournalMark) string {
+	l, _ := json.Marshal(lineage)
+	m, _ := json.Marshal(mark)
+	return fmt.Sprintf("{\n  \"version\": %d,\n  \"lineage\": %s,\n  \"serial\": %d,\n  \"journal\": %s,\n", version, l, serial, m)
+}
+
+// GroupLine is one group's line of the canonical snapshot: compact JSON
+// without HTML escaping. Groups are few (one per provider payout of a
+// batch provider), so they go through encoding/json.
+func GroupLine(g *Group) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(g); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Bytes returns the canonical bytes.

@@ -3,7 +3,6 @@ package pgstate
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -110,8 +109,8 @@ func (b *Backend) Load(ctx context.Context) (*state.Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	if end != h.journal {
-		return nil, b.damaged(h.journal.seq, "the state's journal head (record %d, %d bytes) does not match its records (last %d, %d bytes)", h.journal.seq, h.journal.bytes, end.seq, end.bytes)
+	if err := b.checkEnd(h, end); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, b.wrap("read the state", err)
@@ -134,9 +133,7 @@ type snapshotRows struct {
 func (b *Backend) readSnapshot(ctx context.Context, tx pgx.Tx, h header) (*state.Snapshot, snapshotRows, error) {
 	rows := snapshotRows{payouts: map[string]string{}, groups: map[string]string{}}
 	var buf bytes.Buffer
-	lineage, _ := json.Marshal(h.lineage)
-	mark, _ := json.Marshal(state.JournalMark{Offset: h.offset, Hash: h.snapHash})
-	fmt.Fprintf(&buf, "{\n  \"version\": %d,\n  \"lineage\": %s,\n  \"serial\": %d,\n  \"journal\": %s,\n", *h.version, lineage, h.serial, mark)
+	buf.WriteString(state.SnapshotHeader(int(*h.version), h.lineage, h.serial, state.JournalMark{Offset: h.offset, Hash: h.snapHash}))
 	list := func(field, query string, into map[string]string) error {
 		buf.WriteString("  \"" + field + "\": [")
 		r, err := tx.Query(ctx, query, b.name)
@@ -199,6 +196,15 @@ func (b *Backend) readSnapshot(ctx context.Context, tx pgx.Tx, h header) (*state
 // readTail calls fn for each record after the snapshot, checking each
 // record's own hash, its sequence and its byte offset, and returns the last
 // record read (the snapshot's mark if none).
+// checkEnd refuses a journal whose records end elsewhere than its header
+// says.
+func (b *Backend) checkEnd(h header, end head) error {
+	if end != h.journal {
+		return b.damaged(h.journal.seq, "the state's journal head (record %d, %d bytes) does not match its records (last %d, %d bytes)", h.journal.seq, h.journal.bytes, end.seq, end.bytes)
+	}
+	return nil
+}
+
 func (b *Backend) readTail(ctx context.Context, tx pgx.Tx, h header, fn func(*state.Event, []byte) error) (head, error) {
 	end := head{}
 	if h.version != nil {
@@ -367,10 +373,7 @@ func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) error {
 		return fmt.Errorf("%s: checkpoint at record %d, but the journal ends at record %d", b.Describe(), s.Serial, b.head.seq)
 	}
 	s.Journal.Offset = b.head.bytes
-	payouts, err := payoutLines(s)
-	if err != nil {
-		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
-	}
+	payouts := payoutLines(s)
 	groups, err := groupLines(s)
 	if err != nil {
 		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
@@ -448,48 +451,32 @@ func (b *Backend) ReadJournal(ctx context.Context, fn func(*state.Event) error) 
 	if err != nil {
 		return nil, err
 	}
-	if end != h.journal {
-		return nil, b.damaged(h.journal.seq, "the state's journal head (record %d, %d bytes) does not match its records (last %d, %d bytes)", h.journal.seq, h.journal.bytes, end.seq, end.bytes)
+	if err := b.checkEnd(h, end); err != nil {
+		return nil, err
 	}
 	return nil, nil
 }
 
-// encodeLine encodes v as the snapshot file does: compact JSON without
-// HTML escaping, on one line.
-func encodeLine(enc *json.Encoder, buf *bytes.Buffer, v any) (string, error) {
-	buf.Reset()
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
-}
-
-func payoutLines(s *state.Snapshot) (map[string]string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
+// payoutLines are the snapshot's payout lines by address, as the snapshot
+// file holds them.
+func payoutLines(s *state.Snapshot) map[string]string {
 	out := make(map[string]string, len(s.Payouts))
+	var b []byte
 	for addr, p := range s.Payouts {
-		l, err := encodeLine(enc, &buf, p)
-		if err != nil {
-			return nil, err
-		}
-		out[addr] = l
+		b = state.AppendPayout(b[:0], p)
+		out[addr] = string(b)
 	}
-	return out, nil
+	return out
 }
 
 func groupLines(s *state.Snapshot) (map[string]string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
 	out := make(map[string]string, len(s.Groups))
 	for id, g := range s.Groups {
-		l, err := encodeLine(enc, &buf, g)
+		l, err := state.GroupLine(g)
 		if err != nil {
 			return nil, err
 		}
-		out[id] = l
+		out[id] = string(l)
 	}
 	return out, nil
 }

@@ -6,11 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -83,7 +80,8 @@ func (b *Backend) Lock(ctx context.Context, op string, wait time.Duration) (stat
 		// We hold the lock, so the session that wrote this row is gone.
 		b.logger.Warn("taking over a lock left by a payctl whose database session ended", "state", b.Describe(), "holder", prev.String())
 	}
-	info := newLockInfo(op, b.now())
+	// Postgres keeps timestamps to the microsecond.
+	info := state.NewLockInfo(op, b.now().Truncate(time.Microsecond))
 	_, err = conn.Exec(ctx, `INSERT INTO payctl_locks (state, id, who, host, pid, operation, since, backend_pid)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, pg_backend_pid())
 		ON CONFLICT (state) DO UPDATE SET id = EXCLUDED.id, who = EXCLUDED.who, host = EXCLUDED.host,
@@ -126,15 +124,6 @@ func (b *Backend) acquire(ctx context.Context, conn *pgx.Conn, key int64, wait t
 		return false, b.wrap("take the lock", err)
 	}
 	return got, nil
-}
-
-func newLockInfo(op string, now time.Time) state.LockInfo {
-	host, _ := os.Hostname()
-	who, _, _ := strings.Cut(state.Actor(), "@")
-	return state.LockInfo{
-		ID: uuid.NewString(), Who: who, Host: host, PID: os.Getpid(),
-		Operation: op, Since: now.UTC().Truncate(time.Microsecond),
-	}
 }
 
 type lockRow struct {

@@ -309,10 +309,7 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 
 // storeSnapshot replaces the state's snapshot rows and header with s.
 func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapshot) error {
-	payouts, err := payoutLines(s)
-	if err != nil {
-		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
-	}
+	payouts := payoutLines(s)
 	groups, err := groupLines(s)
 	if err != nil {
 		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
@@ -404,10 +401,10 @@ func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (
 			_, err := w.Write(line)
 			return err
 		})
-		if err == nil && end != h.journal {
-			err = b.damaged(h.journal.seq, "the state's journal head (record %d, %d bytes) does not match its records (last %d, %d bytes)", h.journal.seq, h.journal.bytes, end.seq, end.bytes)
+		if err != nil {
+			return err
 		}
-		return err
+		return b.checkEnd(h, end)
 	}, jo)
 	if err != nil {
 		return nil, err
