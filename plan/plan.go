@@ -259,6 +259,8 @@ func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot)
 		p.Payouts = append(p.Payouts, it)
 		if it.Action.Sends() {
 			sends = append(sends, it)
+		} else {
+			it.Receives = it.Amount
 		}
 	}
 	p.charge(b, prov, sends)
@@ -309,8 +311,8 @@ func (p *Plan) classify(it *Item, sp *state.Payout) {
 	}
 }
 
-// charge computes fees: per payout, per batch, and the provider payouts of
-// batch providers.
+// charge computes fees of one batch's payouts that send: per payout, per
+// batch, and the provider payouts of batch providers.
 func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
 	s := prov.Fees
 	var chunks [][]*Item
@@ -320,16 +322,16 @@ func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
 		if n <= 0 {
 			n = len(sends)
 		}
-		for len(sends) > 0 {
-			k := min(n, len(sends))
-			chunks = append(chunks, sends[:k])
-			sends = sends[k:]
+		for rest := sends; len(rest) > 0; {
+			k := min(n, len(rest))
+			chunks = append(chunks, rest[:k])
+			rest = rest[k:]
 		}
 	case s.Basis == fee.PerBatch && len(sends) > 0:
 		chunks = [][]*Item{sends}
 	}
 	if s.Basis != fee.PerBatch {
-		for _, it := range append([]*Item(nil), p.sendsOf(b, prov)...) {
+		for _, it := range sends {
 			f := s.Compute(it.Amount)
 			it.Fee = &f
 		}
@@ -355,7 +357,7 @@ func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
 		}
 		p.Groups = append(p.Groups, g)
 	}
-	for _, it := range p.sendsOf(b, prov) {
+	for _, it := range sends {
 		it.Receives = it.Amount
 		if it.Fee != nil && s.Payer == fee.Recipient {
 			it.Receives = it.Amount.Sub(*it.Fee)
@@ -365,22 +367,6 @@ func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
 			}
 		}
 	}
-	for _, it := range p.Payouts {
-		if !it.Action.Sends() && it.Receives.IsZero() {
-			it.Receives = it.Amount
-		}
-	}
-}
-
-func (p *Plan) sendsOf(b *manifest.Batch, prov *Provider) []*Item {
-	prefix := b.Name + "/"
-	var out []*Item
-	for _, it := range p.Payouts {
-		if it.Action.Sends() && it.Provider == prov.Name && len(it.Address) > len(prefix) && it.Address[:len(prefix)] == prefix {
-			out = append(out, it)
-		}
-	}
-	return out
 }
 
 func posOf(b *manifest.Batch, it *Item) diag.Pos {

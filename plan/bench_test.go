@@ -1,0 +1,27 @@
+package plan
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/payctl/payctl/manifest"
+)
+
+// BenchmarkMake100kPayouts plans 100,000 payouts split into 1, 100 and
+// 1,000 batches: the time per plan should not grow with the number of
+// batches.
+func BenchmarkMake100kPayouts(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		var batches []*manifest.Batch
+		for i := 0; i < n; i++ {
+			bt := batch(100000 / n)
+			bt.Name = fmt.Sprintf("b%04d", i)
+			batches = append(batches, bt)
+		}
+		b.Run(fmt.Sprintf("batches=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				Make(Input{Batches: batches, Providers: provs()})
+			}
+		})
+	}
+}
