@@ -3,6 +3,8 @@ package providers
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/payctl/payctl/fee"
@@ -58,10 +60,26 @@ type EmulatorOptions struct {
 	LedgerPath string
 	Now        func() time.Time
 	Logger     *slog.Logger
-	// Faults names injected faults (see the provider's emulator docs).
+	// Faults names injected faults (see the provider's emulator docs), each
+	// "name" or "name=N" (ParseFaultSpec).
 	Faults []string
 	// Seed makes randomized behaviour (fault timing, final status) repeatable.
 	Seed int64
+}
+
+// ParseFaultSpec splits an emulator fault spec: "name", or "name=N" to arm
+// it for N requests ("name:N" is read the same way). count is 0 when the
+// spec gives none, for the emulator's own default; ok is false when the
+// count is not a positive whole number, which each emulator reports with
+// its own bounds.
+func ParseFaultSpec(spec string) (name string, count int, ok bool) {
+	spec = strings.TrimSpace(spec)
+	i := strings.IndexAny(spec, "=:")
+	if i < 0 {
+		return spec, 0, true
+	}
+	count, err := strconv.Atoi(spec[i+1:])
+	return spec[:i], count, err == nil && count >= 1
 }
 
 // Emulator is a running emulator of a provider's HTTP API.

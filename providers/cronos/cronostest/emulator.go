@@ -259,15 +259,15 @@ func NewWithConfig(opts providers.EmulatorOptions, cfg Config) (*Emulator, error
 	return e, nil
 }
 
-// parseFault reads "name" or "name=N".
+// parseFault reads "name" or "name=N" (providers.ParseFaultSpec); the
+// default count is 1.
 func parseFault(spec string) (Fault, int, error) {
-	name, count, hasCount := strings.Cut(spec, "=")
-	n := 1
-	if hasCount {
-		var err error
-		if n, err = strconv.Atoi(count); err != nil || n < 1 {
-			return "", 0, fmt.Errorf("cronos emulator: fault %q: the count after = must be a positive number", spec)
-		}
+	name, n, ok := providers.ParseFaultSpec(spec)
+	if !ok {
+		return "", 0, fmt.Errorf("cronos emulator: fault %q: the count after the name must be a positive number", spec)
+	}
+	if n == 0 {
+		n = 1
 	}
 	if !slices.Contains(AllFaults, Fault(name)) {
 		names := make([]string, len(AllFaults))

@@ -30,7 +30,7 @@
 // they are repeatable and never collide with reloaded ones.
 //
 // Faults are armed by name, through Inject and InjectAt or through
-// EmulatorOptions.Faults ("name" or "name:N" for the next N matching
+// EmulatorOptions.Faults ("name", or "name=N" or "name:N" for the next N matching
 // requests):
 //
 //	5xx-before-commit     500 before anything is recorded (default: /execute)
@@ -59,7 +59,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -274,22 +273,20 @@ func New(opts providers.EmulatorOptions) (*Emulator, error) {
 	return e, nil
 }
 
-// parseFaultSpec reads "name" or "name:N".
+// parseFaultSpec reads "name" or "name=N" (providers.ParseFaultSpec); the
+// default count is 1, or a burst for 429-burst.
 func parseFaultSpec(spec string) (string, int, error) {
-	name, count, hasCount := strings.Cut(strings.TrimSpace(spec), ":")
-	if _, ok := defaultTarget[name]; !ok {
+	name, n, ok := providers.ParseFaultSpec(spec)
+	if _, known := defaultTarget[name]; !known {
 		return "", 0, fmt.Errorf("unknown Dinar Dragon emulator fault %q; known faults: %s", spec, strings.Join(Faults(), ", "))
 	}
-	n := 1
-	if name == Fault429Burst {
+	switch {
+	case !ok || n > maxArmed:
+		return "", 0, fmt.Errorf("fault %q: the count after the name must be a whole number from 1 to %d", spec, maxArmed)
+	case n == 0 && name == Fault429Burst:
 		n = defaultBurst
-	}
-	if hasCount {
-		v, err := strconv.Atoi(count)
-		if err != nil || v < 1 || v > maxArmed {
-			return "", 0, fmt.Errorf("fault %q: the count after the colon must be a whole number from 1 to %d", spec, maxArmed)
-		}
-		n = v
+	case n == 0:
+		n = 1
 	}
 	return name, n, nil
 }

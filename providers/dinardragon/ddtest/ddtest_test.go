@@ -280,6 +280,9 @@ func TestFaultSpecs(t *testing.T) {
 		{specs: []string{"explode"}, err: "unknown Dinar Dragon emulator fault"},
 		{specs: []string{"quote-high:0"}, err: "whole number"},
 		{specs: []string{"quote-high:x"}, err: "whole number"},
+		{specs: []string{"quote-high=2"}, want: map[armKey]int{{FaultQuoteHigh, "/get-authcode"}: 2}},
+		{specs: []string{"quote-high=0"}, err: "whole number"},
+		{specs: []string{"quote-high=2000000"}, err: "from 1 to 1048576"},
 	} {
 		t.Run(strings.Join(tc.specs, ","), func(t *testing.T) {
 			e, err := New(providers.EmulatorOptions{Faults: tc.specs})
@@ -357,22 +360,28 @@ func TestFaultsOverHTTP(t *testing.T) {
 	}
 }
 
+// TestBurst arms a 429 burst of 2 with either spelling of the count: "=N"
+// as payctl sandbox's help says, or ":N".
 func TestBurst(t *testing.T) {
-	e, _ := newEmulator(t, providers.EmulatorOptions{Faults: []string{"429-burst:2"}})
-	for i, want := range []int{429, 429, 200} {
-		r := httptest.NewRequest(http.MethodPost, "/get-authcode", strings.NewReader(docsQuote))
-		r.Header.Set("Authorization", PrivateKey)
-		w := httptest.NewRecorder()
-		e.ServeHTTP(w, r)
-		if w.Code != want {
-			t.Fatalf("request %d: got %d, want %d", i, w.Code, want)
-		}
-		if want == 429 && w.Header().Get("Retry-After") != "1" {
-			t.Errorf("request %d: got Retry-After %q, want 1", i, w.Header().Get("Retry-After"))
-		}
-	}
-	if got := e.Fired()[Fault429Burst]; got != 2 {
-		t.Errorf("fired: got %d, want 2", got)
+	for _, spec := range []string{"429-burst=2", "429-burst:2"} {
+		t.Run(spec, func(t *testing.T) {
+			e, _ := newEmulator(t, providers.EmulatorOptions{Faults: []string{spec}})
+			for i, want := range []int{429, 429, 200} {
+				r := httptest.NewRequest(http.MethodPost, "/get-authcode", strings.NewReader(docsQuote))
+				r.Header.Set("Authorization", PrivateKey)
+				w := httptest.NewRecorder()
+				e.ServeHTTP(w, r)
+				if w.Code != want {
+					t.Fatalf("request %d: got %d, want %d", i, w.Code, want)
+				}
+				if want == 429 && w.Header().Get("Retry-After") != "1" {
+					t.Errorf("request %d: got Retry-After %q, want 1", i, w.Header().Get("Retry-After"))
+				}
+			}
+			if got := e.Fired()[Fault429Burst]; got != 2 {
+				t.Errorf("fired: got %d, want 2", got)
+			}
+		})
 	}
 }
 

@@ -1,0 +1,25 @@
+package providers
+
+import "testing"
+
+func TestParseFaultSpec(t *testing.T) {
+	for _, tc := range []struct {
+		spec, name string
+		count      int
+		ok         bool
+	}{
+		{"5xx-after-commit", "5xx-after-commit", 0, true},
+		{"429-burst=3", "429-burst", 3, true},
+		{"429-burst:3", "429-burst", 3, true},
+		{" quote-high=2 ", "quote-high", 2, true},
+		{"quote-high=0", "quote-high", 0, false},
+		{"quote-high:-1", "quote-high", -1, false},
+		{"quote-high=", "quote-high", 0, false},
+		{"quote-high=2x", "quote-high", 0, false},
+	} {
+		name, count, ok := ParseFaultSpec(tc.spec)
+		if name != tc.name || ok != tc.ok || (ok && count != tc.count) {
+			t.Errorf("%q: got %q, %d, %v; want %q, %d, %v", tc.spec, name, count, ok, tc.name, tc.count, tc.ok)
+		}
+	}
+}
