@@ -186,9 +186,6 @@ func (d *Daemon) Handler() http.Handler { return d.handler }
 // Health is the daemon's health, which other components report into.
 func (d *Daemon) Health() *Health { return d.health }
 
-// Registry is the registry /metrics serves.
-func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
-
 // Callbacks lists the providers whose callbacks are received.
 func (d *Daemon) Callbacks() []Callback { return append([]Callback(nil), d.cbs...) }
 

@@ -101,8 +101,6 @@ func (g *Gate) Workspace() *workspace.Workspace { return g.w }
 type Session struct {
 	State  *state.State
 	Engine *apply.Engine
-	// Opened is when the lock was taken (the workspace's clock).
-	Opened time.Time
 
 	g      *Gate
 	op     string
@@ -133,12 +131,9 @@ func (g *Gate) Open(ctx context.Context, op string) (*Session, error) {
 		return nil, err
 	}
 	g.sessions.WithLabelValues(op).Inc()
-	w := g.w
-	eng := &apply.Engine{
-		State: st, Providers: g.provider, Settings: w.Settings,
-		Now: w.Now, Logger: w.Logger, NewID: w.NewID,
-	}
-	return &Session{State: st, Engine: eng, Opened: w.Now(), g: g, op: op}, nil
+	eng := g.w.Engine(st)
+	eng.Providers = g.provider
+	return &Session{State: st, Engine: eng, g: g, op: op}, nil
 }
 
 // Close checkpoints the state, releases its lock and the turn. It is safe

@@ -87,14 +87,6 @@ func (c *amountCollector) add(currency string, a money.Amount) {
 	}
 }
 
-// sum returns the exact sum for currency.
-func (c *amountCollector) sum(currency string) (money.Amount, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.sums[currency]
-	return s, ok
-}
-
 func (c *amountCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *amountCollector) Collect(ch chan<- prometheus.Metric) {

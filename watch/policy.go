@@ -28,13 +28,7 @@ const maxListed = 5
 // limit must not read as "unlimited". A limit map that is absent sets no
 // limit of its kind (policy.maxPayout still applies at validation).
 func Judge(a *config.AutoApply, b *manifest.Batch, p *plan.Plan, now time.Time) []string {
-	sends := 0
-	for _, it := range p.Payouts {
-		if it.Action.Sends() {
-			sends++
-		}
-	}
-	if sends == 0 {
+	if !p.Changes() {
 		return nil
 	}
 	if a == nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -187,7 +186,6 @@ func isTerminal(f any) bool {
 	return false
 }
 
-func (e *Env) stdoutIsTerminal() bool { return e.IsTerminal != nil && e.IsTerminal(e.Stdout) }
 func (e *Env) stderrIsTerminal() bool { return e.IsTerminal != nil && e.IsTerminal(e.Stderr) }
 func (e *Env) stdinIsTerminal() bool  { return e.IsTerminal != nil && e.IsTerminal(e.Stdin) }
 
@@ -198,5 +196,3 @@ func needArgs(f *flags, what string) error {
 	}
 	return nil
 }
-
-var _ io.Writer = (*os.File)(nil)

@@ -38,16 +38,14 @@ func main() {
 		// For profiling payctl itself (the benchmark harness uses it).
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
-			code := run(ctx, os.Args[1:], &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal})
-			pprof.StopCPUProfile()
-			f.Close()
-			os.Exit(code)
 		}
 	}
-	os.Exit(run(ctx, os.Args[1:], &Env{
+	code := run(ctx, os.Args[1:], &Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, IsTerminal: isTerminal,
-	}))
+	})
+	pprof.StopCPUProfile() // writes the profile, if one was started
+	os.Exit(code)
 }
 
 // Env is what a command may touch of the outside world; tests replace it.

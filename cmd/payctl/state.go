@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,27 +96,11 @@ the provider's ids. BATCH limits the list to one batch.`)
 	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tAMOUNT\tPROVIDER\tATTEMPTS\tPROVIDER IDS\t")
 	for _, p := range list {
 		c, _ := money.LookupCurrency(p.Currency)
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", p.Address, p.Status, p.Amount.Format(c), p.Currency, p.Provider, len(p.Attempts), idsText(p.Latest().IDs.Map()))
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", p.Address, p.Status, p.Amount.Format(c), p.Currency, p.Provider, len(p.Attempts), cmp.Or(p.Latest().IDs.String(), "-"))
 	}
 	tw.Flush()
 	fmt.Fprintf(e.Stdout, "%d payouts (state serial %d)\n", len(list), snap.Serial)
 	return nil
-}
-
-func idsText(ids map[string]string) string {
-	if len(ids) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(ids))
-	for k := range ids {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, k+"="+ids[k])
-	}
-	return strings.Join(parts, " ")
 }
 
 func writeJSON(e *Env, v any) error {
