@@ -21,6 +21,10 @@ type Type struct {
 	// DefaultFees is the schedule used when payctl.yaml sets none; it
 	// matches the provider's public facts.
 	DefaultFees fee.Schedule
+	// DefaultMaxBatch is a batch provider's payouts per provider payout
+	// when payctl.yaml sets no maxBatch: the plan groups by it and the
+	// client is opened with it, so the two always agree.
+	DefaultMaxBatch int
 	// Credentials are the config fields naming environment variables the
 	// provider needs, e.g. "keyEnv"; Optional ones may be absent.
 	Credentials []Credential

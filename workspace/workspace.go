@@ -113,17 +113,19 @@ func (w *Workspace) PlanProvider(name string) *plan.Provider {
 	}
 	pp := &plan.Provider{Name: name, Type: p.Type, Batch: t.Batch, Currency: c, Fees: fees}
 	if t.Batch {
-		pp.MaxBatch = p.MaxBatch
-		if pp.MaxBatch <= 0 {
-			pp.MaxBatch = defaultMaxBatch
-		}
+		pp.MaxBatch = maxBatch(p, t)
 	}
 	return pp
 }
 
-// defaultMaxBatch matches the Dinar Dragon client's own default: no limit
-// is documented, and 100 keeps one lost answer's blast radius bounded.
-const defaultMaxBatch = 100
+// maxBatch is a batch provider's payouts per provider payout: payctl.yaml's
+// maxBatch, else the type's default.
+func maxBatch(p *config.Provider, t *providers.Type) int {
+	if p.MaxBatch > 0 {
+		return p.MaxBatch
+	}
+	return t.DefaultMaxBatch
+}
 
 // PlanProviders resolves every configured provider.
 func (w *Workspace) PlanProviders() map[string]*plan.Provider {
@@ -222,11 +224,8 @@ func (w *Workspace) OpenProvider(name string) (providers.Provider, error) {
 		MaxBatch: p.MaxBatch, Logger: w.Logger.With("provider", name), Now: w.Now,
 		Credentials: map[string]string{},
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = config.DefaultTimeout
-	}
-	if t.Batch && o.MaxBatch <= 0 {
-		o.MaxBatch = defaultMaxBatch
+	if t.Batch {
+		o.MaxBatch = maxBatch(p, t)
 	}
 	if p.Emulator {
 		em, err := w.startEmulator(name, t)

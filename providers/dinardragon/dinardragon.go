@@ -95,9 +95,10 @@ var (
 
 // Type describes Dinar Dragon to the rest of payctl.
 var Type = providers.Type{
-	Name:  TypeName,
-	Batch: true,
-	Rules: Rules,
+	Name:            TypeName,
+	Batch:           true,
+	Rules:           Rules,
+	DefaultMaxBatch: DefaultMaxBatch,
 	DefaultFees: fee.Schedule{
 		Percent: ptr(money.MustParse("2.5")),
 		Payer:   fee.Sender,
