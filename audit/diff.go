@@ -455,16 +455,9 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-func currencyOf(code string) money.Currency {
-	if c, ok := money.LookupCurrency(code); ok {
-		return c
-	}
-	return money.Currency{Code: code}
-}
-
 // amountText formats an amount with its currency's places (more if it has
 // them: fees quoted in mills keep theirs).
-func amountText(a money.Amount, currency string) string { return a.Format(currencyOf(currency)) }
+func amountText(a money.Amount, currency string) string { return a.Format(money.CurrencyOf(currency)) }
 
 // Journal is where journal records come from: every state.Backend is one.
 type Journal interface {

@@ -12,6 +12,8 @@ package money
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
@@ -38,9 +40,19 @@ func LookupCurrency(code string) (Currency, bool) {
 	return c, ok
 }
 
+// CurrencyOf returns the currency with the given code, or for a code
+// payctl does not know, a currency of that code with no decimal places
+// (for showing amounts that checks elsewhere have already refused).
+func CurrencyOf(code string) Currency {
+	if c, ok := currencies[code]; ok {
+		return c
+	}
+	return Currency{Code: code}
+}
+
 // CurrencyCodes returns the known currency codes, sorted.
 func CurrencyCodes() []string {
-	return []string{"IDR", "USD"}
+	return slices.Sorted(maps.Keys(currencies))
 }
 
 // Amount is an exact, non-negative or negative decimal amount.

@@ -11,15 +11,7 @@ import (
 	"github.com/payctl/payctl/money"
 )
 
-func cur(code string) money.Currency {
-	c, ok := money.LookupCurrency(code)
-	if !ok {
-		return money.Currency{Code: code}
-	}
-	return c
-}
-
-func amt(a money.Amount, code string) string { return a.Format(cur(code)) + " " + code }
+func amt(a money.Amount, code string) string { return a.Format(money.CurrencyOf(code)) + " " + code }
 
 func (p *Plan) counts() (pay, retry, pending, unknown, unchanged int) {
 	for _, it := range p.Payouts {
@@ -137,7 +129,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			if tot.Pay+tot.Retry == 0 {
 				continue
 			}
-			c := cur(tot.Currency)
+			c := money.CurrencyOf(tot.Currency)
 			t.Row(tot.Provider, tot.Currency, fmt.Sprint(tot.Pay), fmt.Sprint(tot.Retry), tot.Amount.Format(c), tot.Fees.Format(c),
 				tot.FeesSender.Format(c), tot.FeesRecipient.Format(c), tot.Receive.Format(c), tot.Charged.Format(c))
 		}
@@ -180,7 +172,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		head.WriteString("| Provider | Currency | Pay | Retry | Amount | Fees | Borne by sender | Borne by recipients | Recipients receive | Balance charged |\n")
 		head.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, t := range p.Totals {
-			c := cur(t.Currency)
+			c := money.CurrencyOf(t.Currency)
 			fmt.Fprintf(&head, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", t.Provider, t.Currency, t.Pay, t.Retry,
 				t.Amount.Format(c), t.Fees.Format(c), t.FeesSender.Format(c), t.FeesRecipient.Format(c), t.Receive.Format(c), t.Charged.Format(c))
 		}

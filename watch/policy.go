@@ -41,10 +41,7 @@ func Judge(a *config.AutoApply, b *manifest.Batch, p *plan.Plan, now time.Time) 
 	if len(a.Currencies) > 0 && !slices.Contains(a.Currencies, b.Currency) {
 		reasons = append(reasons, fmt.Sprintf("currency %s is not in policy.autoApply.currencies (%s)", b.Currency, strings.Join(a.Currencies, ", ")))
 	}
-	cur, ok := money.LookupCurrency(b.Currency)
-	if !ok {
-		cur = money.Currency{Code: b.Currency}
-	}
+	cur := money.CurrencyOf(b.Currency)
 	if len(a.MaxPayout) > 0 {
 		limit, ok := a.MaxPayout[b.Currency]
 		if !ok {

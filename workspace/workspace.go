@@ -100,10 +100,7 @@ func (w *Workspace) PlanProvider(name string) *plan.Provider {
 	if p == nil || t == nil {
 		return nil
 	}
-	c, ok := money.LookupCurrency(t.Rules.Currency())
-	if !ok {
-		c = money.Currency{Code: t.Rules.Currency()}
-	}
+	c := money.CurrencyOf(t.Rules.Currency())
 	fees := t.DefaultFees
 	if p.FeesSet {
 		fees = p.Fees
