@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -86,8 +84,7 @@ func Parse(file string, data []byte) (*Config, diag.List) {
 		errs.Add(file, diag.Pos{}, "cannot resolve the config's directory: %v", err)
 		return nil, errs
 	}
-	sum := sha256.Sum256(data)
-	c := &Config{File: file, Dir: dir, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+	c := &Config{File: file, Dir: dir, Digest: doc.Digest(data)}
 	fl := &filler{file: file}
 	c.fill(root, fl)
 	// The semantic checks run even when the schema failed, so that one

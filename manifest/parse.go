@@ -1,8 +1,6 @@
 package manifest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,10 +39,9 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 		errs.Sort()
 		return nil, errs
 	}
-	sum := sha256.Sum256(data)
 	b := &Batch{
 		File:   file,
-		Digest: "sha256:" + hex.EncodeToString(sum[:]),
+		Digest: doc.Digest(data),
 		Format: string(f),
 	}
 	if errs := b.fill(root); len(errs) > 0 {

@@ -2,8 +2,6 @@ package plan
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/internal/atomicfile"
+	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/state"
 )
 
@@ -97,10 +96,7 @@ func (p *Plan) check(path string) error {
 }
 
 // Digest is "sha256:<hex>" of data, as manifests and configs are pinned.
-func Digest(data []byte) string {
-	s := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(s[:])
-}
+func Digest(data []byte) string { return doc.Digest(data) }
 
 // CheckCurrent refuses a saved plan whose state, config or manifests are
 // not the ones it was made from. fileDigest reads a file's current digest.

@@ -19,6 +19,8 @@
 package doc
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -308,4 +310,12 @@ func isBlank(data []byte, f Format) bool {
 		}
 	}
 	return true
+}
+
+// Digest is "sha256:<hex>" of a source file's bytes: manifests and the
+// config carry it, and a saved plan pins them by it, so every side must
+// compute it here.
+func Digest(data []byte) string {
+	s := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(s[:])
 }
