@@ -39,11 +39,21 @@ func (e *Engine) Refresh(ctx context.Context, all bool) ([]*Outcome, error) {
 
 // CheckAddresses refreshes the given addresses only (a callback's hint).
 func (e *Engine) CheckAddresses(ctx context.Context, addrs []string) ([]*Outcome, error) {
-	set := map[string]bool{}
+	return e.check(ctx, scopeAll, setOf(addrs))
+}
+
+// RecoverAddresses is Recover for the given addresses only (the payouts of
+// the files watch is about to pay).
+func (e *Engine) RecoverAddresses(ctx context.Context, addrs []string) ([]*Outcome, error) {
+	return e.check(ctx, scopeUnknown, setOf(addrs))
+}
+
+func setOf(addrs []string) map[string]bool {
+	set := make(map[string]bool, len(addrs))
 	for _, a := range addrs {
 		set[a] = true
 	}
-	return e.check(ctx, scopeAll, set)
+	return set
 }
 
 // covers reports whether a lookup of this scope asks about an attempt with
@@ -70,13 +80,25 @@ type lookup struct {
 func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*Outcome, error) {
 	byProvider := map[string][]lookup{}
 	e.State.View(func(s *state.Snapshot) {
-		candidates := s.OpenAddresses
-		if sc >= scopeAll {
-			candidates = s.Addresses
+		// A few addresses (a callback, a dropped file) are looked up
+		// without sorting every address of a large state.
+		var candidates []string
+		switch {
+		case only != nil:
+			for addr := range only {
+				if s.Payouts[addr] != nil {
+					candidates = append(candidates, addr)
+				}
+			}
+			sort.Strings(candidates)
+		case sc >= scopeAll:
+			candidates = s.Addresses()
+		default:
+			candidates = s.OpenAddresses()
 		}
 		var wanted []string
-		for _, addr := range candidates() {
-			if (only == nil || only[addr]) && sc.covers(s.Payouts[addr].Latest().Status) {
+		for _, addr := range candidates {
+			if sc.covers(s.Payouts[addr].Latest().Status) {
 				wanted = append(wanted, addr)
 			}
 		}

@@ -309,10 +309,14 @@ func (d *Daemon) confirm(ctx context.Context, batch []*hint) {
 	// Which address each reference belongs to: the payout whose latest
 	// attempt has it as idempotency key. A reference of an earlier attempt
 	// is ignored too: that attempt's outcome is already settled.
+	refs := make(map[string]bool, len(batch))
+	for _, h := range batch {
+		refs[h.ref] = true
+	}
 	addrs := map[string]string{}
 	sess.State.View(func(s *state.Snapshot) {
 		for addr, p := range s.Payouts {
-			if a := p.Latest(); a != nil {
+			if a := p.Latest(); a != nil && refs[a.Key] {
 				addrs[hintKey(p.Provider, a.Key)] = addr
 			}
 		}

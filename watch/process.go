@@ -227,26 +227,18 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 	// Attempts whose outcome is not known are looked up first, as apply
 	// does: the plan never re-sends them, and a lookup may settle them (a
 	// crash between intent and outcome, a lost answer).
-	var unsettled []string
-	sess.State.View(func(s *state.Snapshot) {
-		for _, it := range items {
-			for _, mp := range it.b.Payouts {
-				if sp := s.Payouts[manifest.Address(it.b.Name, mp.ID)]; sp != nil {
-					if st := sp.Latest().Status; st == providers.StatusSending || st == providers.StatusUnknown {
-						unsettled = append(unsettled, sp.Address)
-					}
-				}
-			}
+	var addrs []string
+	for _, it := range items {
+		for _, mp := range it.b.Payouts {
+			addrs = append(addrs, manifest.Address(it.b.Name, mp.ID))
 		}
-	})
-	if len(unsettled) > 0 {
-		outs, err := sess.Engine.CheckAddresses(ctx, unsettled)
-		if err != nil {
-			w.log.Warn("looking up payouts whose outcome was not known", "error", err)
-		}
-		for _, o := range outs {
-			w.log.Info("looked up", "address", o.Address, "status", o.Status, "reason", o.Reason)
-		}
+	}
+	outs, err := sess.Engine.RecoverAddresses(ctx, addrs)
+	if err != nil {
+		w.log.Warn("looking up payouts whose outcome was not known", "error", err)
+	}
+	for _, o := range outs {
+		w.log.Info("looked up", "address", o.Address, "status", o.Status, "reason", o.Reason)
 	}
 	var run, settle []*item
 	for _, it := range items {
