@@ -303,7 +303,7 @@ func (d *detector) look(name string, c *candidate, now time.Time) {
 		}
 		delete(d.cands, name)
 		return
-	case o.mode != 0, o.nlink > 1, o.size > d.maxSize:
+	case refusal(o, d.maxSize) != "":
 		// Refused without being read; waiting would change nothing.
 		delete(d.cands, name)
 		d.take(name)

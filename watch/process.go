@@ -107,7 +107,12 @@ func (w *Watcher) take(name string, start time.Time) (job, bool) {
 }
 
 // refusal says why a file is not read at all, or "".
-func (w *Watcher) refusal(o observation) string {
+func (w *Watcher) refusal(o observation) string { return refusal(o, w.o.MaxFileSize) }
+
+// refusal says why a file of at most maxSize bytes is not read at all, or
+// "". The detector asks it too, so that a refused file is taken at once
+// instead of being watched until it settles.
+func refusal(o observation, maxSize int64) string {
 	switch {
 	case o.mode&fs.ModeSymlink != 0:
 		return "it is a symbolic link; watch reads only regular files placed in inbox/ itself: copy the file in (under a temporary name such as .NAME or NAME.part, then rename it)"
@@ -121,8 +126,8 @@ func (w *Watcher) refusal(o observation) string {
 		return fmt.Sprintf("it is not a regular file (%s)", o.mode)
 	case o.nlink > 1:
 		return fmt.Sprintf("it has %d hard links, so it can be changed through another name after it was checked; copy the file in instead of linking it", o.nlink)
-	case o.size > w.o.MaxFileSize:
-		return fmt.Sprintf("it is %d bytes, larger than the %d-byte limit for a manifest; split the batch", o.size, w.o.MaxFileSize)
+	case o.size > maxSize:
+		return fmt.Sprintf("it is %d bytes, larger than the %d-byte limit for a manifest; split the batch", o.size, maxSize)
 	}
 	return ""
 }
