@@ -89,29 +89,40 @@ type record struct {
 // answerFields are the responseData fields kept in Result.Answer.
 var answerFields = []string{"status", "amount", "fee", "totalAmount", "feePayer", "expiredDate", "paidDate", "settleDate"}
 
-// parseRecord reads a disbursement object. id, merchantRef, status and
-// amount are required; fields the docs do not list are ignored, since real
-// answers carry more than the docs show.
-func parseRecord(v phpjson.Value) (record, error) {
+// parseHead reads what every disbursement object carries, in an answer or
+// a callback: the object itself, without duplicate fields, and its id (a
+// UUID), merchantRef and status, all required.
+func parseHead(v phpjson.Value) (phpjson.Object, record, error) {
 	obj, ok := v.(phpjson.Object)
 	if !ok {
-		return record{}, errors.New("responseData is not an object")
+		return nil, record{}, errors.New("responseData is not an object")
 	}
 	if k, dup := obj.Duplicate(); dup {
-		return record{}, fmt.Errorf("responseData has two %q fields", k)
+		return nil, record{}, fmt.Errorf("responseData has two %q fields", k)
 	}
 	var r record
 	var err error
 	if r.ID, err = requiredString(obj, "id"); err != nil {
-		return record{}, err
+		return nil, record{}, err
 	}
 	if _, err := uuid.Parse(r.ID); err != nil || len(r.ID) != 36 {
-		return record{}, fmt.Errorf("responseData.id %q is not a UUID", r.ID)
+		return nil, record{}, fmt.Errorf("responseData.id %q is not a UUID", clip(r.ID))
 	}
 	if r.MerchantRef, err = requiredString(obj, "merchantRef"); err != nil {
-		return record{}, err
+		return nil, record{}, err
 	}
 	if r.Status, err = requiredString(obj, "status"); err != nil {
+		return nil, record{}, err
+	}
+	return obj, r, nil
+}
+
+// parseRecord reads a disbursement object. id, merchantRef, status and
+// amount are required; fields the docs do not list are ignored, since real
+// answers carry more than the docs show.
+func parseRecord(v phpjson.Value) (record, error) {
+	obj, r, err := parseHead(v)
+	if err != nil {
 		return record{}, err
 	}
 	r.Answer = map[string]string{}

@@ -8,10 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/google/uuid"
-
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/phpjson"
 )
 
 // MaxCallbackSize caps a callback body. A callback describes one
@@ -47,28 +44,12 @@ func ParseCallback(r io.Reader) (Hint, error) {
 	if err != nil {
 		return Hint{}, fmt.Errorf("callback: %w", err)
 	}
-	obj, ok := env.Data.(phpjson.Object)
-	if !ok {
-		return Hint{}, errors.New("callback: responseData is not an object")
-	}
-	if k, dup := obj.Duplicate(); dup {
-		return Hint{}, fmt.Errorf("callback: responseData has two %q fields", k)
-	}
-	var h Hint
-	if h.ID, err = requiredString(obj, "id"); err != nil {
-		return Hint{}, fmt.Errorf("callback: %w", err)
-	}
-	if _, err := uuid.Parse(h.ID); err != nil || len(h.ID) != 36 {
-		return Hint{}, fmt.Errorf("callback: responseData.id %q is not a UUID", clip(h.ID))
-	}
-	if h.MerchantRef, err = requiredString(obj, "merchantRef"); err != nil {
-		return Hint{}, fmt.Errorf("callback: %w", err)
-	}
-	status, err := requiredString(obj, "status")
+	_, head, err := parseHead(env.Data)
 	if err != nil {
 		return Hint{}, fmt.Errorf("callback: %w", err)
 	}
-	h.Status, _ = mapStatus(status)
+	h := Hint{ID: head.ID, MerchantRef: head.MerchantRef}
+	h.Status, _ = mapStatus(head.Status)
 	return h, nil
 }
 

@@ -72,7 +72,7 @@ var Type = providers.Type{
 	// says the sender pays, as the docs' example (totalAmount = amount +
 	// fee) does.
 	DefaultFees: fee.Schedule{
-		Fixed:    ptr(money.FromInt64(3000)),
+		Fixed:    new(money.FromInt64(3000)),
 		Payer:    fee.Sender,
 		Basis:    fee.PerPayout,
 		Rounding: money.HalfEven,
@@ -86,8 +86,6 @@ var Type = providers.Type{
 		return cronostest.New(o)
 	},
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // maxIdlePerHost bounds the idle connections kept to Cronos; more payouts
 // in flight than this is unusual (Cronos's rate limits are unknown).

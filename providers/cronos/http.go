@@ -136,19 +136,15 @@ func (c *Client) retryRead(ctx context.Context, resp *http.Response, err error) 
 	return resp.StatusCode >= 500, nil
 }
 
-// retryWait honours a 429's Retry-After and otherwise backs off
-// exponentially between min and max.
+// retryWait honours a 429's Retry-After (on the client's clock) and
+// otherwise backs off exponentially between min and max.
 func (c *Client) retryWait(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 		if d, ok := retryAfter(resp, c.now()); ok {
 			return d
 		}
 	}
-	d := min << attempt
-	if d > max || d <= 0 {
-		d = max
-	}
-	return d
+	return retryablehttp.DefaultBackoff(min, max, attempt, nil)
 }
 
 // retryAfter reads Retry-After in seconds or as an HTTP date.

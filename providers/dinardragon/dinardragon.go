@@ -100,7 +100,7 @@ var Type = providers.Type{
 	Rules:           Rules,
 	DefaultMaxBatch: DefaultMaxBatch,
 	DefaultFees: fee.Schedule{
-		Percent: ptr(money.MustParse("2.5")),
+		Percent: new(money.MustParse("2.5")),
 		Payer:   fee.Sender,
 		Basis:   fee.PerBatch,
 		// The provider charges in mills: the docs' example charges 4.875
@@ -121,8 +121,6 @@ var Type = providers.Type{
 		return ddtest.New(o)
 	},
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // Client talks to one configured Dinar Dragon account. It is safe for
 // concurrent use.
@@ -341,11 +339,7 @@ func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Durati
 			return min(time.Duration(s)*time.Second, hi)
 		}
 	}
-	d := lo
-	for i := 0; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
+	return retryablehttp.DefaultBackoff(lo, hi, attempt, nil)
 }
 
 func (c *Client) newRequest(ctx context.Context, path string, body []byte) (*retryablehttp.Request, error) {

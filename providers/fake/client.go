@@ -22,15 +22,13 @@ import (
 var Type = providers.Type{
 	Name:        "fake",
 	Rules:       rules{},
-	DefaultFees: fee.Schedule{Fixed: ptr(money.FromInt64(1)), Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: 0},
+	DefaultFees: fee.Schedule{Fixed: new(money.FromInt64(1)), Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: 0},
 	Credentials: []providers.Credential{{Field: "tokenEnv", Optional: true}},
 	Open:        func(o providers.Options) (providers.Provider, error) { return Open(o), nil },
 	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
 		return emulator{NewLedger()}, nil
 	},
 }
-
-func ptr[T any](v T) *T { return &v }
 
 type emulator struct{ *Ledger }
 
