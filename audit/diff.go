@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -437,23 +439,9 @@ func (t totals) list() []*Total {
 	return out
 }
 
-func groupIDs(s *state.Snapshot) []string {
-	out := make([]string, 0, len(s.Groups))
-	for id := range s.Groups {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
+func groupIDs(s *state.Snapshot) []string { return sortedKeys(s.Groups) }
 
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // amountText formats an amount with its currency's places (more if it has
 // them: fees quoted in mills keep theirs).

@@ -285,6 +285,6 @@ var mdReplacer = strings.NewReplacer(
 func mdText(s string) string { return mdReplacer.Replace(s) }
 
 // mdCode makes s safe inside a `code span` in a table cell.
-func mdCode(s string) string {
-	return strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s)
-}
+func mdCode(s string) string { return mdCodeReplacer.Replace(s) }
+
+var mdCodeReplacer = strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ")

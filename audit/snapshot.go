@@ -140,12 +140,7 @@ func FromState(name string, st *state.Snapshot) *Snapshot {
 	for i, a := range st.Addresses() {
 		s.payoutAt[a] = i
 	}
-	ids := make([]string, 0, len(st.Groups))
-	for id := range st.Groups {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for i, id := range ids {
+	for i, id := range groupIDs(st) {
 		s.groupAt[id] = i
 	}
 	return s

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/payctl/payctl/plan"
@@ -236,7 +235,7 @@ func compareFold(fold *state.Snapshot, snap *Snapshot, hash string) []*Finding {
 	for a := range snap.Payouts {
 		addrs[a] = true
 	}
-	for _, a := range sortedSet(addrs) {
+	for _, a := range sortedKeys(addrs) {
 		fp, sp := fold.Payouts[a], snap.Payouts[a]
 		switch {
 		case sp == nil:
@@ -260,7 +259,7 @@ func compareFold(fold *state.Snapshot, snap *Snapshot, hash string) []*Finding {
 	for id := range snap.Groups {
 		ids[id] = true
 	}
-	for _, id := range sortedSet(ids) {
+	for _, id := range sortedKeys(ids) {
 		fg, sg := fold.Groups[id], snap.Groups[id]
 		switch {
 		case sg == nil:
@@ -295,15 +294,6 @@ func orNone(v string) string {
 		return "(none)"
 	}
 	return v
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // checkPaid reports paid payouts without provider ids. One a person

@@ -12,6 +12,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -39,12 +40,7 @@ type Config struct {
 
 // ProviderNames returns the provider names, sorted.
 func (c *Config) ProviderNames() []string {
-	names := make([]string, 0, len(c.Providers))
-	for n := range c.Providers {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(c.Providers))
 }
 
 // Backends of the state.

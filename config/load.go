@@ -169,7 +169,7 @@ func (fl *filler) provider(n *doc.Node) *Provider {
 		Concurrency: DefaultConcurrency,
 		Timeout:     DefaultTimeout,
 		LookupGrace: DefaultLookupGrace,
-		Fees:        fee.Schedule{Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: -1},
+		Fees:        defaultFees,
 		Pos:         map[string]diag.Pos{"": n.KeyPos()},
 	}
 	label := "providers." + n.Key
@@ -297,8 +297,12 @@ func (fl *filler) amount(n *doc.Node, field string) (money.Amount, bool) {
 	return a, true
 }
 
+// defaultFees is what a fees block leaves unset: the sender pays, per
+// payout, rounded half-even to the currency's places (-1).
+var defaultFees = fee.Schedule{Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: -1}
+
 func (fl *filler) fees(n *doc.Node, label string, pos map[string]diag.Pos) fee.Schedule {
-	s := fee.Schedule{Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: -1}
+	s := defaultFees
 	var minNode, maxNode *doc.Node
 	for i := range n.Kids {
 		k := &n.Kids[i]

@@ -68,7 +68,7 @@ func MaskAccount(a string) string {
 	return strings.Repeat("*", len(a)-4) + a[len(a)-4:]
 }
 
-func feeText(it *Item, p *Plan) string {
+func feeText(it *Item) string {
 	if it.Fee != nil {
 		return amt(*it.Fee, it.Currency)
 	}
@@ -90,7 +90,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		if it.Action == Unchanged {
 			continue
 		}
-		t.Row(marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it, p),
+		t.Row(marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it),
 			string(it.FeePayer), amt(it.Receives, it.Currency), recipientText(it, false))
 		if it.Note != "" {
 			t.Note(it.Note)
@@ -207,7 +207,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 			note = " — " + mdEscape(it.Note)
 		}
 		rows = append(rows, fmt.Sprintf("| %s %s | `%s` | %s | %s | %s | %s | %s%s |\n", marks[it.Action], it.Action, it.Address,
-			amt(it.Amount, it.Currency), feeText(it, p), it.FeePayer, amt(it.Receives, it.Currency), mdEscape(recipientText(it, true)), note))
+			amt(it.Amount, it.Currency), feeText(it), it.FeePayer, amt(it.Receives, it.Currency), mdEscape(recipientText(it, true)), note))
 	}
 	var body bytes.Buffer
 	if len(rows) > 0 {

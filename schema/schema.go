@@ -74,12 +74,14 @@ type Violation struct {
 	Msg  string
 }
 
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 // Pointer is Path as a JSON pointer (RFC 6901).
 func (v Violation) Pointer() string {
 	var b strings.Builder
 	for _, p := range v.Path {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+		b.WriteString(pointerEscaper.Replace(p))
 	}
 	return b.String()
 }
@@ -266,7 +268,7 @@ func ValidateManifest(root *doc.Node, f doc.Format) []Violation {
 	if payouts != nil && payouts.Kind != doc.Sequence {
 		payouts = nil
 	}
-	vs := t.validate(c.shell, shellAny(root, payouts), root, nil)
+	vs := t.validate(c.shell, shellAny(root, payouts), root)
 	if payouts != nil {
 		vs = append(vs, t.items(c.payout, payouts, []string{"spec", "payouts"})...)
 	}
@@ -279,7 +281,7 @@ func ValidateManifest(root *doc.Node, f doc.Format) []Violation {
 func validateManifestWhole(root *doc.Node, f doc.Format) []Violation {
 	c := load()
 	t := &translator{c: c, format: f, label: manifestLabel}
-	vs := t.validate(c.manifest, toAny(root), root, nil)
+	vs := t.validate(c.manifest, toAny(root), root)
 	sortViolations(vs)
 	return vs
 }
@@ -289,7 +291,7 @@ func validateManifestWhole(root *doc.Node, f doc.Format) []Violation {
 func ValidateConfig(root *doc.Node, f doc.Format) []Violation {
 	c := load()
 	t := &translator{c: c, format: f, label: configLabel}
-	vs := t.validate(c.config, toAny(root), root, nil)
+	vs := t.validate(c.config, toAny(root), root)
 	sortViolations(vs)
 	return vs
 }
@@ -351,12 +353,12 @@ func (t *translator) item(s *jsonschema.Schema, seq *doc.Node, i int, prefix []s
 	return t.validationErrors(err, n, p)
 }
 
-func (t *translator) validate(s *jsonschema.Schema, v any, root *doc.Node, prefix []string) []Violation {
+func (t *translator) validate(s *jsonschema.Schema, v any, root *doc.Node) []Violation {
 	err := s.Validate(v)
 	if err == nil {
 		return nil
 	}
-	return t.validationErrors(err, root, prefix)
+	return t.validationErrors(err, root, nil)
 }
 
 func sortViolations(vs []Violation) {
