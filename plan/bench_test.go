@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/payctl/payctl/manifest"
@@ -23,5 +24,20 @@ func BenchmarkMake100kPayouts(b *testing.B) {
 				Make(Input{Batches: batches, Providers: provs()})
 			}
 		})
+	}
+}
+
+// BenchmarkReadSaved100k reads back a saved plan of 100,000 payouts, as
+// `payctl apply PLANFILE` does.
+func BenchmarkReadSaved100k(b *testing.B) {
+	p := Make(Input{Batches: []*manifest.Batch{batch(100000)}, Providers: provs()})
+	path := filepath.Join(b.TempDir(), "plan.json")
+	if err := p.Save(path); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Read(path); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -45,26 +45,33 @@ func Read(path string) (*Plan, error) {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
 	defer f.Close()
+	tooLarge := &diag.Error{File: path, Msg: fmt.Sprintf("larger than %d MiB: not a payctl plan", MaxFileSize>>20)}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+		return nil, tooLarge // without reading it
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
 	if len(data) > MaxFileSize {
-		return nil, &diag.Error{File: path, Msg: fmt.Sprintf("larger than %d MiB: not a payctl plan", MaxFileSize>>20)}
+		return nil, tooLarge
 	}
-	var probe struct {
-		V *int `json:"format_version"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil || probe.V == nil {
-		return nil, &diag.Error{File: path, Msg: "not a saved payctl plan (no format_version); make one with `payctl plan -out FILE`"}
-	}
-	if *probe.V != FormatVersion {
-		return nil, &diag.Error{File: path, Pointer: "/format_version", Msg: fmt.Sprintf("plan format version %d; this payctl reads version %d: make the plan with this payctl", *probe.V, FormatVersion)}
-	}
+	// A plan of this version decodes strictly in one pass; anything else
+	// is read again only to say what it is.
 	var p Plan
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
-	if err := d.Decode(&p); err != nil {
+	err = d.Decode(&p)
+	if err != nil || p.FormatVersion != FormatVersion || d.InputOffset() != int64(len(bytes.TrimRight(data, " \t\r\n"))) {
+		var probe struct {
+			V *int `json:"format_version"`
+		}
+		if err := json.Unmarshal(data, &probe); err != nil || probe.V == nil {
+			return nil, &diag.Error{File: path, Msg: "not a saved payctl plan (no format_version); make one with `payctl plan -out FILE`"}
+		}
+		if *probe.V != FormatVersion {
+			return nil, &diag.Error{File: path, Pointer: "/format_version", Msg: fmt.Sprintf("plan format version %d; this payctl reads version %d: make the plan with this payctl", *probe.V, FormatVersion)}
+		}
 		return nil, &diag.Error{File: path, Msg: fmt.Sprintf("not a valid saved plan: %v", err)}
 	}
 	if err := p.check(path); err != nil {
