@@ -83,16 +83,23 @@ func (f *flags) Arg(i int) string {
 	return ""
 }
 
-func (f *flags) logger() *slog.Logger {
-	level := slog.LevelWarn
-	switch strings.ToLower(f.e.Getenv("PAYCTL_LOG")) {
+// logLevel is PAYCTL_LOG's level (debug, info, warn, error), or def.
+func logLevel(e *Env, def slog.Level) slog.Level {
+	switch strings.ToLower(e.Getenv("PAYCTL_LOG")) {
 	case "debug":
-		level = slog.LevelDebug
+		return slog.LevelDebug
 	case "info":
-		level = slog.LevelInfo
+		return slog.LevelInfo
+	case "warn":
+		return slog.LevelWarn
 	case "error":
-		level = slog.LevelError
+		return slog.LevelError
 	}
+	return def
+}
+
+func (f *flags) logger() *slog.Logger {
+	level := logLevel(f.e, slog.LevelWarn)
 	if f.verbose && level > slog.LevelInfo {
 		level = slog.LevelInfo
 	}
@@ -108,17 +115,14 @@ func (f *flags) configPath() (string, error) {
 	if p := f.e.Getenv("PAYCTL_CONFIG"); p != "" {
 		return p, nil
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
 	// Relative, so messages say "payctl.yaml:6", not a long path.
-	p := config.DefaultFile
-	if _, err := os.Stat(p); err != nil {
+	p, err := config.Find(".")
+	if errors.Is(err, config.ErrNotFound) {
+		wd, _ := os.Getwd()
 		return "", withHint(fmt.Errorf("no %s in %s", config.DefaultFile, wd),
 			"run payctl in the folder holding payctl.yaml, or pass -config FILE; examples/quickstart/payctl.yaml is a working example")
 	}
-	return p, nil
+	return p, err
 }
 
 func (f *flags) workspace() (*workspace.Workspace, error) {

@@ -84,16 +84,7 @@ Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 // serviceLogger is the logger of long-running commands: info and above by
 // default (PAYCTL_LOG changes the level), as text or JSON lines.
 func serviceLogger(e *Env, format string) (*slog.Logger, error) {
-	level := slog.LevelInfo
-	switch strings.ToLower(e.Getenv("PAYCTL_LOG")) {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
-	o := &slog.HandlerOptions{Level: level}
+	o := &slog.HandlerOptions{Level: logLevel(e, slog.LevelInfo)}
 	var h slog.Handler
 	switch format {
 	case "text", "":
