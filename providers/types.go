@@ -95,3 +95,20 @@ type Emulator interface {
 	// Close persists the ledger and releases resources.
 	Close() error
 }
+
+// Clip makes text from a provider fit for an error, a log line or the
+// state: control characters become spaces (no terminal escapes or forged
+// log lines), invalid UTF-8 becomes "?", and text longer than max bytes
+// is cut at a character boundary and marked with "...".
+func Clip(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "..."
+	}
+	return s
+}

@@ -23,3 +23,21 @@ func TestParseFaultSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"declined", 40, "declined"},
+		{"line\nforged=1\x1b[2J\x7f", 40, "line forged=1 [2J "},
+		{"bad \xff byte", 40, "bad ? byte"},
+		{"abcdef", 4, "abcd..."},
+		{"añb", 2, "a..."}, // ñ is two bytes: never cut in half
+	} {
+		if got := Clip(tc.in, tc.max); got != tc.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}

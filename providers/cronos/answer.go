@@ -3,7 +3,6 @@ package cronos
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -231,17 +230,5 @@ func (c *Client) contradiction(p providers.Payout, r record) error {
 	return fmt.Errorf("%s: %w", c.scrub(msg), providers.ErrStop)
 }
 
-// clip shortens outside text put into messages.
-func clip(s string) string {
-	const max = 200
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "") + "..."
-	}
-	return s
-}
+// clip makes provider text safe and short for a message.
+func clip(s string) string { return providers.Clip(s, 200) }

@@ -386,17 +386,10 @@ func readAnswer(r io.Reader) ([]byte, error) {
 // failureText describes an answer that is not a success for a message.
 func failureText(a answer) string {
 	if f, err := parseFailure(a.body); err == nil {
-		return fmt.Sprintf("HTTP %d, code %d: %s", a.status, f.Code, clip2(f.Msg))
+		return fmt.Sprintf("HTTP %d, code %d: %s", a.status, f.Code, providers.Clip(f.Msg, 200))
 	}
 	if len(a.body) == 0 {
 		return fmt.Sprintf("HTTP %d with an empty body", a.status)
 	}
-	return fmt.Sprintf("HTTP %d: %s", a.status, clip2(strings.ToValidUTF8(string(a.body), "?")))
-}
-
-func clip2(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
+	return fmt.Sprintf("HTTP %d: %s", a.status, providers.Clip(string(a.body), 200))
 }

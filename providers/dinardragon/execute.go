@@ -118,7 +118,7 @@ func (c *Client) Execute(ctx context.Context, q providers.Quote) ([]providers.Re
 		// Nothing was paid: the attempts may be quoted again. The
 		// authcode stays claimed; it is spent or dead either way.
 		c.releaseKeys(q)
-		reason := fmt.Sprintf("Dinar Dragon refused the execute of authcode %s (code %d) and nothing was paid; it said: %s", q.Token, f.Code, clip2(f.Msg))
+		reason := fmt.Sprintf("Dinar Dragon refused the execute of authcode %s (code %d) and nothing was paid; it said: %s", q.Token, f.Code, providers.Clip(f.Msg, 200))
 		res := all(q, providers.StatusFailed, reason)
 		if f.Code == http.StatusUnauthorized || f.Code == http.StatusForbidden {
 			return res, fmt.Errorf("provider %s: execute of authcode %s: %w", c.name, q.Token, ErrAuth)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/payctl/payctl/internal/jsonnum"
 	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/providers"
 )
 
 // This file is the wire format: the exact request bodies payctl sends and
@@ -269,13 +270,8 @@ func integerNumber(raw json.RawMessage, field string) (string, error) {
 	return r.Text('f'), nil
 }
 
-// clip shortens a value quoted in an error message.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
+// clip makes provider text safe and short for a message.
+func clip(s string) string { return providers.Clip(s, 40) }
 
 // codeOf reads the "code" field every answer carries.
 func codeOf(raw json.RawMessage) (int, error) {
