@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/payctl/payctl/internal/textable"
 	"github.com/payctl/payctl/money"
@@ -48,21 +47,18 @@ func (d *Diff) WriteText(w io.Writer) error {
 			return
 		}
 		fmt.Fprintf(&b, "\n%s: %d\n", title, len(list))
-		var rows [][]string
-		var notes [][]string
+		t := &textable.Table{Indent: "  ", Right: map[int]bool{2: true}, NoteIndent: "    "}
 		for _, c := range list {
 			status := c.To.String()
 			if c.From != nil {
 				status = c.From.String() + " -> " + status
 			}
-			rows = append(rows, []string{mark, c.Address, amountText(c.Amount, c.Currency) + " " + c.Currency, c.Provider, status})
-			var ns []string
+			t.Row(mark, c.Address, amountText(c.Amount, c.Currency)+" "+c.Currency, c.Provider, status)
 			for _, e := range c.Events {
-				ns = append(ns, eventText(e, c.Currency))
+				t.Note(eventText(e, c.Currency))
 			}
-			notes = append(notes, ns)
 		}
-		writeRows(&b, "  ", rows, map[int]bool{2: true}, notes)
+		t.WriteTo(&b)
 	}
 	section("Added", d.Added, "+")
 	section("Status changes", d.Changed, "~")
@@ -175,39 +171,6 @@ func answerText(ids map[string]string, fee *money.Amount, currency, providerStat
 		return ""
 	}
 	return ", " + strings.Join(parts, "; ")
-}
-
-// writeRows writes aligned rows, each followed by its note lines.
-func writeRows(b *bytes.Buffer, indent string, rows [][]string, right map[int]bool, notes [][]string) {
-	var widths []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	for ri, r := range rows {
-		var line strings.Builder
-		line.WriteString(indent)
-		for i, c := range r {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if i > 0 {
-				line.WriteString("  ")
-			}
-			if right[i] {
-				line.WriteString(pad + c)
-			} else {
-				line.WriteString(c + pad)
-			}
-		}
-		b.WriteString(strings.TrimRight(line.String(), " "))
-		b.WriteByte('\n')
-		for _, n := range notes[ri] {
-			b.WriteString(indent + "    " + n + "\n")
-		}
-	}
 }
 
 // WriteMarkdown writes the diff for a pull request comment: findings first,

@@ -14,20 +14,23 @@ type Table struct {
 	Indent string
 	// Right marks the columns to right-align (numbers).
 	Right map[int]bool
-	rows  [][]string
-	notes map[int]string // after row i, a free line that does not widen columns
+	// NoteIndent, when set, starts notes at Indent+NoteIndent instead of
+	// under the second column.
+	NoteIndent string
+	rows       [][]string
+	notes      map[int][]string // after row i, free lines that do not widen columns
 }
 
 // Row adds a row.
 func (t *Table) Row(cells ...string) { t.rows = append(t.rows, cells) }
 
-// Note adds a line under the last row, indented to its second column and
-// not taken into account for column widths.
+// Note adds a line under the last row (after any it has), indented to its
+// second column and not taken into account for column widths.
 func (t *Table) Note(line string) {
 	if t.notes == nil {
-		t.notes = map[int]string{}
+		t.notes = map[int][]string{}
 	}
-	t.notes[len(t.rows)-1] = line
+	t.notes[len(t.rows)-1] = append(t.notes[len(t.rows)-1], line)
 }
 
 // Len is the number of rows added.
@@ -61,12 +64,15 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 		}
 		b.WriteString(strings.TrimRight(line.String(), " "))
 		b.WriteByte('\n')
-		if note, ok := t.notes[ri]; ok {
-			indent := t.Indent
+		indent := t.Indent + t.NoteIndent
+		if t.NoteIndent == "" {
+			indent = t.Indent + "  "
 			if len(widths) > 1 {
 				indent += strings.Repeat(" ", widths[0]+2)
 			}
-			b.WriteString(indent + "  " + note + "\n")
+		}
+		for _, note := range t.notes[ri] {
+			b.WriteString(indent + note + "\n")
 		}
 	}
 	n, err := io.WriteString(w, b.String())
