@@ -176,12 +176,12 @@ func fieldChanges(a, b any) []fieldChange {
 		return nil
 	}
 	var out []fieldChange
-	walkJSON("", tree(a), tree(b), &out)
+	walkJSON("", tree(ab, aerr), tree(bb, berr), &out)
 	return out
 }
 
-func tree(v any) any {
-	raw, err := json.Marshal(v)
+// tree decodes v's JSON encoding (raw, or err if it had none) for walkJSON.
+func tree(raw []byte, err error) any {
 	if err != nil {
 		return fmt.Sprintf("unencodable: %v", err)
 	}

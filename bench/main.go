@@ -368,10 +368,11 @@ func payoutsFor(typ string, n, seed int) []providers.Payout {
 	return out
 }
 
-func writeBatch(path, typ, provider string, ps []providers.Payout) error {
+// writeBatch writes a manifest of batch name paying ps through provider.
+func writeBatch(path, name, typ, provider string, ps []providers.Payout) error {
 	var w strings.Builder
 	cur := ps[0].Currency.Code
-	fmt.Fprintf(&w, "apiVersion: payctl/v1\nkind: PayoutBatch\nmetadata: {name: applied}\nspec:\n  provider: %s\n  currency: %s\n  payouts:\n", provider, cur)
+	fmt.Fprintf(&w, "apiVersion: payctl/v1\nkind: PayoutBatch\nmetadata: {name: %s}\nspec:\n  provider: %s\n  currency: %s\n  payouts:\n", name, provider, cur)
 	for i, p := range ps {
 		r := p.Recipient
 		if typ != "dinardragon" {
@@ -394,7 +395,7 @@ func (b *bench) applyOne(typ string, n int) error {
 	}
 	defer em.close()
 	ps := payoutsFor(typ, n, 1)
-	if err := writeBatch(filepath.Join(dir, "batch.yaml"), typ, "p", ps); err != nil {
+	if err := writeBatch(filepath.Join(dir, "batch.yaml"), "applied", typ, "p", ps); err != nil {
 		return err
 	}
 	var cfg string
@@ -577,7 +578,7 @@ func (b *bench) stateLoad(sz sizes) error {
 	fi, _ := os.Stat(path)
 	os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(emulatorConfig), 0o600)
 	small := payoutsFor("cronos", 10, 3)
-	if err := writeBatch(filepath.Join(dir, "batch.yaml"), "cronos", "idr-main", small); err != nil {
+	if err := writeBatch(filepath.Join(dir, "batch.yaml"), "applied", "cronos", "idr-main", small); err != nil {
 		return err
 	}
 	m, err := median(3, func() (measured, error) { return b.runProc(dir, nil, b.payctl, "plan", "batch.yaml") })
@@ -688,7 +689,7 @@ func (b *bench) watch(sz sizes) error {
 	files := sz.watchFiles
 	for f := 0; f < files+3; f++ {
 		ps := payoutsFor("cronos", 10, 100+f)
-		if err := writeBatchNamed(filepath.Join(stage, fmt.Sprintf("f%04d.yaml", f)), fmt.Sprintf("w%04d", f), "p", ps); err != nil {
+		if err := writeBatch(filepath.Join(stage, fmt.Sprintf("f%04d.yaml", f)), fmt.Sprintf("w%04d", f), "cronos", "p", ps); err != nil {
 			return err
 		}
 	}
@@ -763,15 +764,4 @@ func (b *bench) watch(sz sizes) error {
 	}
 	b.add(r)
 	return nil
-}
-
-func writeBatchNamed(path, name, provider string, ps []providers.Payout) error {
-	if err := writeBatch(path, "cronos", provider, ps); err != nil {
-		return err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, bytes.Replace(data, []byte("metadata: {name: applied}"), []byte("metadata: {name: "+name+"}"), 1), 0o600)
 }

@@ -165,12 +165,10 @@ func fuzzAll(failed *bool) (execs, crashers, targets int) {
 				fmt.Fprintf(os.Stderr, "reliability: %s %s: the fuzzer's time ended while it was busy, no failing input; running it again\n", pkg, name)
 				out, runErr = run()
 			}
-			var b bytes.Buffer
-			b.WriteString(out)
 			if runErr != nil {
 				crashers++
 				*failed = true
-				fmt.Fprintf(os.Stderr, "reliability: %s %s found a crasher:\n%s\n", pkg, name, tail(b.String(), 3000))
+				fmt.Fprintf(os.Stderr, "reliability: %s %s found a crasher:\n%s\n", pkg, name, tail(out, 3000))
 			}
 		}
 	}

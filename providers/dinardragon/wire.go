@@ -344,7 +344,6 @@ type executeAnswer struct {
 	PaymentID  string
 	Charge     money.Amount
 	ChargeText string
-	Message    string
 	Accounts   []answeredAccount
 }
 
@@ -391,9 +390,6 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 	a.PaymentID = *w.PaymentID
 	if a.Charge, a.ChargeText, err = amountNumber(w.Charge, "charge_in_usd"); err != nil {
 		return executeAnswer{}, err
-	}
-	if w.Message != nil {
-		a.Message = *w.Message
 	}
 	if w.Accounts == nil {
 		return executeAnswer{}, errors.New("accounts is missing")
