@@ -26,7 +26,7 @@ func TestHistoryFilters(t *testing.T) {
 	}{
 		{
 			name: "one payout", f: audit.Filter{Address: "vendors-2026-11/bob"},
-			want: []string{"#9 intent vendors-2026-11/bob sending", "#10 outcome vendors-2026-11/bob pending", "#11 resolve vendors-2026-11/bob paid"},
+			want: []string{"#11 intent vendors-2026-11/bob sending", "#12 outcome vendors-2026-11/bob pending", "#14 resolve vendors-2026-11/bob paid"},
 		},
 		{
 			name: "one batch", f: audit.Filter{Batch: "contractors-2026-11"},
@@ -35,31 +35,31 @@ func TestHistoryFilters(t *testing.T) {
 				"#2 intent contractors-2026-11/alice sending", "#3 intent contractors-2026-11/budi sending",
 				"#4 outcome contractors-2026-11/alice pending", "#5 intent contractors-2026-11/citra sending",
 				"#6 outcome contractors-2026-11/budi pending", "#7 outcome contractors-2026-11/citra pending",
-				"#8 check contractors-2026-11/alice paid", "#8 check contractors-2026-11/budi paid", "#8 check contractors-2026-11/citra paid",
+				"#9 check contractors-2026-11/alice paid", "#9 check contractors-2026-11/budi paid", "#9 check contractors-2026-11/citra paid",
 			},
 		},
 		{
 			name: "batch of a provider payout", f: audit.Filter{Batch: "vendors-2026-11", Until: t0.Add(21 * time.Minute)},
 			want: []string{
-				"#9 intent - ", "#9 intent vendors-2026-11/acme sending", "#9 intent vendors-2026-11/riyadh-trading sending", "#9 intent vendors-2026-11/bob sending",
-				"#10 outcome - ", "#10 outcome vendors-2026-11/acme pending", "#10 outcome vendors-2026-11/riyadh-trading pending", "#10 outcome vendors-2026-11/bob pending",
+				"#11 intent - ", "#11 intent vendors-2026-11/acme sending", "#11 intent vendors-2026-11/riyadh-trading sending", "#11 intent vendors-2026-11/bob sending",
+				"#12 outcome - ", "#12 outcome vendors-2026-11/acme pending", "#12 outcome vendors-2026-11/riyadh-trading pending", "#12 outcome vendors-2026-11/bob pending",
 			},
 		},
 		{
 			name: "paid", f: audit.Filter{Status: providers.StatusPaid},
 			want: []string{
-				"#8 check contractors-2026-11/alice paid", "#8 check contractors-2026-11/budi paid", "#8 check contractors-2026-11/citra paid",
-				"#11 resolve vendors-2026-11/bob paid",
-				"#12 check vendors-2026-11/acme paid", "#12 check vendors-2026-11/riyadh-trading paid",
+				"#9 check contractors-2026-11/alice paid", "#9 check contractors-2026-11/budi paid", "#9 check contractors-2026-11/citra paid",
+				"#14 resolve vendors-2026-11/bob paid",
+				"#16 check vendors-2026-11/acme paid", "#16 check vendors-2026-11/riyadh-trading paid",
 			},
 		},
 		{
 			name: "provider and status", f: audit.Filter{Provider: "usd-main", Status: providers.StatusPaid},
-			want: []string{"#11 resolve vendors-2026-11/bob paid", "#12 check vendors-2026-11/acme paid", "#12 check vendors-2026-11/riyadh-trading paid"},
+			want: []string{"#14 resolve vendors-2026-11/bob paid", "#16 check vendors-2026-11/acme paid", "#16 check vendors-2026-11/riyadh-trading paid"},
 		},
 		{
 			name: "time range", f: audit.Filter{Since: t0.Add(22 * time.Minute), Until: t0.Add(time.Hour)},
-			want: []string{"#11 resolve vendors-2026-11/bob paid"},
+			want: []string{"#14 resolve vendors-2026-11/bob paid"},
 		},
 		{
 			name: "before the first record", f: audit.Filter{Until: t0},
@@ -109,9 +109,9 @@ func TestHistoryOutput(t *testing.T) {
 		t.Errorf("got first line %q, want the state's creation", first)
 	}
 	for _, want := range []string{
-		"#11   resolve  rini@finance (state resolve)  vendors-2026-11/bob attempt 1  paid, resolved by a person: dashboard shows the payment completed",
+		"#14   resolve  rini@finance (state resolve)  vendors-2026-11/bob attempt 1  paid, resolved by a person: dashboard shows the payment completed",
 		"contractors-2026-11/alice attempt 1  sending, 150000 IDR to Alice Tan (************2831) via idr-main, key ",
-		`#8    check    ana@finance (refresh)  contractors-2026-11/alice attempt 1  paid, id=`,
+		`#9    check    ana@finance (refresh)  contractors-2026-11/alice attempt 1  paid, id=`,
 		`fee 3000 IDR; provider said "success"`,
 		"of usd-main: 3 payouts, 195.00 USD, planned fee 4.875 USD, quoted fee 4.875 USD, token ",
 	} {

@@ -59,6 +59,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 	r := &Report{FormatVersion: FormatVersion, State: b.Describe(), Problems: []*Finding{}, Notes: []string{}}
 	journalName := b.Describe() + " journal"
 	var snap *Snapshot
+	var snapDigest string
 	local, isLocal := b.(*state.Local)
 	exists := false
 	if isLocal {
@@ -70,6 +71,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 			return nil, err
 		default:
 			exists = true
+			snapDigest = state.SnapshotDigest(data)
 			if snap, err = ReadSnapshot(local.Path, data); err != nil {
 				r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: "restore the snapshot from version control or the .backup file, or move it away and let the next payctl command rebuild it from the journal"})
 			}
@@ -79,7 +81,11 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 	} else {
 		ld, err := b.Load(ctx)
 		var damage *state.DamageError
+		var edited *state.SnapshotError
 		switch {
+		case errors.As(err, &edited):
+			exists = true
+			r.Problems = append(r.Problems, &Finding{Kind: KindSnapshotDiffers, Message: err.Error(), Hint: editHint})
 		case errors.As(err, &damage):
 			// The journal scan below reports the damage itself.
 			r.Notes = append(r.Notes, "the snapshot was not compared: the backend does not load it while its journal is damaged")
@@ -101,13 +107,22 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		r.Compared = true
 	}
 	prev, folding := "", true
-	var last uint64
+	var last, beyond uint64
+	var checkpoint *state.Event // the record right after the snapshot's serial, if a checkpoint
 	torn, err := b.ReadJournal(ctx, func(e *state.Event) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		r.Records++
 		last = e.Seq
+		if snap != nil && e.Seq > snap.Serial {
+			if e.Seq == snap.Serial+1 && e.Kind == state.KindCheckpoint {
+				checkpoint = e
+			}
+			if e.Kind != state.KindCheckpoint {
+				beyond++
+			}
+		}
 		if e.Prev != prev {
 			msg := fmt.Sprintf("record %d chains to a previous record with hash %s, but record %d has hash %s: a record before it was changed and re-hashed, or removed", e.Seq, short(e.Prev), e.Seq-1, short(prev))
 			if e.Seq == 1 {
@@ -149,7 +164,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		exists = true
 		r.Problems = append(r.Problems, &Finding{
 			Kind: KindJournalTorn, File: journalName, Line: torn.Seq,
-			Message: fmt.Sprintf("the last record (%d, %d bytes) is incomplete or does not match its hash", torn.Seq, torn.Bytes),
+			Message: fmt.Sprintf("the last record (%d, %d bytes) is incomplete: a write cut short", torn.Seq, torn.Bytes),
 			Hint:    "a payctl command that crashed in the middle of a write leaves this, and the next command that writes the state discards it; if a command is running now, verify again when it is done; if none crashed, the record was altered",
 		})
 	}
@@ -164,8 +179,8 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		r.Notes = append(r.Notes, fmt.Sprintf("there is no snapshot yet; the journal's %d records are the whole state (a command stopped before writing one; the next one does)", r.Records))
 	case snap == nil:
 	case r.Compared:
-		if last > snap.Serial {
-			r.Notes = append(r.Notes, fmt.Sprintf("the journal holds %d records beyond the snapshot's serial %d (a command stopped before rewriting the snapshot); the next payctl command folds them in", last-snap.Serial, snap.Serial))
+		if beyond > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("the journal holds %d records beyond the snapshot's serial %d (a command stopped before rewriting the snapshot); the next payctl command folds them in", beyond, snap.Serial))
 		}
 	case damage != nil || !folding:
 		r.Notes = append(r.Notes, fmt.Sprintf("the snapshot (serial %d) was not compared: the journal cannot be read or folded that far", snap.Serial))
@@ -182,6 +197,16 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		if f := checkMark(local, snap); f != nil {
 			r.Problems = append(r.Problems, f)
 		}
+	}
+	// The checkpoint proves the snapshot's exact bytes; a difference
+	// the fold did not show (spacing, order) still makes payctl
+	// refuse the snapshot, so it is a problem here too.
+	if r.Compared && checkpoint != nil && snapDigest != "" && checkpoint.Snapshot != snapDigest && !r.has(KindSnapshotDiffers, KindJournalMark, KindJournalDamaged, KindJournalTorn, KindChainBroken, KindFoldFailed, KindSnapshotAhead) {
+		r.Problems = append(r.Problems, &Finding{
+			Kind: KindSnapshotDiffers, File: snap.Name, Line: checkpoint.Seq,
+			Message: fmt.Sprintf("the snapshot's bytes are not the ones journal record %d says payctl wrote (%s, not %s): it was edited after it was written", checkpoint.Seq, checkpoint.Snapshot, snapDigest),
+			Hint:    editHint,
+		})
 	}
 	paidFrom := fold
 	if snap != nil {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/payctl/payctl/fee"
@@ -29,6 +30,11 @@ const (
 	// KindQuote: a batch provider's quote was refused (its fee exceeded the
 	// plan); nothing was sent. Kept for the audit trail.
 	KindQuote Kind = "quote"
+	// KindCheckpoint: the snapshot was rewritten. It carries the SHA-256
+	// of the snapshot file's bytes, so that a load can prove the snapshot
+	// is the one payctl wrote (and not one edited or merged by hand)
+	// without folding the journal from its start. It changes no payout.
+	KindCheckpoint Kind = "checkpoint"
 )
 
 // Event is one journal record. Seq, Prev and Hash are set by the journal.
@@ -53,6 +59,8 @@ type Event struct {
 	Fee        *money.Amount      `json:"fee,omitempty"`
 	GroupIDs   map[string]string  `json:"groupIds,omitempty"`
 	Reason     string             `json:"reason,omitempty"`
+	// Snapshot is a checkpoint's "sha256:<hex>" of the snapshot file.
+	Snapshot string `json:"snapshot,omitempty"`
 
 	Payouts []EventPayout `json:"payouts,omitempty"`
 
@@ -184,6 +192,10 @@ func (s *Snapshot) Apply(e *Event) error {
 		}
 	case KindQuote:
 		// Audit only: a refused quote changes no payout.
+	case KindCheckpoint:
+		if !strings.HasPrefix(e.Snapshot, "sha256:") || !isHash(strings.TrimPrefix(e.Snapshot, "sha256:")) {
+			return bad("checkpoint without a snapshot digest")
+		}
 	default:
 		return bad("unknown event kind %q", e.Kind)
 	}

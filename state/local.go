@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -195,21 +198,37 @@ func (l *Local) LockHolder() (LockInfo, bool) {
 	return info, err == nil && info.ID != ""
 }
 
-// Load reads the snapshot and the journal records after it. A writer (one
-// holding the lock) truncates a torn final record; a reader ignores it.
-func (l *Local) Load(ctx context.Context) (*Loaded, error) {
+// Load reads the snapshot and the journal records after it, and proves the
+// snapshot is the one payctl wrote for this journal (see verifySnapshot).
+// A writer (one holding the lock) truncates a torn final record; a reader
+// ignores it.
+func (l *Local) Load(ctx context.Context) (*Loaded, error) { return l.load(ctx, true) }
+
+// LoadJournal is Load without the snapshot: the whole journal is the tail,
+// so folding it rebuilds the snapshot (`payctl state rebuild`).
+func (l *Local) LoadJournal(ctx context.Context) (*Loaded, error) { return l.load(ctx, false) }
+
+func (l *Local) load(ctx context.Context, withSnapshot bool) (*Loaded, error) {
 	out := &Loaded{}
-	data, err := readFile(l.Path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("read state: %w", err)
-	default:
-		s, err := ParseSnapshot(l.Path, data)
-		if err != nil {
-			return nil, err
+	var data []byte
+	var digest <-chan string
+	if withSnapshot {
+		var err error
+		data, err = readFile(l.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("read state: %w", err)
+		default:
+			// Hashing runs beside parsing: on a large state it costs a
+			// fraction of the parse.
+			digest = digestAsync(data)
+			s, err := ParseSnapshot(l.Path, data)
+			if err != nil {
+				return nil, err
+			}
+			out.Snapshot = s
 		}
-		out.Snapshot = s
 	}
 	var from int64
 	var firstSeq uint64 = 1
@@ -218,8 +237,8 @@ func (l *Local) Load(ctx context.Context) (*Loaded, error) {
 	}
 	f, err := os.Open(l.journalPath())
 	if errors.Is(err, fs.ErrNotExist) {
-		if from > 0 {
-			return nil, fmt.Errorf("%s: the journal is missing but the snapshot has folded %d bytes of it; restore %s from a backup", l.Path, from, l.journalPath())
+		if out.Snapshot != nil {
+			return nil, &SnapshotError{File: l.Path, Reason: fmt.Sprintf("the journal %s is missing, so the snapshot cannot be checked", l.journalPath()), Restore: true}
 		}
 		return out, nil
 	}
@@ -234,16 +253,21 @@ func (l *Local) Load(ctx context.Context) (*Loaded, error) {
 	if st.Size() < from {
 		return nil, fmt.Errorf("%s is %d bytes but the snapshot has folded %d bytes of it: the journal was truncated or replaced; payctl will not guess, restore it from a backup", l.journalPath(), st.Size(), from)
 	}
-	end, torn, err := readRecords(l.journalPath(), f, from, firstSeq, func(e *Event) error {
+	end, torn, unterminated, err := readRecords(l.journalPath(), f, from, firstSeq, func(e *Event) error {
 		out.Tail = append(out.Tail, e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	if out.Snapshot != nil {
+		if err := l.verifySnapshot(f, data, <-digest, out); err != nil {
+			return nil, err
+		}
+	}
 	if l.lock != nil {
 		if torn != nil {
-			l.logger.Warn("discarding a torn final journal record (a crash in the middle of a write)", "journal", l.journalPath(), "record", torn.Seq, "bytes", torn.Bytes)
+			l.logger.Warn("discarding a torn final journal record (a crash in the middle of a write: it was never made durable, so nothing it announced was sent)", "journal", l.journalPath(), "record", torn.Seq, "bytes", torn.Bytes)
 			if err := os.Truncate(l.journalPath(), end); err != nil {
 				return nil, fmt.Errorf("discard torn journal record: %w", err)
 			}
@@ -252,64 +276,187 @@ func (l *Local) Load(ctx context.Context) (*Loaded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open journal: %w", err)
 		}
+		if unterminated {
+			// The last record is whole but for its newline: it may have
+			// been made durable, so it is kept and ended.
+			l.logger.Warn("ending the journal's last record, which was written whole but for its newline", "journal", l.journalPath())
+			if _, err := jf.Write([]byte("\n")); err != nil {
+				jf.Close()
+				return nil, fmt.Errorf("end the journal's last record: %w", err)
+			}
+			if err := fdatasync(jf); err != nil {
+				jf.Close()
+				return nil, fmt.Errorf("sync journal: %w", err)
+			}
+			end++
+		}
 		l.jf, l.end = jf, end
 	}
 	return out, nil
 }
 
+// verifySnapshot proves that the snapshot is the one payctl wrote after
+// folding the journal up to its mark, so that no edited, merged or swapped
+// snapshot can make payctl pay again what the journal says was sent.
+//
+// The fast proof: the record right after the snapshot's mark is the
+// checkpoint payctl appended after writing it, and carries the digest of
+// the snapshot's exact bytes (its chain to the snapshot's journal hash is
+// checked when the tail is folded). Without one (a state written before
+// checkpoints existed, or a crash between the snapshot's rename and its
+// checkpoint), the journal is folded from its start up to the mark and the
+// snapshot must be byte for byte that fold: slow, but once, since the next
+// command that writes records a checkpoint.
+func (l *Local) verifySnapshot(f *os.File, data []byte, digest string, out *Loaded) error {
+	s := out.Snapshot
+	if len(out.Tail) > 0 && out.Tail[0].Kind == KindCheckpoint {
+		cp := out.Tail[0]
+		if cp.Snapshot != digest {
+			return &SnapshotError{File: l.Path, Reason: fmt.Sprintf("its bytes are not the ones journal record %d says payctl wrote (%s, not %s): the snapshot was edited or replaced after it was written", cp.Seq, cp.Snapshot, digest)}
+		}
+		return nil
+	}
+	fold := empty()
+	var last string
+	_, torn, unterminated, err := readRecords(l.journalPath(), io.NewSectionReader(f, 0, s.Journal.Offset), 0, 1, func(e *Event) error {
+		if e.Prev != last {
+			return damaged(l.journalPath(), e.Seq, errors.New("its previous-record hash does not match: a record before it was changed or removed"))
+		}
+		if err := fold.Apply(e); err != nil {
+			return damaged(l.journalPath(), e.Seq, err)
+		}
+		last = e.Hash
+		return nil
+	})
+	switch {
+	case err != nil:
+		return &SnapshotError{File: l.Path, Reason: fmt.Sprintf("it cannot be checked against the journal it has folded: %v", err), Restore: true}
+	case torn != nil || unterminated:
+		return &SnapshotError{File: l.Path, Reason: fmt.Sprintf("its journal offset %d is not the end of a record of %s", s.Journal.Offset, l.journalPath())}
+	}
+	fold.Journal = JournalMark{Offset: s.Journal.Offset, Hash: last}
+	if !bytes.Equal(fold.Bytes(), data) {
+		what := "its payouts differ from"
+		switch {
+		case fold.Serial != s.Serial:
+			what = fmt.Sprintf("its serial is %d but the journal it has folded ends at record %d; it differs from", s.Serial, fold.Serial)
+		case fold.Journal.Hash != s.Journal.Hash:
+			what = "its journal hash is not the hash of the record it has folded last; it differs from"
+		case fold.Lineage != s.Lineage:
+			what = "its lineage differs from"
+		}
+		return &SnapshotError{File: l.Path, Reason: what + " the journal folded up to it: the snapshot was edited or replaced after it was written"}
+	}
+	out.NeedsCheckpoint = true
+	return nil
+}
+
+func digestAsync(data []byte) <-chan string {
+	c := make(chan string, 1)
+	go func() { c <- SnapshotDigest(data) }()
+	return c
+}
+
+// SnapshotDigest is the digest a checkpoint record carries: "sha256:" and
+// the hex SHA-256 of the snapshot file's bytes.
+func SnapshotDigest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// SnapshotError is a snapshot payctl cannot prove it wrote for its
+// journal. payctl refuses to pay or write from it.
+type SnapshotError struct {
+	File   string
+	Reason string
+	// Restore says the journal itself needs restoring: a rebuild from it
+	// cannot help.
+	Restore bool
+}
+
+func (e *SnapshotError) Error() string {
+	if e.Restore {
+		return fmt.Sprintf("%s: %s; payctl will not pay or write from a state it cannot check: restore the snapshot and its journal together from version control or a backup, and see `payctl state verify`", e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s; payctl will not pay or write from it: see what differs with `payctl state verify`, then restore the snapshot from version control or %s.backup, or rebuild it from the journal (the record of truth) with `payctl state rebuild`", e.File, e.Reason, e.File)
+}
+
 // readRecords reads records from offset from. seq numbers the first one
 // (for messages: a record's line number is its sequence number).
-func readRecords(name string, r io.ReaderAt, from int64, seq uint64, fn func(*Event) error) (int64, *Torn, error) {
+//
+// Torn means incomplete. Records are appended in one write and acted on
+// only after the fsync that follows it returns, so a crash in the middle of
+// a write leaves, at the very end of the journal, a prefix of a record with
+// no newline; that record never reached the disk for sure, so nothing it
+// announces was sent (an intent's request leaves only after its fsync).
+// Such a prefix is returned as torn, for a writer to discard. Anything else
+// that does not decode is damage: a complete line (with its newline), or a
+// final line that is not a prefix of a record (a record whose newline was
+// replaced, or one followed by other bytes). A final record that is whole
+// but for its newline is kept, and reported as unterminated: it may have
+// been made durable, so it is never thrown away.
+func readRecords(name string, r io.ReaderAt, from int64, seq uint64, fn func(*Event) error) (end int64, torn *Torn, unterminated bool, err error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, from, 1<<62), 1<<20)
 	pos := from
-	var pending *Torn
 	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		line, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
 			full := append([]byte{}, line...)
-			for err == bufio.ErrBufferFull {
-				line, err = br.ReadSlice('\n')
+			for rerr == bufio.ErrBufferFull {
+				line, rerr = br.ReadSlice('\n')
 				full = append(full, line...)
 			}
 			line = full
 		}
-		if len(line) == 0 && err == io.EOF {
-			break
+		if len(line) == 0 && rerr == io.EOF {
+			return pos, nil, false, nil
 		}
-		if err != nil && err != io.EOF {
-			return 0, nil, fmt.Errorf("read %s: %w", name, err)
+		if rerr != nil && rerr != io.EOF {
+			return 0, nil, false, fmt.Errorf("read %s: %w", name, rerr)
 		}
-		complete := err == nil
+		complete := rerr == nil
 		body := bytes.TrimSuffix(line, []byte("\n"))
-		if pending != nil {
-			// A bad record followed by more data is damage, not a torn tail.
-			return 0, nil, damaged(name, pending.Seq, pending.err)
-		}
 		e, derr := Decode(body)
-		if derr == nil && e.Seq != seq {
-			derr = fmt.Errorf("has sequence number %d where %d belongs: records were dropped or reordered", e.Seq, seq)
-			return 0, nil, damaged(name, seq, derr)
+		if derr != nil && !complete && isRecordPrefix(body) {
+			return pos, &Torn{Seq: seq, Bytes: int64(len(line)), err: derr}, false, nil
 		}
-		if derr != nil || !complete {
-			if derr == nil {
-				derr = errors.New("record has no end of line")
-			}
-			pending = &Torn{Seq: seq, Bytes: int64(len(line)), err: derr}
+		if derr != nil {
 			if !complete {
-				break
+				derr = fmt.Errorf("the journal's last line has no end of line and is not the beginning of a record cut short by a crash: %w", derr)
 			}
-			continue
+			return 0, nil, false, damaged(name, seq, derr)
+		}
+		if e.Seq != seq {
+			return 0, nil, false, damaged(name, seq, fmt.Errorf("has sequence number %d where %d belongs: records were dropped or reordered", e.Seq, seq))
 		}
 		if err := fn(e); err != nil {
-			return 0, nil, err
+			return 0, nil, false, err
 		}
 		pos += int64(len(line))
 		seq++
 		if !complete {
-			break
+			return pos, nil, true, nil
 		}
 	}
-	return pos, pending, nil
+}
+
+// isRecordPrefix reports whether b is JSON cut short, perhaps followed by
+// zeros: what a torn write of a record leaves. A whole object, or bytes no
+// record could begin with, are not.
+func isRecordPrefix(b []byte) bool {
+	// Some filesystems extend a file before its data reaches the disk: a
+	// crash then leaves zeros where the write was going.
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return true
+	}
+	if b[0] != '{' {
+		return false
+	}
+	var v any
+	err := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	return errors.As(err, &se) && se.Offset == int64(len(b)) && strings.Contains(se.Error(), "unexpected end of JSON input")
 }
 
 func damaged(name string, seq uint64, err error) error {
@@ -387,14 +534,16 @@ func fdatasync(f *os.File) error {
 }
 
 // Checkpoint rewrites the snapshot atomically, keeping the previous one as
-// a backup. The snapshot's journal mark is set to the journal's end.
-func (l *Local) Checkpoint(ctx context.Context, s *Snapshot) error {
+// a backup. The snapshot's journal mark is set to the journal's end. It
+// returns the digest of the bytes written, for the checkpoint record.
+func (l *Local) Checkpoint(ctx context.Context, s *Snapshot) (string, error) {
 	if l.lock == nil {
-		return errors.New("checkpoint of a state that is not locked")
+		return "", errors.New("checkpoint of a state that is not locked")
 	}
 	s.Journal.Offset = l.end
-	return atomicfile.Write(l.Path, func(w io.Writer) error {
-		_, err := s.WriteTo(w)
+	h := sha256.New()
+	err := atomicfile.Write(l.Path, func(w io.Writer) error {
+		_, err := s.WriteTo(io.MultiWriter(w, h))
 		return err
 	}, atomicfile.Options{
 		Backup: l.BackupPath(),
@@ -404,6 +553,10 @@ func (l *Local) Checkpoint(ctx context.Context, s *Snapshot) error {
 		},
 		Create: l.CreateTemp,
 	})
+	if err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ReadJournal calls fn for every record of the journal from the start, for
@@ -417,7 +570,7 @@ func (l *Local) ReadJournal(ctx context.Context, fn func(e *Event) error) (*Torn
 		return nil, err
 	}
 	defer f.Close()
-	_, torn, err := readRecords(l.journalPath(), f, 0, 1, fn)
+	_, torn, _, err := readRecords(l.journalPath(), f, 0, 1, fn)
 	return torn, err
 }
 

@@ -66,29 +66,22 @@ func journalLines(t *testing.T, path string) [][]byte {
 	return bytes.SplitAfter(data, []byte("\n"))
 }
 
+// A crash in the middle of a write leaves a prefix of a record, perhaps
+// followed by zeros, with no newline: a reader ignores it and a writer
+// discards it.
 func TestTornTailDiscarded(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tail func(line []byte) []byte
 	}{
 		{"half a record", func(l []byte) []byte { return l[:len(l)/2] }},
-		{"record without newline", func(l []byte) []byte { return bytes.TrimSuffix(l, []byte("\n")) }},
+		{"one byte of a record", func(l []byte) []byte { return l[:1] }},
+		{"all but the closing brace", func(l []byte) []byte { return l[:len(l)-2] }},
 		{"zeros after a crash", func(l []byte) []byte { return make([]byte, 40) }},
-		{"complete line with bad hash", func(l []byte) []byte {
-			l = bytes.Clone(l)
-			l[20] ^= 1
-			return l
-		}},
+		{"half a record then zeros", func(l []byte) []byte { return append(bytes.Clone(l[:len(l)/2]), make([]byte, 30)...) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path, s := newState(t)
-			if err := s.Record(ctx, statetest.Intent("b/a", 1, "10")); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Record(ctx, statetest.Outcome("b/a", 1, providers.StatusPaid, "1")); err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
+			path := twoRecordState(t)
 			lines := journalLines(t, path)
 			last := lines[len(lines)-2] // SplitAfter leaves an empty last element
 			keep := bytes.Join(lines[:len(lines)-2], nil)
@@ -118,6 +111,108 @@ func TestTornTailDiscarded(t *testing.T) {
 				t.Errorf("after recovery: status %s, want pending", got)
 			}
 		})
+	}
+}
+
+// twoRecordState writes an intent and its outcome, with no checkpoint (as a
+// process killed right after the outcome leaves it).
+func twoRecordState(t *testing.T) string {
+	path, s := newState(t)
+	if err := s.Record(ctx, statetest.Intent("b/a", 1, "10")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, statetest.Outcome("b/a", 1, providers.StatusPaid, "1")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return path
+}
+
+// Only a record cut short can be torn: a complete last line that does not
+// decode, or a last line that is a whole record with something else in
+// place of its newline, is damage, and nothing is discarded or appended.
+func TestDamagedLastRecordIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tail func(line []byte) []byte
+		want string
+	}{
+		{"complete line with one byte changed", func(l []byte) []byte {
+			l = bytes.Clone(l)
+			l[20] ^= 1
+			return l
+		}, "journal record 3 is damaged (hash does not match the record's bytes)"},
+		{"newline replaced", func(l []byte) []byte {
+			l = bytes.Clone(l)
+			l[len(l)-1] = 'x'
+			return l
+		}, "journal record 3 is damaged (the journal's last line has no end of line and is not the beginning of a record cut short by a crash"},
+		{"newline replaced by a zero", func(l []byte) []byte {
+			l = bytes.Clone(l)
+			l[len(l)-1] = 0
+			return l
+		}, "journal record 3 is damaged"},
+		{"garbage after the last record", func(l []byte) []byte { return append(bytes.Clone(l), "garbage"...) }, "journal record 4 is damaged"},
+		{"changed and cut short", func(l []byte) []byte {
+			l = bytes.Clone(l[:len(l)-1])
+			l[20] ^= 1
+			return l
+		}, "journal record 3 is damaged (the journal's last line has no end of line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := twoRecordState(t)
+			lines := journalLines(t, path)
+			last := lines[len(lines)-2]
+			keep := bytes.Join(lines[:len(lines)-2], nil)
+			edited := append(keep, tc.tail(last)...)
+			if err := os.WriteFile(path+".journal", edited, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, write := range []bool{false, true} {
+				_, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: write, Op: "test"})
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("write=%v: got %v, want an error containing %q", write, err, tc.want)
+				}
+				if !strings.Contains(err.Error(), "payctl stops rather than guess") {
+					t.Errorf("the message should say what to do: %v", err)
+				}
+			}
+			if got, _ := os.ReadFile(path + ".journal"); !bytes.Equal(got, edited) {
+				t.Error("the journal was changed by a refused open")
+			}
+		})
+	}
+}
+
+// A record written whole but for its newline may have been made durable:
+// it is kept, and a writer ends it before appending.
+func TestUnterminatedLastRecordIsKept(t *testing.T) {
+	path := twoRecordState(t)
+	data, err := os.ReadFile(path + ".journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".journal", bytes.TrimSuffix(data, []byte("\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Snapshot().Payouts["b/a"].Status; got != providers.StatusPaid {
+		t.Errorf("reader: status %s, want paid", got)
+	}
+	w := statetest.OpenWriter(t, state.NewLocal(path, nil, nil))
+	if err := w.Record(ctx, statetest.Intent("b/b", 1, "5")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	again, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	if err != nil {
+		t.Fatalf("after the writer: %v", err)
+	}
+	if again.Snapshot().Payouts["b/a"].Status != providers.StatusPaid || again.Snapshot().Payouts["b/b"] == nil {
+		t.Error("the kept record or the one appended after it is missing")
 	}
 }
 

@@ -28,8 +28,11 @@ type Backend interface {
 	Load(ctx context.Context) (*Loaded, error)
 	// Append makes records durable, in order, before returning.
 	Append(ctx context.Context, recs []Record) error
-	// Checkpoint durably replaces the snapshot.
-	Checkpoint(ctx context.Context, s *Snapshot) error
+	// Checkpoint durably replaces the snapshot. It returns the digest of
+	// what it wrote, recorded in the journal as a checkpoint so that the
+	// next Load can prove the snapshot unedited; "" for a backend that
+	// proves it otherwise.
+	Checkpoint(ctx context.Context, s *Snapshot) (string, error)
 	// ReadJournal calls fn for every event from the first.
 	ReadJournal(ctx context.Context, fn func(*Event) error) (*Torn, error)
 	Close() error
@@ -39,6 +42,10 @@ type Backend interface {
 type Loaded struct {
 	Snapshot *Snapshot
 	Tail     []*Event
+	// NeedsCheckpoint says the snapshot was proven by folding the journal
+	// from its start (it has no checkpoint record): the next command that
+	// writes records one, so that later loads need not.
+	NeedsCheckpoint bool
 }
 
 // Torn describes a torn final journal record.
@@ -61,8 +68,9 @@ type State struct {
 	mu       sync.Mutex // guards snap and lastHash
 	snap     *Snapshot
 	lastHash string
-	// diskSerial is the serial of the snapshot as last read or written.
-	diskSerial uint64
+	// behind says the snapshot on disk lacks events folded since it was
+	// read or written (checkpoint records aside: they describe it).
+	behind     bool
 	diskExists bool
 
 	qmu      sync.Mutex // guards the commit queue
@@ -122,12 +130,14 @@ func Open(ctx context.Context, b Backend, o Options) (*State, error) {
 	}
 	snap := ld.Snapshot
 	if snap != nil {
-		s.diskSerial, s.diskExists = snap.Serial, true
+		s.diskExists = true
 		s.lastHash = snap.Journal.Hash
 	} else {
 		snap = empty()
 	}
+	s.behind = ld.NeedsCheckpoint
 	for _, e := range ld.Tail {
+		s.behind = s.behind || e.Kind != KindCheckpoint
 		if e.Prev != s.lastHash {
 			err = &DamageError{File: b.Describe() + ".journal", Seq: e.Seq, Err: errors.New("its previous-record hash does not match: a record before it was changed or removed, or the snapshot does not belong to this journal")}
 		} else if ferr := snap.Apply(e); ferr != nil {
@@ -141,6 +151,9 @@ func Open(ctx context.Context, b Backend, o Options) (*State, error) {
 		}
 		s.lastHash = e.Hash
 	}
+	// In memory, the mark names the last record folded, whatever the file
+	// on disk says (its offset is set when it is written).
+	snap.Journal.Hash = s.lastHash
 	s.snap = snap
 	return s, nil
 }
@@ -259,8 +272,10 @@ func (s *State) flush(ctx context.Context, batch []*pending) error {
 			if err = s.snap.Apply(e); err != nil {
 				break
 			}
+			s.behind = s.behind || e.Kind != KindCheckpoint
 			e.Hash = rec.Hash
 			s.lastHash = rec.Hash
+			s.snap.Journal.Hash = rec.Hash
 			recs = append(recs, rec)
 		}
 		if err != nil {
@@ -289,7 +304,7 @@ func (s *State) flush(ctx context.Context, batch []*pending) error {
 func (s *State) Changed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.snap.Serial != s.diskSerial || (!s.diskExists && s.snap.Lineage != "")
+	return s.behind || (!s.diskExists && s.snap.Lineage != "")
 }
 
 // Checkpoint rewrites the snapshot if anything changed since it was read.
@@ -312,13 +327,21 @@ func (s *State) Checkpoint(ctx context.Context) error {
 		return broken
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.snap.Journal.Hash = s.lastHash
-	if err := s.backend.Checkpoint(ctx, s.snap); err != nil {
+	digest, err := s.backend.Checkpoint(ctx, s.snap)
+	if err != nil {
+		s.mu.Unlock()
 		return fmt.Errorf("write the snapshot (the journal holds every change; the next command folds it in): %w", err)
 	}
 	crash.Point(crash.SnapshotAfterRename)
-	s.diskSerial, s.diskExists = s.snap.Serial, true
+	s.behind, s.diskExists = false, true
+	s.mu.Unlock()
+	if digest == "" {
+		return nil
+	}
+	if err := s.Record(ctx, &Event{Kind: KindCheckpoint, Snapshot: digest}); err != nil {
+		return fmt.Errorf("record the snapshot's checkpoint in the journal (the snapshot is written; the next command checks it against the whole journal instead): %w", err)
+	}
 	return nil
 }
 

@@ -356,10 +356,12 @@ func (b *Backend) Append(ctx context.Context, recs []state.Record) error {
 }
 
 // Checkpoint stores the snapshot: the rows that changed since they were
-// read or last written, and the header, in one transaction. Its journal
+// read or last written, and the header, in one transaction. It returns no
+// digest: the rows change only in a transaction that checks the journal's
+// head, so no checkpoint record is needed to prove them. Its journal
 // mark's offset is the journal's length as a local file, so the snapshot
 // has the same bytes as the local backend's would.
-func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) error {
+func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, error) {
 	// Like a journal write, a snapshot write under way is finished even if
 	// the command is being interrupted: it is the command's last step.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout*4)
@@ -367,16 +369,16 @@ func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.lock == nil {
-		return fmt.Errorf("%s: checkpoint of a state that is not locked", b.Describe())
+		return "", fmt.Errorf("%s: checkpoint of a state that is not locked", b.Describe())
 	}
 	if s.Serial != b.head.seq || s.Journal.Hash != b.head.hash {
-		return fmt.Errorf("%s: checkpoint at record %d, but the journal ends at record %d", b.Describe(), s.Serial, b.head.seq)
+		return "", fmt.Errorf("%s: checkpoint at record %d, but the journal ends at record %d", b.Describe(), s.Serial, b.head.seq)
 	}
 	s.Journal.Offset = b.head.bytes
 	payouts := payoutLines(s)
 	groups, err := groupLines(s)
 	if err != nil {
-		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
+		return "", fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
 	}
 	pu, pd := changedRows(b.payouts, payouts)
 	gu, gd := changedRows(b.groups, groups)
@@ -419,15 +421,15 @@ func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) error {
 	}
 	if err != nil {
 		tx.Rollback(context.Background())
-		return b.wrap("write the snapshot", err)
+		return "", b.wrap("write the snapshot", err)
 	}
 	crash.Point(crash.SnapshotBeforeRename)
 	if err := tx.Commit(ctx); err != nil {
-		return b.wrap("commit the snapshot", err)
+		return "", b.wrap("commit the snapshot", err)
 	}
 	b.payouts, b.groups = payouts, groups
 	b.checkpoints.Add(1)
-	return nil
+	return "", nil
 }
 
 // ReadJournal calls fn for every record from the first, streaming them
