@@ -46,7 +46,7 @@ var ErrNoState = errors.New("no state")
 
 const (
 	restoreHint = "restore the journal and snapshot from a backup or version control; payctl never repairs a state by guessing"
-	editHint    = "the snapshot was edited without the journal: the journal is the record, so restore the snapshot from version control or the .backup file, or move it away and let the next payctl command rebuild it from the journal"
+	editHint    = "the snapshot was edited without the journal: the journal is the record, so restore the snapshot from version control or the .backup file, or rebuild it from the journal with `payctl state rebuild`"
 )
 
 // Verify checks a state: the journal's self-hashes, sequence and hash
@@ -73,7 +73,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 			exists = true
 			snapDigest = state.SnapshotDigest(data)
 			if snap, err = ReadSnapshot(local.Path, data); err != nil {
-				r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: "restore the snapshot from version control or the .backup file, or move it away and let the next payctl command rebuild it from the journal"})
+				r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: "restore the snapshot from version control or the .backup file, or rebuild it from the journal with `payctl state rebuild`"})
 			}
 		}
 		r.Permissions = true

@@ -101,6 +101,19 @@ type Options struct {
 	// NewLineage makes the lineage of a new state; nil means a random
 	// UUID. Tests set it for byte-stable output.
 	NewLineage func() string
+	// Rebuild ignores the snapshot and folds the whole journal, so that
+	// the next Checkpoint replaces the snapshot with the fold (`payctl
+	// state rebuild`). It needs Write.
+	Rebuild bool
+}
+
+// ErrNoRebuild is returned when the backend cannot rebuild its snapshot.
+var ErrNoRebuild = errors.New("this state backend keeps its snapshot in the same transactions as its journal and cannot be rebuilt")
+
+// journalLoader is a backend that can load its journal without its
+// snapshot.
+type journalLoader interface {
+	LoadJournal(ctx context.Context) (*Loaded, error)
 }
 
 // ErrBroken is returned by every Record after a write failed: the state in
@@ -121,12 +134,27 @@ func Open(ctx context.Context, b Backend, o Options) (*State, error) {
 			return nil, err
 		}
 	}
-	ld, err := b.Load(ctx)
+	load := b.Load
+	if o.Rebuild {
+		jl, ok := b.(journalLoader)
+		if !ok || !o.Write {
+			if o.Write {
+				b.Unlock()
+			}
+			return nil, fmt.Errorf("%s: %w", b.Describe(), ErrNoRebuild)
+		}
+		load = jl.LoadJournal
+	}
+	ld, err := load(ctx)
 	if err != nil {
 		if o.Write {
 			b.Unlock()
 		}
 		return nil, err
+	}
+	if o.Rebuild {
+		ld.NeedsCheckpoint = true
+		s.diskExists = true
 	}
 	snap := ld.Snapshot
 	if snap != nil {

@@ -103,8 +103,9 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	out.start(p)
 	rep, runErr := eng.Run(ctx, p)
 	out.stop()
+	wrote := st.Changed()
 	cerr := st.Checkpoint(ctx)
-	out.summary(rep, w.StateLocation(), st)
+	out.summary(rep, w.StateLocation(), st, wrote && cerr == nil)
 	if out.json {
 		stats := st.Stats()
 		out.event(map[string]any{"type": "stats", "seconds": time.Since(out.began).Seconds(), "journal_commits": stats.Commits, "journal_records": stats.Records})
@@ -339,7 +340,9 @@ func (o *applyOutput) progress(p apply.Progress) {
 	}
 }
 
-func (o *applyOutput) summary(rep *apply.Report, location string, st *state.State) {
+// summary prints the run's results; saved says the snapshot was written
+// and is durable, and only then is that said.
+func (o *applyOutput) summary(rep *apply.Report, location string, st *state.State, saved bool) {
 	if rep == nil {
 		return
 	}
@@ -402,7 +405,9 @@ func (o *applyOutput) summary(rep *apply.Report, location string, st *state.Stat
 	for _, sk := range rep.Skipped {
 		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", sk.Address, sk.Reason)
 	}
-	fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", location, st.Snapshot().Serial)
+	if saved {
+		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", location, st.Snapshot().Serial)
+	}
 }
 
 // finish turns the run's result into the command's error.

@@ -25,6 +25,7 @@ var stateCommands = []command{
 	{"pull", "write the postgres backend's state to a local state file", runStatePull},
 	{"diff", "compare two snapshots: payouts added, status changes, totals, impossible changes", runStateDiff},
 	{"verify", "check the journal's hash chain, that it folds to the snapshot, permissions and ids", runStateVerify},
+	{"rebuild", "replace the snapshot with the journal folded from its start", runStateRebuild},
 	{"export", "one row per payout attempt, as CSV or JSON, for accounting", runStateExport},
 }
 
