@@ -4,8 +4,11 @@
 // A plan is also a file: `payctl plan -out FILE` saves it, and `payctl
 // apply FILE` executes exactly the payouts in it, after checking that the
 // state (lineage and serial), the config and the manifests are still the
-// ones the plan was made from. A plan holds no secret: credentials never
-// reach it.
+// ones the plan was made from, and that planning those manifests again
+// gives the same plan (Matches); it then pays the plan made again, never
+// the file's copy, so an edited file cannot pay anything. A plan holds no
+// secret: credentials never reach it. A plan never sends a payout above
+// policy.maxPayout.
 //
 // Actions (see Action) never include deleting anything: a payout that is in
 // the state but gone from its batch's manifest is reported, not undone;
@@ -209,6 +212,10 @@ func Make(in Input) *Plan {
 	if in.Config != nil {
 		p.Config = FileRef{File: in.Config.File, Digest: in.Config.Digest}
 	}
+	var maxPayout map[string]money.Amount
+	if in.Config != nil {
+		maxPayout = in.Config.Policy.MaxPayout
+	}
 	batches := append([]*manifest.Batch(nil), in.Batches...)
 	sort.Slice(batches, func(i, j int) bool { return batches[i].Name < batches[j].Name })
 	for _, b := range batches {
@@ -221,14 +228,17 @@ func Make(in Input) *Plan {
 			p.Errors.Add(b.File, b.Pos.Provider, "provider %q is not in payctl.yaml", b.Provider)
 			continue
 		}
-		p.addBatch(b, prov, in.State)
+		p.addBatch(b, prov, in.State, maxPayout)
 	}
 	p.totals()
 	p.Errors.Sort()
 	return p
 }
 
-func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot) {
+// addBatch plans one batch. maxPayout is policy.maxPayout: manifest
+// validation applies it too, but a plan never sends above it whatever its
+// caller checked.
+func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot, maxPayout map[string]money.Amount) {
 	seen := make(map[string]bool, len(b.Payouts))
 	var sends []*Item
 	for i := range b.Payouts {
@@ -256,6 +266,10 @@ func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot)
 			}
 		}
 		p.classify(it, sp)
+		if max, ok := maxPayout[b.Currency]; ok && it.Action.Sends() && it.Amount.Cmp(max) > 0 {
+			p.Errors.Add(b.File, mp.Pos.Amount, "payout %s: amount %s %s is above the policy maximum %s %s; it is never sent",
+				addr, mp.Amount, b.Currency, max, b.Currency)
+		}
 		p.Payouts = append(p.Payouts, it)
 		if it.Action.Sends() {
 			sends = append(sends, it)

@@ -192,6 +192,9 @@ and apply the new plan:
   payctl plan -config %[1]s -out %[4]s.new.plan.json %[4]s
   payctl apply -config %[1]s %[4]s.new.plan.json
 
+Apply plans the held file again and pays only if that gives this very plan: a
+plan file edited after this text was written is refused and pays nothing.
+
 Dropping the file into inbox/ again parks it here again (unless the policy
 changed); it never pays twice either way.
 

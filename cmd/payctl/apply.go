@@ -18,14 +18,17 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/workspace"
 )
 
 func runApply(ctx context.Context, e *Env, args []string) error {
 	f := newFlags(e, "apply", "[-config FILE] [-auto-approve] [-json] [-lock-timeout D] (PLANFILE | PATH...)", `
 Pays. With a saved plan (from "payctl plan -out FILE"), pays exactly the payouts
 in it, after checking that the state, payctl.yaml and the manifests are the ones
-it was made from. With manifest paths, plans, shows the plan and asks for "yes"
-on a terminal (or proceeds with -auto-approve).
+it was made from, and that planning those manifests again gives that very plan,
+payout for payout (an edited plan file is refused and nothing is paid). With
+manifest paths, plans, shows the plan and asks for "yes" on a terminal (or
+proceeds with -auto-approve).
 
 Before sending anything, apply looks up every payout whose outcome an earlier
 run could not learn. Payouts whose outcome stays unknown are never sent again;
@@ -63,10 +66,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 
 	var p *plan.Plan
 	if planFile != "" {
-		if p, err = plan.Read(planFile); err != nil {
-			return err
-		}
-		if err := p.CheckCurrent(planFile, st.Snapshot(), w.Config.Digest, fileDigest); err != nil {
+		if p, err = savedPlan(ctx, w, planFile, st); err != nil {
 			return err
 		}
 	}
@@ -141,6 +141,31 @@ func lockHint(err error) error {
 		return withHint(err, "only one payctl may write a state at a time; retry when it is done, or pass -lock-timeout 5m to wait")
 	}
 	return err
+}
+
+// savedPlan reads a saved plan and returns the plan to pay: the one derived
+// again, by makePlan, from the manifests and config the file pins and the
+// state, after checking that it is the saved plan payout for payout. The
+// file is a claim about what was reviewed; what is paid always comes from
+// the manifests and passes their validation (policy limits included).
+// Nothing is written to the state before this returns.
+func savedPlan(ctx context.Context, w *workspace.Workspace, file string, st *state.State) (*plan.Plan, error) {
+	saved, err := plan.Read(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := saved.CheckCurrent(file, st.Snapshot(), w.Config.Digest, fileDigest); err != nil {
+		return nil, err
+	}
+	remake := fmt.Sprintf("make a new plan with `payctl plan -out FILE %s`, review it, and apply that", strings.Join(saved.ManifestFiles(), " "))
+	derived, err := makePlan(ctx, w, saved.ManifestFiles(), st)
+	if err != nil {
+		return nil, withHint(err, "the manifests %s pins do not pass validation, so it was not made from them and nothing was paid; %s", file, remake)
+	}
+	if err := saved.Matches(file, derived); err != nil {
+		return nil, withHint(err, "%s", remake)
+	}
+	return derived, nil
 }
 
 func isSavedPlan(path string) bool {

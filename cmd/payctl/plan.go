@@ -21,7 +21,8 @@ the balance each provider will be charged. Reads the state without locking it
 and needs no credentials.
 
 With -out, the plan is saved; "payctl apply FILE" then pays exactly it, and
-refuses if the state, payctl.yaml or a manifest changed since.`)
+refuses if the state, payctl.yaml or a manifest changed since, or if planning
+the manifests again does not give the saved plan (the file was edited).`)
 	out := f.String("out", "", "save the plan to `FILE` for `payctl apply FILE`")
 	asJSON := f.Bool("json", false, "print the plan as JSON (format_version 1)")
 	asMD := f.Bool("markdown", false, "print the plan as Markdown for a pull-request comment")

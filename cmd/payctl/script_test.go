@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http/httptest"
@@ -12,7 +13,11 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers/fake"
+	"github.com/payctl/payctl/state"
 )
 
 var updateScripts = flag.Bool("update", false, "rewrite the golden files in testdata/script with the current output")
@@ -29,6 +34,12 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	fake-blind               make the fake provider unable to look payouts up
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
 //	wait-nonempty FILE       wait (up to 10 s) until FILE exists and is not empty
+//	plan-edit FILE ADDRESS FIELD=VALUE...
+//	                         edit a payout of a saved plan as a careful forger would:
+//	                         digest, key, receives, groups and totals made consistent
+//	                         again; a new ADDRESS copies the payout named by a first
+//	                         from=ADDRESS
+//	plan-repin FILE          pin the manifests of a saved plan at their current digests
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
@@ -49,6 +60,8 @@ func TestScripts(t *testing.T) {
 			"fake-blind":    cmdFakeBlind,
 			"envsubst":      cmdEnvsubst,
 			"wait-nonempty": cmdWaitNonempty,
+			"plan-edit":     cmdPlanEdit,
+			"plan-repin":    cmdPlanRepin,
 		},
 	})
 }
@@ -124,4 +137,163 @@ func cmdWaitNonempty(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	ts.Fatalf("%s still empty after 10s", args[0])
+}
+
+// readPlanFile decodes a saved plan without plan.Read's checks: the
+// commands below forge plans.
+func readPlanFile(ts *testscript.TestScript, path string) *plan.Plan {
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(ts.ReadFile(path)), &p); err != nil {
+		ts.Fatalf("%s: %v", path, err)
+	}
+	return &p
+}
+
+func cmdPlanEdit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: plan-edit FILE ADDRESS FIELD=VALUE...")
+	}
+	p := readPlanFile(ts, args[0])
+	var it *plan.Item
+	for _, x := range p.Payouts {
+		if x.Address == args[1] {
+			it = x
+		}
+	}
+	edits := args[2:]
+	if it == nil {
+		from, ok := strings.CutPrefix(edits[0], "from=")
+		if !ok {
+			ts.Fatalf("plan-edit: %s is not in %s: name the payout to copy with from=ADDRESS first", args[1], args[0])
+		}
+		edits = edits[1:]
+		var src *plan.Item
+		for _, x := range p.Payouts {
+			if x.Address == from {
+				src = x
+			}
+		}
+		if src == nil {
+			ts.Fatalf("plan-edit: no payout %s to copy", from)
+		}
+		c := *src
+		c.Address, c.Action, c.Attempt, c.Status, c.Note = args[1], plan.Pay, 1, "", ""
+		it = &c
+		p.Payouts = append(p.Payouts, it)
+		if it.Group >= 0 {
+			g := p.Groups[it.Group]
+			g.Addresses = append(g.Addresses, it.Address)
+		}
+	}
+	for _, kv := range edits {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			ts.Fatalf("plan-edit: %q is not FIELD=VALUE", kv)
+		}
+		switch k {
+		case "amount":
+			a, err := money.Parse(v)
+			ts.Check(err)
+			it.Amount = a
+		case "recipient.name":
+			it.Recipient.Name = v
+		case "recipient.account":
+			it.Recipient.Account = v
+		case "recipient.bankCode":
+			it.Recipient.BankCode = v
+		case "recipient.bank":
+			it.Recipient.Bank = v
+		case "recipient.country":
+			it.Recipient.Country = v
+		default:
+			ts.Fatalf("plan-edit: unknown field %q", k)
+		}
+	}
+	it.Digest = state.Details{Provider: it.Provider, Currency: it.Currency, Amount: it.Amount, Recipient: it.Recipient}.Digest()
+	if it.Action.Sends() {
+		it.Key = state.Key(it.Provider, it.Address, it.Attempt)
+	}
+	it.Receives = it.Amount
+	if it.Fee != nil && it.FeePayer == fee.Recipient {
+		it.Receives = it.Amount.Sub(*it.Fee)
+	}
+	refigure(p)
+	ts.Check(p.Save(ts.MkAbs(args[0])))
+}
+
+// refigure makes a forged plan's group totals and plan totals add up.
+func refigure(p *plan.Plan) {
+	byAddr := map[string]*plan.Item{}
+	for _, it := range p.Payouts {
+		byAddr[it.Address] = it
+	}
+	for _, g := range p.Groups {
+		g.Total = money.FromInt64(0)
+		for _, a := range g.Addresses {
+			if it := byAddr[a]; it != nil {
+				g.Total = g.Total.Add(it.Amount)
+			}
+		}
+	}
+	for _, t := range p.Totals {
+		z := money.FromInt64(0)
+		t.Pay, t.Retry, t.Pending, t.Unknown, t.Unchanged = 0, 0, 0, 0, 0
+		t.Amount, t.Fees, t.FeesSender, t.FeesRecipient, t.Receive = z, z, z, z, z
+		addFee := func(f money.Amount, payer fee.Payer) {
+			t.Fees = t.Fees.Add(f)
+			if payer == fee.Recipient {
+				t.FeesRecipient = t.FeesRecipient.Add(f)
+			} else {
+				t.FeesSender = t.FeesSender.Add(f)
+			}
+		}
+		for _, it := range p.Payouts {
+			if it.Provider != t.Provider || it.Currency != t.Currency {
+				continue
+			}
+			switch it.Action {
+			case plan.Pay:
+				t.Pay++
+			case plan.Retry:
+				t.Retry++
+			case plan.Pending:
+				t.Pending++
+			case plan.Unknown:
+				t.Unknown++
+			case plan.Unchanged:
+				t.Unchanged++
+			}
+			if it.Action.Sends() {
+				t.Amount = t.Amount.Add(it.Amount)
+				t.Receive = t.Receive.Add(it.Receives)
+				if it.Fee != nil {
+					addFee(*it.Fee, it.FeePayer)
+				}
+			}
+		}
+		for _, g := range p.Groups {
+			perBatch := true
+			for _, a := range g.Addresses {
+				if it := byAddr[a]; it != nil && it.Fee != nil {
+					perBatch = false
+				}
+			}
+			if g.Provider == t.Provider && g.Currency == t.Currency && perBatch {
+				addFee(g.Fee, g.FeePayer)
+			}
+		}
+		t.Charged = t.Amount.Add(t.FeesSender)
+	}
+}
+
+func cmdPlanRepin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: plan-repin FILE")
+	}
+	p := readPlanFile(ts, args[0])
+	for i := range p.Manifests {
+		m := &p.Manifests[i]
+		m.Digest = plan.Digest([]byte(ts.ReadFile(m.File)))
+	}
+	ts.Check(p.Save(ts.MkAbs(args[0])))
 }
