@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
-	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/internal/crash"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
@@ -29,14 +28,9 @@ type Settings struct {
 	QuoteTolerance money.Amount
 }
 
-// SettingsFrom reads a provider's settings from its config.
-func SettingsFrom(p *config.Provider) Settings {
-	s := Settings{Concurrency: p.Concurrency, RatePerSecond: p.RatePerSecond, LookupGrace: p.LookupGrace, QuoteTolerance: p.QuoteTolerance}
-	if s.Concurrency <= 0 {
-		s.Concurrency = config.DefaultConcurrency
-	}
-	return s
-}
+// DefaultConcurrency is the payouts in flight per provider when the
+// settings give none (payctl.yaml's default is the same).
+const DefaultConcurrency = 4
 
 // Engine applies plans to one opened, locked state.
 type Engine struct {
@@ -119,7 +113,7 @@ func (e *Engine) settings(name string) Settings {
 		s = e.Settings(name)
 	}
 	if s.Concurrency <= 0 {
-		s.Concurrency = config.DefaultConcurrency
+		s.Concurrency = DefaultConcurrency
 	}
 	return s
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -97,19 +96,10 @@ func NewGate(w *workspace.Workspace, o GateOptions) *Gate {
 // Workspace is the gate's workspace.
 func (g *Gate) Workspace() *workspace.Workspace { return g.w }
 
-// Session is the state, locked, with an engine on it. Close it promptly.
-type Session struct {
-	State  *state.State
-	Engine *apply.Engine
-
-	g      *Gate
-	op     string
-	closed bool
-}
-
 // Open takes the in-process turn and the state's lock, each waiting up to
 // the gate's LockWait, and returns a *BusyError when either stays taken.
-func (g *Gate) Open(ctx context.Context, op string) (*Session, error) {
+// Closing the session checkpoints the state and gives the turn back.
+func (g *Gate) Open(ctx context.Context, op string) (*apply.Session, error) {
 	t := time.NewTimer(g.lockWait)
 	defer t.Stop()
 	select {
@@ -120,7 +110,11 @@ func (g *Gate) Open(ctx context.Context, op string) (*Session, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	st, err := g.w.OpenState(ctx, true, op, g.lockWait)
+	var sess *apply.Session
+	sess, err := apply.Open(ctx, g.w, apply.Options{Write: true, Op: op, LockWait: g.lockWait, OnClose: func() {
+		g.records.WithLabelValues(op).Add(float64(sess.State.Stats().Records))
+		<-g.turn
+	}})
 	if err != nil {
 		<-g.turn
 		var le *state.LockedError
@@ -131,29 +125,8 @@ func (g *Gate) Open(ctx context.Context, op string) (*Session, error) {
 		return nil, err
 	}
 	g.sessions.WithLabelValues(op).Inc()
-	eng := g.w.Engine(st)
-	eng.Providers = g.provider
-	return &Session{State: st, Engine: eng, g: g, op: op}, nil
-}
-
-// Close checkpoints the state, releases its lock and the turn. It is safe
-// to call twice.
-func (s *Session) Close(ctx context.Context) error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	cerr := s.State.Checkpoint(ctx)
-	s.g.records.WithLabelValues(s.op).Add(float64(s.State.Stats().Records))
-	uerr := s.State.Close()
-	<-s.g.turn
-	if cerr != nil {
-		return cerr
-	}
-	if uerr != nil {
-		return fmt.Errorf("release the state's lock: %w", uerr)
-	}
-	return nil
+	sess.Engine.Providers = g.provider
+	return sess, nil
 }
 
 // provider opens a provider once for the gate's lifetime; a failure is not

@@ -102,6 +102,44 @@ func (p *Plan) check(path string) error {
 	return nil
 }
 
+// ErrNotSaved is wrapped by Open for a file that is not a saved plan at
+// all (a manifest, a folder): a command that takes either reads it as
+// manifests instead.
+var ErrNotSaved = errors.New("not a saved plan")
+
+// Open reads path as a saved plan. A saved plan is a JSON object whose
+// first key is "format_version", as Save writes it; anything else is
+// ErrNotSaved. A file that starts like one but does not read as one (cut,
+// edited, another version) is that error, never taken for a manifest.
+func Open(path string) (*Plan, error) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotSaved)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	rest, ok := bytes.CutPrefix(bytes.TrimLeft(head[:n], " \t\r\n"), []byte("{"))
+	if !ok || !bytes.HasPrefix(bytes.TrimLeft(rest, " \t\r\n"), []byte(`"format_version"`)) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotSaved)
+	}
+	return Read(path)
+}
+
+// FileDigest is the current digest of the file at path, as a saved plan
+// pins its manifests.
+func FileDigest(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return Digest(data), nil
+}
+
 // Digest is "sha256:<hex>" of data, as manifests and configs are pinned.
 func Digest(data []byte) string { return doc.Digest(data) }
 

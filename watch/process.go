@@ -247,7 +247,7 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 	}
 	var run, settle []*item
 	for _, it := range items {
-		it.p = w.plan(sess, it.b)
+		it.p = sess.Plan(it.b)
 		if len(it.p.Errors) > 0 {
 			errs := it.p.Errors
 			w.background(fin, func() { w.reject(it.j, errs, it.start) })
@@ -269,7 +269,7 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 		for i, it := range run {
 			batches[i] = it.b
 		}
-		rep, runErr = sess.Engine.Run(ctx, w.plan(sess, batches...))
+		rep, runErr = sess.Run(ctx, sess.Plan(batches...))
 		w.count(rep)
 	}
 	if errors.Is(runErr, state.ErrBroken) {
@@ -302,19 +302,6 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 		}
 		w.conclude(fin, sess, it, rep, stop)
 	}
-}
-
-// plan plans batches against the session's state.
-func (w *Watcher) plan(sess *daemon.Session, batches ...*manifest.Batch) *plan.Plan {
-	ws := w.o.Gate.Workspace()
-	var p *plan.Plan
-	sess.State.View(func(s *state.Snapshot) {
-		p = plan.Make(plan.Input{
-			Batches: batches, Config: ws.Config, Providers: ws.PlanProviders(),
-			State: s, StateLocation: ws.StateLocation(),
-		})
-	})
-	return p
 }
 
 // quoteErrors finds the batch providers' quote refusals in a run's error,
@@ -363,7 +350,7 @@ func onlyQuotes(err error) bool {
 // when every payout has a status from the provider; held/ when the run
 // stopped with some of its payouts unsettled; otherwise another pass
 // later, or done/ as incomplete after MaxTries.
-func (w *Watcher) conclude(fin *sync.WaitGroup, sess *daemon.Session, it *item, rep *apply.Report, stop error) {
+func (w *Watcher) conclude(fin *sync.WaitGroup, sess *apply.Session, it *item, rep *apply.Report, stop error) {
 	j := it.j
 	var r *Result
 	sess.State.View(func(s *state.Snapshot) {
@@ -472,12 +459,12 @@ func (w *Watcher) reject(j job, errs diag.List, start time.Time) {
 
 // hold parks a file in held/ with a saved plan that names the file at its
 // place there, so that `payctl apply held/NAME.plan.json` can check it.
-func (w *Watcher) hold(sess *daemon.Session, it *item, reasons []string) {
+func (w *Watcher) hold(sess *apply.Session, it *item, reasons []string) {
 	j := it.j
 	final, err := w.move(Processing, j.name, Held, func(final string) error {
 		held := *it.b
 		held.File = w.path(Held, final)
-		p := w.plan(sess, &held)
+		p := sess.Plan(&held)
 		planPath := w.path(Held, final+".plan.json")
 		if err := p.Save(planPath); err != nil {
 			return err

@@ -20,6 +20,7 @@ import (
 	"github.com/gofrs/flock"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/daemon"
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/manifest"
@@ -109,7 +110,7 @@ type Watcher struct {
 	running atomic.Bool // inbox is watched and was listed once
 
 	// The worker's own.
-	sess      *daemon.Session
+	sess      *apply.Session
 	sessAt    time.Time
 	broken    bool              // the session's state failed to write
 	leftAlone map[string]uint64 // files that could not be moved: name -> inode
@@ -418,7 +419,7 @@ func (w *Watcher) work(ctx context.Context) {
 }
 
 // session returns the open session, or opens one.
-func (w *Watcher) session(ctx context.Context) (*daemon.Session, error) {
+func (w *Watcher) session(ctx context.Context) (*apply.Session, error) {
 	if w.sess != nil {
 		return w.sess, nil
 	}

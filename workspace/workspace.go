@@ -303,8 +303,18 @@ func (w *Workspace) Settings(name string) apply.Settings {
 	if p == nil {
 		return apply.Settings{}
 	}
-	return apply.SettingsFrom(p)
+	return apply.Settings{Concurrency: p.Concurrency, RatePerSecond: p.RatePerSecond, LookupGrace: p.LookupGrace, QuoteTolerance: p.QuoteTolerance}
 }
+
+// PlanInput is what a plan of batches needs from payctl.yaml.
+func (w *Workspace) PlanInput(batches []*manifest.Batch) plan.Input {
+	return plan.Input{Batches: batches, Config: w.Config, Providers: w.PlanProviders(), StateLocation: w.StateLocation()}
+}
+
+// ConfigDigest is payctl.yaml's digest, as saved plans pin it.
+func (w *Workspace) ConfigDigest() string { return w.Config.Digest }
+
+var _ apply.Workspace = (*Workspace)(nil)
 
 // Engine returns an apply engine for an opened state.
 func (w *Workspace) Engine(st *state.State) *apply.Engine {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -18,10 +16,9 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
-	"github.com/payctl/payctl/workspace"
 )
 
-func runApply(ctx context.Context, e *Env, args []string) error {
+func runApply(ctx context.Context, e *Env, args []string) (ferr error) {
 	f := newFlags(e, "apply", "[-config FILE] [-auto-approve] [-json] [-lock-timeout D] (PLANFILE | PATH...)", `
 Pays. With a saved plan (from "payctl plan -out FILE"), pays exactly the payouts
 in it, after checking that the state, payctl.yaml and the manifests are the ones
@@ -52,37 +49,38 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	defer w.Close()
 	out := newApplyOutput(e, *asJSON)
 	defer out.flush()
-	var planFile string
-	if f.NArg() == 1 && isSavedPlan(f.Arg(0)) {
-		planFile = f.Arg(0)
+	saved, err := plan.Open(f.Arg(0))
+	switch {
+	case f.NArg() > 1 || errors.Is(err, plan.ErrNotSaved):
+		saved = nil
+	case err != nil:
+		return err
 	}
-	st, err := w.OpenState(ctx, true, "apply", *lockWait)
+	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "apply", LockWait: *lockWait})
 	if err != nil {
 		return lockHint(err)
 	}
-	defer st.Close()
-	eng := w.Engine(st)
-	eng.Progress = out.progress
+	// The snapshot is written once, here, whatever happens above it.
+	defer func() { ferr = errors.Join(ferr, sess.Close(ctx)) }()
+	sess.Engine.Progress = out.progress
 
 	var p *plan.Plan
-	if planFile != "" {
-		if p, err = savedPlan(ctx, w, planFile, st); err != nil {
+	if saved != nil {
+		if p, err = sess.Reviewed(saved, f.Arg(0)); err != nil {
 			return err
 		}
 	}
-	recovered, rerr := eng.Recover(ctx)
+	recovered, rerr := sess.Recover(ctx)
 	out.recovered(recovered)
 	if rerr != nil {
 		out.warn("looking up earlier unknown payouts: %v", rerr)
 	}
-	if planFile == "" {
-		if p, err = makePlan(ctx, w, f.Args(), st); err != nil {
-			st.Checkpoint(ctx)
+	if saved == nil {
+		if p, err = sess.PlanPaths(f.Args()); err != nil {
 			return err
 		}
 		if len(p.Errors) > 0 {
 			p.WriteText(e.Stderr)
-			st.Checkpoint(ctx)
 			return p.Errors
 		}
 		if !*asJSON {
@@ -90,7 +88,6 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		}
 		if p.Changes() && !*auto {
 			if err := confirm(e, p); err != nil {
-				st.Checkpoint(ctx)
 				return err
 			}
 		}
@@ -98,16 +95,15 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	defer warnUnknown(e, p)
 	if !p.Changes() {
 		out.line("Nothing to pay: %s.", p.Summary())
-		return errors.Join(st.Checkpoint(ctx), out.finish(nil, p, rerr))
+		return out.finish(nil, p, rerr)
 	}
 	out.start(p)
-	rep, runErr := eng.Run(ctx, p)
+	rep, runErr := sess.Run(ctx, p)
 	out.stop()
-	wrote := st.Changed()
-	cerr := st.Checkpoint(ctx)
-	out.summary(rep, w.StateLocation(), st, wrote && cerr == nil)
+	cerr := sess.Close(ctx)
+	out.summary(rep, w.StateLocation(), sess)
 	if out.json {
-		stats := st.Stats()
+		stats := sess.State.Stats()
 		out.event(map[string]any{"type": "stats", "seconds": time.Since(out.began).Seconds(), "journal_commits": stats.Commits, "journal_records": stats.Records})
 	}
 	if cerr != nil {
@@ -141,54 +137,6 @@ func lockHint(err error) error {
 		return withHint(err, "only one payctl may write a state at a time; retry when it is done, or pass -lock-timeout 5m to wait")
 	}
 	return err
-}
-
-// savedPlan reads a saved plan and returns the plan to pay: the one derived
-// again, by makePlan, from the manifests and config the file pins and the
-// state, after checking that it is the saved plan payout for payout. The
-// file is a claim about what was reviewed; what is paid always comes from
-// the manifests and passes their validation (policy limits included).
-// Nothing is written to the state before this returns.
-func savedPlan(ctx context.Context, w *workspace.Workspace, file string, st *state.State) (*plan.Plan, error) {
-	saved, err := plan.Read(file)
-	if err != nil {
-		return nil, err
-	}
-	if err := saved.CheckCurrent(file, st.Snapshot(), w.Config.Digest, fileDigest); err != nil {
-		return nil, err
-	}
-	remake := fmt.Sprintf("make a new plan with `payctl plan -out FILE %s`, review it, and apply that", strings.Join(saved.ManifestFiles(), " "))
-	derived, err := makePlan(ctx, w, saved.ManifestFiles(), st)
-	if err != nil {
-		return nil, withHint(err, "the manifests %s pins do not pass validation, so it was not made from them and nothing was paid; %s", file, remake)
-	}
-	if err := saved.Matches(file, derived); err != nil {
-		return nil, withHint(err, "%s", remake)
-	}
-	return derived, nil
-}
-
-func isSavedPlan(path string) bool {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer fh.Close()
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(fh, head)
-	return strings.Contains(string(head[:n]), `"format_version"`)
-}
-
-func fileDigest(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return plan.Digest(data), nil
 }
 
 func confirm(e *Env, p *plan.Plan) error {
@@ -365,9 +313,9 @@ func (o *applyOutput) progress(p apply.Progress) {
 	}
 }
 
-// summary prints the run's results; saved says the snapshot was written
-// and is durable, and only then is that said.
-func (o *applyOutput) summary(rep *apply.Report, location string, st *state.State, saved bool) {
+// summary prints the run's results, and that the state was saved only
+// once its snapshot is durable.
+func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Session) {
 	if rep == nil {
 		return
 	}
@@ -430,8 +378,8 @@ func (o *applyOutput) summary(rep *apply.Report, location string, st *state.Stat
 	for _, sk := range rep.Skipped {
 		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", sk.Address, sk.Reason)
 	}
-	if saved {
-		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", location, st.Snapshot().Serial)
+	if sess.Saved() {
+		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", location, sess.State.Snapshot().Serial)
 	}
 }
 

@@ -132,6 +132,7 @@ type hinted struct {
 
 func (h *hinted) Error() string { return h.err.Error() }
 func (h *hinted) Unwrap() error { return h.err }
+func (h *hinted) Hint() string  { return h.hint }
 
 func withHint(err error, format string, args ...any) error {
 	return &hinted{err: err, hint: fmt.Sprintf(format, args...)}
@@ -170,8 +171,9 @@ func printError(w io.Writer, err error) {
 	} else {
 		fmt.Fprintf(w, "payctl: error: %s\n", err)
 	}
-	var h *hinted
+	// Packages below cmd say what to do the same way.
+	var h interface{ Hint() string }
 	if errors.As(err, &h) {
-		fmt.Fprintf(w, "payctl: hint: %s\n", h.hint)
+		fmt.Fprintf(w, "payctl: hint: %s\n", h.Hint())
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/plan"
-	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/workspace"
 )
 
@@ -41,7 +41,7 @@ the manifests again does not give the saved plan (the file was edited).`)
 		return err
 	}
 	defer w.Close()
-	p, err := makePlan(ctx, w, f.Args(), nil)
+	p, err := makePlan(ctx, w, f.Args())
 	if err != nil {
 		var l diag.List
 		if *asMD && errors.As(err, &l) {
@@ -80,26 +80,17 @@ the manifests again does not give the saved plan (the file was edited).`)
 	return nil
 }
 
-// makePlan loads and checks manifests and plans them against st, or
-// against the state read without a lock when st is nil.
-func makePlan(ctx context.Context, w *workspace.Workspace, paths []string, st *state.State) (*plan.Plan, error) {
+// makePlan loads and checks manifests, then plans them against the state
+// read without a lock: manifest errors are reported whatever the state.
+func makePlan(ctx context.Context, w *workspace.Workspace, paths []string) (*plan.Plan, error) {
 	batches, errs := w.LoadManifests(paths)
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if st == nil {
-		var err error
-		st, err = w.OpenState(ctx, false, "plan", 0)
-		if err != nil {
-			return nil, err
-		}
+	sess, err := apply.Open(ctx, w, apply.Options{Op: "plan"})
+	if err != nil {
+		return nil, err
 	}
-	var p *plan.Plan
-	st.View(func(s *state.Snapshot) {
-		p = plan.Make(plan.Input{
-			Batches: batches, Config: w.Config, Providers: w.PlanProviders(),
-			State: s, StateLocation: w.StateLocation(),
-		})
-	})
-	return p, nil
+	defer sess.Close(ctx)
+	return sess.Plan(batches...), nil
 }

@@ -26,15 +26,14 @@ payout succeeded, and that change is recorded, never silently overwritten.`)
 		return err
 	}
 	defer w.Close()
-	st, err := w.OpenState(ctx, true, "refresh", *lockWait)
+	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "refresh", LockWait: *lockWait})
 	if err != nil {
 		return lockHint(err)
 	}
-	defer st.Close()
-	before := st.Snapshot().Serial
-	outs, rerr := w.Engine(st).Refresh(ctx, *all)
-	changes := int(st.Snapshot().Serial - before)
-	cerr := st.Checkpoint(ctx)
+	before := sess.State.Stats().Records
+	outs, rerr := sess.Engine.Refresh(ctx, *all)
+	changes := int(sess.State.Stats().Records - before)
+	cerr := sess.Close(ctx)
 	if *asJSON {
 		if outs == nil {
 			outs = []*apply.Outcome{}
