@@ -41,8 +41,8 @@ type Engine struct {
 	Settings  func(name string) Settings
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// Progress, if set, receives an event per payout outcome.
-	Progress func(Progress)
+	// Progress, if set, receives each payout's outcome once it is durable.
+	Progress func(*Outcome)
 	// NewID names provider payouts in the journal; nil means random UUIDs.
 	// Tests set it for byte-stable output.
 	NewID func() string
@@ -50,19 +50,6 @@ type Engine struct {
 	mu     sync.Mutex
 	opened map[string]providers.Provider
 	errs   map[string]error
-}
-
-// Progress is one payout's outcome during a run.
-type Progress struct {
-	Address  string           `json:"address"`
-	Provider string           `json:"provider"`
-	Status   providers.Status `json:"status"`
-	Amount   money.Amount     `json:"amount"`
-	Currency string           `json:"currency"`
-	Reason   string           `json:"reason,omitempty"`
-	// Elapsed is from recording the intent to recording the outcome:
-	// what one payout cost, fsyncs and provider included.
-	Elapsed time.Duration `json:"-"`
 }
 
 func (e *Engine) now() time.Time {
@@ -129,7 +116,9 @@ type Outcome struct {
 	IDs      map[string]string `json:"ids,omitempty"`
 	Fee      *money.Amount     `json:"fee,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
-	elapsed  time.Duration
+	// Elapsed is from recording the intent to recording the outcome:
+	// what one payout cost, fsyncs and provider included.
+	Elapsed time.Duration `json:"-"`
 }
 
 // Report is what a run did.
@@ -334,26 +323,40 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 		work <- it
 	}
 	close(work)
-	var wg, outcomes sync.WaitGroup
+	var wg sync.WaitGroup
 	var errOnce sync.Once
 	var runErr error
-	fail := func(err error) {
+	r := &singleRun{e: e, pv: pv, prov: prov, lim: lim, rep: rep, fail: func(err error) {
 		errOnce.Do(func() { runErr = err })
 		stop(err)
-	}
+	}}
 	for i := 0; i < set.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.worker(ctx, pv, prov, work, lim, rep, &outcomes, fail)
+			r.worker(ctx, work)
 		}()
 	}
 	wg.Wait()
 	for it := range work {
 		rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
 	}
-	outcomes.Wait()
+	r.outcomes.Wait()
 	return runErr
+}
+
+// singleRun is one run of a single-payout provider: what its workers
+// share.
+type singleRun struct {
+	e    *Engine
+	pv   providers.Single
+	prov providers.Provider
+	lim  *rate.Limiter
+	rep  *Report
+	// outcomes counts outcomes queued and not yet durable.
+	outcomes sync.WaitGroup
+	// fail stops the run with its first error.
+	fail func(error)
 }
 
 // answered is the status to record for a send's answer: one that says
@@ -371,7 +374,7 @@ func skipped(it *plan.Item, why string) *Outcome {
 	return &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why}
 }
 
-func (e *Engine) worker(ctx context.Context, pv providers.Single, prov providers.Provider, work <-chan *plan.Item, lim *rate.Limiter, rep *Report, outcomes *sync.WaitGroup, fail func(error)) {
+func (r *singleRun) worker(ctx context.Context, work <-chan *plan.Item) {
 	// take prepares the next payout: blocking when the worker has nothing
 	// else to do, only if one is ready when it has a request to send.
 	take := func(wait bool) *prepared {
@@ -390,7 +393,7 @@ func (e *Engine) worker(ctx context.Context, pv providers.Single, prov providers
 			if !ok {
 				return nil
 			}
-			if pp := e.prepare(ctx, pv, prov, it, rep); pp != nil {
+			if pp := r.prepare(ctx, it); pp != nil {
 				return pp
 			}
 		}
@@ -400,27 +403,27 @@ func (e *Engine) worker(ctx context.Context, pv providers.Single, prov providers
 		cur := next
 		next = nil
 		if err := <-cur.durable; err != nil {
-			fail(fmt.Errorf("%s: intent not recorded, nothing sent: %w", cur.it.Address, err))
+			r.fail(fmt.Errorf("%s: intent not recorded, nothing sent: %w", cur.it.Address, err))
 			return
 		}
 		crash.Point(crash.IntentAfterSync)
 		if ctx.Err() == nil {
 			next = take(false)
 		}
-		if ctx.Err() != nil || lim.Wait(ctx) != nil {
+		if ctx.Err() != nil || r.lim.Wait(ctx) != nil {
 			// Stopped after the intent was written and before anything
 			// was sent: that much is certain, so it is recorded as such
 			// (the same attempt is sent by the next apply).
-			e.notSent(ctx, prov, cur, rep, outcomes, fail)
+			r.notSent(ctx, cur)
 			if next != nil {
 				if err := <-next.durable; err == nil {
-					e.notSent(ctx, prov, next, rep, outcomes, fail)
+					r.notSent(ctx, next)
 				}
 			}
 			return
 		}
-		if err := e.send(ctx, pv, prov, cur, rep, outcomes, fail); err != nil {
-			fail(err)
+		if err := r.send(ctx, cur); err != nil {
+			r.fail(err)
 		}
 		if next == nil && ctx.Err() == nil {
 			next = take(true)
@@ -430,36 +433,36 @@ func (e *Engine) worker(ctx context.Context, pv providers.Single, prov providers
 
 // prepare builds a payout's request and queues its intent. It returns nil,
 // recording why, when the provider cannot make the request.
-func (e *Engine) prepare(ctx context.Context, pv providers.Single, prov providers.Provider, it *plan.Item, rep *Report) *prepared {
+func (r *singleRun) prepare(ctx context.Context, it *plan.Item) *prepared {
 	if ctx.Err() != nil {
-		rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
+		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: the run was stopped"))
 		return nil
 	}
 	p := payoutOf(it)
-	req, err := pv.Prepare(p)
+	req, err := r.pv.Prepare(p)
 	if err != nil {
-		rep.add(&rep.Skipped, skipped(it, "not sent: "+err.Error()))
+		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: "+err.Error()))
 		return nil
 	}
-	intent := &state.Event{Kind: state.KindIntent, Provider: prov.Name(), Payouts: []state.EventPayout{intentPayout(it, &req)}}
-	return &prepared{it: it, p: p, req: req, durable: e.State.RecordAsync(ctx, intent), began: time.Now()}
+	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Payouts: []state.EventPayout{intentPayout(it, &req)}}
+	return &prepared{it: it, p: p, req: req, durable: r.e.State.RecordAsync(ctx, intent), began: time.Now()}
 }
 
 // notSent records that a payout whose intent is durable was not sent.
-func (e *Engine) notSent(ctx context.Context, prov providers.Provider, pp *prepared, rep *Report, outcomes *sync.WaitGroup, fail func(error)) {
-	ev := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Payouts: []state.EventPayout{{
+func (r *singleRun) notSent(ctx context.Context, pp *prepared) {
+	ev := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{{
 		Address: pp.it.Address, Attempt: pp.it.Attempt, Status: providers.StatusNotSent,
 		Reason: "the run was stopped after its intent was recorded and before it was sent",
 	}}}
-	durable := e.State.RecordAsync(ctx, ev)
-	outcomes.Add(1)
+	durable := r.e.State.RecordAsync(ctx, ev)
+	r.outcomes.Add(1)
 	go func() {
-		defer outcomes.Done()
+		defer r.outcomes.Done()
 		if err := <-durable; err != nil {
-			fail(fmt.Errorf("%s: could not record that it was not sent; the next apply looks it up: %w", pp.it.Address, err))
+			r.fail(fmt.Errorf("%s: could not record that it was not sent; the next apply looks it up: %w", pp.it.Address, err))
 			return
 		}
-		rep.add(&rep.Skipped, skipped(pp.it, "not sent: the run was stopped"))
+		r.rep.add(&r.rep.Skipped, skipped(pp.it, "not sent: the run was stopped"))
 	}()
 }
 
@@ -469,24 +472,24 @@ func (e *Engine) notSent(ctx context.Context, prov providers.Provider, pp *prepa
 // only once its outcome is durable. A crash before then leaves an intent
 // without an outcome, which the next apply looks up, as for any crash
 // after sending.
-func (e *Engine) send(ctx context.Context, pv providers.Single, prov providers.Provider, pp *prepared, rep *Report, outcomes *sync.WaitGroup, fail func(error)) error {
+func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	it := pp.it
-	res, sendErr := pv.Send(sendContext(ctx), pp.p, pp.req)
+	res, sendErr := r.pv.Send(sendContext(ctx), pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
 	res.Status = answered(res.Status)
-	outcome := &state.Event{Kind: state.KindOutcome, Provider: prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
-	durable := e.State.RecordAsync(ctx, outcome)
-	outcomes.Add(1)
+	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
+	durable := r.e.State.RecordAsync(ctx, outcome)
+	r.outcomes.Add(1)
 	go func() {
-		defer outcomes.Done()
+		defer r.outcomes.Done()
 		if err := <-durable; err != nil {
-			fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err))
+			r.fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err))
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, elapsed: time.Since(pp.began)}
-		rep.add(&rep.Outcomes, o)
-		e.progress(o)
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Elapsed: time.Since(pp.began)}
+		r.rep.add(&r.rep.Outcomes, o)
+		r.e.progress(o)
 	}()
 	if sendErr != nil {
 		return fmt.Errorf("%s: %w", it.Address, sendErr)
@@ -496,7 +499,7 @@ func (e *Engine) send(ctx context.Context, pv providers.Single, prov providers.P
 
 func (e *Engine) progress(o *Outcome) {
 	if e.Progress != nil {
-		e.Progress(Progress{Address: o.Address, Provider: o.Provider, Status: o.Status, Amount: o.Amount, Currency: o.Currency, Reason: o.Reason, Elapsed: o.elapsed})
+		e.Progress(o)
 	}
 }
 
@@ -636,7 +639,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	crash.Point(crash.OutcomeAfterSync)
 	for i, it := range items {
 		ep := outcome.Payouts[i]
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason, elapsed: time.Since(began)}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason, Elapsed: time.Since(began)}
 		rep.add(&rep.Outcomes, o)
 		e.progress(o)
 	}

@@ -295,7 +295,7 @@ func (o *applyOutput) stop() {
 	}
 }
 
-func (o *applyOutput) progress(p apply.Progress) {
+func (o *applyOutput) progress(p *apply.Outcome) {
 	o.mu.Lock()
 	o.done++
 	if p.Status == providers.StatusPaid || p.Status == providers.StatusPending {
