@@ -110,10 +110,10 @@ func (s *Session) Reviewed(saved *plan.Plan, file string) (*plan.Plan, error) {
 	remake := fmt.Sprintf("make a new plan with `payctl plan -out FILE %s`, review it, and apply that", strings.Join(saved.ManifestFiles(), " "))
 	derived, err := s.PlanPaths(saved.ManifestFiles())
 	if err != nil {
-		return nil, &hinted{err, fmt.Sprintf("the manifests %s pins do not pass validation, so it was not made from them and nothing was paid; %s", file, remake)}
+		return nil, diag.WithHint(err, "the manifests %s pins do not pass validation, so it was not made from them and nothing was paid; %s", file, remake)
 	}
 	if err := saved.Matches(file, derived); err != nil {
-		return nil, &hinted{err, remake}
+		return nil, diag.WithHint(err, "%s", remake)
 	}
 	return derived, nil
 }
@@ -161,16 +161,3 @@ func (s *Session) Close(ctx context.Context) error {
 
 // Saved says Close wrote the snapshot and it is durable.
 func (s *Session) Saved() bool { return s.saved }
-
-// hinted is an error with what to do about it; Hint is read by the
-// command line's error printer.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-
-// Hint says what to do.
-func (h *hinted) Hint() string { return h.hint }

@@ -10,6 +10,7 @@
 package diag
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -127,3 +128,27 @@ func (l List) Err() error {
 	l.Sort()
 	return l
 }
+
+// WithHint returns err with what to do about it, for the person reading
+// the error: the command line prints it after the error as a hint.
+func WithHint(err error, format string, args ...any) error {
+	return &hinted{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// HintOf returns the hint of the outermost error in err's chain that has
+// one.
+func HintOf(err error) (string, bool) {
+	var h *hinted
+	if errors.As(err, &h) {
+		return h.hint, true
+	}
+	return "", false
+}
+
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }

@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/payctl/payctl/diag"
 )
 
 func main() {
@@ -124,18 +126,8 @@ type exitCode int
 
 func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
 
-// hinted carries a hint for the user beside an error.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-func (h *hinted) Hint() string  { return h.hint }
-
 func withHint(err error, format string, args ...any) error {
-	return &hinted{err: err, hint: fmt.Sprintf(format, args...)}
+	return diag.WithHint(err, format, args...)
 }
 
 // reported marks an error whose details were already printed.
@@ -171,9 +163,7 @@ func printError(w io.Writer, err error) {
 	} else {
 		fmt.Fprintf(w, "payctl: error: %s\n", err)
 	}
-	// Packages below cmd say what to do the same way.
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		fmt.Fprintf(w, "payctl: hint: %s\n", h.Hint())
+	if hint, ok := diag.HintOf(err); ok {
+		fmt.Fprintf(w, "payctl: hint: %s\n", hint)
 	}
 }
