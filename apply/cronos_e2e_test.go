@@ -60,7 +60,7 @@ type cronosRig struct {
 	conc    int
 
 	mu    sync.Mutex
-	hints []cronos.Hint
+	hints []providers.Hint
 	// returned are disbursement ids whose /check answers the rig turns
 	// from success to failed, as a bank returning the funds would.
 	returned map[string]bool
@@ -73,7 +73,7 @@ func newCronosRig(t testing.TB) *cronosRig {
 		timeout: 5 * time.Second, grace: time.Minute, conc: 1,
 		returned: map[string]bool{},
 	}
-	cb := httptest.NewServer(cronos.CallbackHandler(func(_ context.Context, h cronos.Hint) error {
+	cb := httptest.NewServer(cronos.CallbackHandler(func(_ context.Context, h providers.Hint) error {
 		r.mu.Lock()
 		r.hints = append(r.hints, h)
 		r.mu.Unlock()
@@ -229,7 +229,7 @@ func (r *cronosRig) after(callbacks, refresh bool) {
 	eng := r.engine(s)
 	if callbacks {
 		for _, h := range r.takeHints() {
-			addr := addressOfKey(s, h.MerchantRef)
+			addr := addressOfKey(s, h.Reference)
 			if addr == "" {
 				continue
 			}
@@ -248,7 +248,7 @@ func (r *cronosRig) after(callbacks, refresh bool) {
 	}
 }
 
-func (r *cronosRig) takeHints() []cronos.Hint {
+func (r *cronosRig) takeHints() []providers.Hint {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hints

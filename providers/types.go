@@ -15,6 +15,11 @@ import (
 // package exports one; providers/registry lists them.
 type Type struct {
 	Name string
+	// Title is how messages to people name the provider, e.g. "Cronos".
+	Title string
+	// Hidden types are for testing payctl itself: nothing offers them to
+	// users (the sandbox skips them).
+	Hidden bool
 	// Batch is true for batch providers (Open returns a Batch).
 	Batch bool
 	Rules Rules
@@ -32,6 +37,9 @@ type Type struct {
 	Open func(o Options) (Provider, error)
 	// NewEmulator returns the built-in emulator of this type.
 	NewEmulator func(o EmulatorOptions) (Emulator, error)
+	// Callbacks, if set, receives the provider's callbacks: each configured
+	// provider of the type gets one at the path of its callbackURL.
+	Callbacks CallbackHandler
 }
 
 // Credential is one config field naming an environment variable.

@@ -66,6 +66,7 @@ import (
 // Type describes Cronos Engine to the rest of payctl.
 var Type = providers.Type{
 	Name:  "cronos",
+	Title: "Cronos",
 	Rules: Rules{},
 	// The disbursement fee looks flat at 3000 IDR in every source; who
 	// bears it is a project setting at Cronos (feePayer), so the default
@@ -85,6 +86,7 @@ var Type = providers.Type{
 	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
 		return cronostest.New(o)
 	},
+	Callbacks: CallbackHandler,
 }
 
 // maxIdlePerHost bounds the idle connections kept to Cronos; more payouts

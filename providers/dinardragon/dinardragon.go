@@ -96,6 +96,7 @@ var (
 // Type describes Dinar Dragon to the rest of payctl.
 var Type = providers.Type{
 	Name:            TypeName,
+	Title:           "Dinar Dragon",
 	Batch:           true,
 	Rules:           Rules,
 	DefaultMaxBatch: DefaultMaxBatch,

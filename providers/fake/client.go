@@ -21,6 +21,7 @@ import (
 // Type is the fake provider type, "fake". It pays in IDR.
 var Type = providers.Type{
 	Name:        "fake",
+	Title:       "fake",
 	Rules:       rules{},
 	DefaultFees: fee.Schedule{Fixed: new(money.FromInt64(1)), Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: 0},
 	Credentials: []providers.Credential{{Field: "tokenEnv", Optional: true}},
