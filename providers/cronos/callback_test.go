@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/cronos/emulator"
 )
 
 const callbackBody = `{"responseCode":200,"responseMessage":"success","responseData":{"id":"3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55","merchantRef":"6f1c1bde-1f3e-5c55-9d6a-000000000001","status":"success","amount":150001}}`
@@ -111,9 +111,9 @@ func TestCallbacksEndToEnd(t *testing.T) {
 		return nil
 	}, nil)
 	e := newEnv(t, withCallbackHandler(handler))
-	e.em.InjectNext(cronostest.FaultDuplicateCallbacks, 1)
+	e.em.InjectNext(emulator.FaultDuplicateCallbacks, 1)
 	as := e.sendAll(t, 1)
-	e.em.InjectNext(cronostest.FaultReorderCallbacks, 1)
+	e.em.InjectNext(emulator.FaultReorderCallbacks, 1)
 	e.clock.Advance(time.Minute)
 	e.em.Settle()
 	as = append(as, e.sendAll(t, 2)...)

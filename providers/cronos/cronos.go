@@ -60,7 +60,6 @@ import (
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
 )
 
 // Type describes Cronos Engine to the rest of payctl.
@@ -82,9 +81,6 @@ var Type = providers.Type{
 	Credentials: []providers.Credential{{Field: "keyEnv"}, {Field: "tokenEnv"}},
 	Open: func(o providers.Options) (providers.Provider, error) {
 		return Open(o)
-	},
-	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
-		return cronostest.New(o)
 	},
 	Callbacks: CallbackHandler,
 }
