@@ -18,7 +18,7 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 )
 
@@ -27,7 +27,7 @@ var idr, _ = money.LookupCurrency("IDR")
 type env struct {
 	t      *testing.T
 	path   string
-	ledger *fake.Ledger
+	ledger *fakeemu.Ledger
 	prov   providers.Provider
 	now    time.Time
 	grace  time.Duration
@@ -36,10 +36,10 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	l := fake.NewLedger()
+	l := fakeemu.NewLedger()
 	return &env{
 		t: t, path: filepath.Join(t.TempDir(), "payctl.state.json"), ledger: l,
-		prov: &fake.Memory{NameValue: "fk", Ledger: l},
+		prov: &fakeemu.Memory{NameValue: "fk", Ledger: l},
 		now:  time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), conc: 4,
 	}
 }
@@ -168,7 +168,7 @@ func TestPayThenReapplySendsNothing(t *testing.T) {
 
 func TestFailureThenRetry(t *testing.T) {
 	e := newEnv(t)
-	e.ledger.Inject(fake.Reject)
+	e.ledger.Inject(fakeemu.Reject)
 	b := e.batchOf(1)
 	rep, _, err := e.apply(b)
 	if err != nil {
@@ -195,7 +195,7 @@ func TestFailureThenRetry(t *testing.T) {
 }
 
 func TestUnknownResolvedByLookup(t *testing.T) {
-	faults := []fake.Fault{fake.Fail500After, fake.DropAfter, fake.DelayAfter, fake.GarbageAfter}
+	faults := []fakeemu.Fault{fakeemu.Fail500After, fakeemu.DropAfter, fakeemu.DelayAfter, fakeemu.GarbageAfter}
 	dups := 0
 	defer func() {
 		fmt.Printf("reliability: kind=fake-provider-faults cases=%d kills=0 faults=%d payouts=%d duplicates=%d lost=0\n", len(faults), len(faults), len(faults), dups)
@@ -230,7 +230,7 @@ func TestUnknownResolvedByLookup(t *testing.T) {
 
 func TestUnknownThatLookupCannotTellNeedsAPerson(t *testing.T) {
 	e := newEnv(t)
-	e.ledger.Inject(fake.Fail500Before)
+	e.ledger.Inject(fakeemu.Fail500Before)
 	e.ledger.LookupsBlind = true
 	b := e.batchOf(1)
 	if _, _, err := e.apply(b); err != nil {
@@ -275,7 +275,7 @@ func TestUnknownThatLookupCannotTellNeedsAPerson(t *testing.T) {
 func TestNotFoundTrustedOnlyAfterGrace(t *testing.T) {
 	e := newEnv(t)
 	e.grace = 2 * time.Minute
-	e.ledger.Inject(fake.Fail500Before)
+	e.ledger.Inject(fakeemu.Fail500Before)
 	b := e.batchOf(1)
 	e.apply(b)
 	// Within the grace period: still unknown, nothing sent.
@@ -299,7 +299,7 @@ func TestNotFoundTrustedOnlyAfterGrace(t *testing.T) {
 
 func TestNotSentIsSentAgainWithSameKey(t *testing.T) {
 	e := newEnv(t)
-	e.ledger.Inject(fake.Refuse)
+	e.ledger.Inject(fakeemu.Refuse)
 	b := e.batchOf(1)
 	rep, _, _ := e.apply(b)
 	if rep.Outcomes[0].Status != providers.StatusNotSent {
@@ -320,7 +320,7 @@ func TestConcurrencyLimitAndGroupCommit(t *testing.T) {
 	e := newEnv(t)
 	e.conc = 8
 	var inFlight, peak atomic.Int32
-	m := e.prov.(*fake.Memory)
+	m := e.prov.(*fakeemu.Memory)
 	m.BeforeSend = func(providers.Payout) {
 		n := inFlight.Add(1)
 		for {
@@ -358,7 +358,7 @@ func TestInterruptFinishesInFlightAndSendsNoMore(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var sent atomic.Int32
 	var once sync.Once
-	m := e.prov.(*fake.Memory)
+	m := e.prov.(*fakeemu.Memory)
 	m.BeforeSend = func(providers.Payout) {
 		if sent.Add(1) == 5 {
 			once.Do(cancel) // Ctrl-C while this one is in flight
@@ -412,7 +412,7 @@ func TestInterruptFinishesInFlightAndSendsNoMore(t *testing.T) {
 func TestBatchQuoteAboveThePlanIsNotExecuted(t *testing.T) {
 	e := newEnv(t)
 	e.batch = true
-	mb := &fake.MemoryBatch{NameValue: "fk", Ledger: e.ledger, Max: 3, FeePercent: money.MustParse("3")}
+	mb := &fakeemu.MemoryBatch{NameValue: "fk", Ledger: e.ledger, Max: 3, FeePercent: money.MustParse("3")}
 	e.prov = mb
 	rep, _, err := e.apply(e.batchOf(3))
 	var qe *apply.QuoteError
@@ -449,9 +449,9 @@ func TestBatchQuoteAboveThePlanIsNotExecuted(t *testing.T) {
 func TestBatchSplitAndLostExecuteAnswer(t *testing.T) {
 	e := newEnv(t)
 	e.batch = true
-	mb := &fake.MemoryBatch{NameValue: "fk", Ledger: e.ledger, Max: 3, FeePercent: money.MustParse("2.5")}
+	mb := &fakeemu.MemoryBatch{NameValue: "fk", Ledger: e.ledger, Max: 3, FeePercent: money.MustParse("2.5")}
 	e.prov = mb
-	mb.ExecuteFault = fake.DropAfter
+	mb.ExecuteFault = fakeemu.DropAfter
 	b := e.batchOf(7) // three provider payouts: 3 + 3 + 1
 	rep, p, err := e.apply(b)
 	if err != nil {
@@ -483,7 +483,7 @@ func TestStopHaltsEveryWorker(t *testing.T) {
 	e := newEnv(t)
 	e.conc = 4
 	var n atomic.Int32
-	m := e.prov.(*fake.Memory)
+	m := e.prov.(*fakeemu.Memory)
 	m.Contradict = func(providers.Payout) bool { return n.Add(1) == 10 }
 	m.Latency = time.Millisecond
 	s := e.open()

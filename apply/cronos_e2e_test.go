@@ -1,7 +1,7 @@
 package apply_test
 
 // End-to-end proofs for Cronos Engine (issue 4): the real client over HTTP
-// against the cronostest emulator, driven by the apply engine the way
+// against the Cronos emulator, driven by the apply engine the way
 // `payctl apply`, `payctl refresh` and `payctl serve` drive it. Every
 // fault the emulator can inject must end, after re-running apply (and
 // refresh) until settled, with each reference in the emulator's ledger at
@@ -31,7 +31,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 )
@@ -51,7 +51,7 @@ const cronosName = "idr"
 type cronosRig struct {
 	t       testing.TB
 	clock   *providertest.Clock
-	em      *cronostest.Emulator
+	em      *cronosemu.Emulator
 	api     *httptest.Server
 	cbURL   string
 	path    string
@@ -60,7 +60,7 @@ type cronosRig struct {
 	conc    int
 
 	mu    sync.Mutex
-	hints []cronos.Hint
+	hints []providers.Hint
 	// returned are disbursement ids whose /check answers the rig turns
 	// from success to failed, as a bank returning the funds would.
 	returned map[string]bool
@@ -73,7 +73,7 @@ func newCronosRig(t testing.TB) *cronosRig {
 		timeout: 5 * time.Second, grace: time.Minute, conc: 1,
 		returned: map[string]bool{},
 	}
-	cb := httptest.NewServer(cronos.CallbackHandler(func(_ context.Context, h cronos.Hint) error {
+	cb := httptest.NewServer(cronos.CallbackHandler(func(_ context.Context, h providers.Hint) error {
 		r.mu.Lock()
 		r.hints = append(r.hints, h)
 		r.mu.Unlock()
@@ -81,7 +81,7 @@ func newCronosRig(t testing.TB) *cronosRig {
 	}, nil))
 	t.Cleanup(cb.Close)
 	r.cbURL = cb.URL + "/callbacks/" + cronosName
-	em, err := cronostest.New(providers.EmulatorOptions{Now: r.clock.Now, Seed: 7})
+	em, err := cronosemu.New(providers.EmulatorOptions{Now: r.clock.Now, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func (r *cronosRig) after(callbacks, refresh bool) {
 	eng := r.engine(s)
 	if callbacks {
 		for _, h := range r.takeHints() {
-			addr := addressOfKey(s, h.MerchantRef)
+			addr := addressOfKey(s, h.Reference)
 			if addr == "" {
 				continue
 			}
@@ -248,7 +248,7 @@ func (r *cronosRig) after(callbacks, refresh bool) {
 	}
 }
 
-func (r *cronosRig) takeHints() []cronos.Hint {
+func (r *cronosRig) takeHints() []providers.Hint {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hints
@@ -321,7 +321,7 @@ func (r *cronosRig) verifyAgainstLedger(b *manifest.Batch) {
 	r.t.Helper()
 	snap := readSnapshot(r.t, r.path)
 	ledger := r.em.Ledger()
-	byRef := map[string][]cronostest.Disbursement{}
+	byRef := map[string][]cronosemu.Disbursement{}
 	for _, d := range ledger {
 		byRef[d.MerchantRef] = append(byRef[d.MerchantRef], d)
 	}
@@ -418,10 +418,10 @@ func history(evs []*state.Event) map[string][]string {
 // cronosFaultCase is one row of the fault table.
 type cronosFaultCase struct {
 	name  string
-	fault cronostest.Fault
+	fault cronosemu.Fault
 	count int
 	// more faults, injected too
-	more  map[cronostest.Fault]int
+	more  map[cronosemu.Fault]int
 	conc  int           // payouts in flight; 1 unless set
 	n     int           // payouts
 	short time.Duration // client timeout, when the case needs a short one
@@ -444,16 +444,16 @@ func TestCronosFaultsEndToEnd(t *testing.T) {
 	unknown1 := map[providers.Status]int{providers.StatusUnknown: 1, providers.StatusPending: 2}
 	cases := []cronosFaultCase{
 		{name: "none", n: 3, first: map[providers.Status]int{providers.StatusPending: 3}, sends: 3},
-		{name: "5xx before commit", fault: cronostest.Fault5xxBeforeCommit, count: 1, n: 3, first: unknown1, sends: 4},
-		{name: "5xx after commit", fault: cronostest.Fault5xxAfterCommit, count: 1, n: 3, first: unknown1, sends: 3},
-		{name: "answer delayed past the client timeout", fault: cronostest.FaultDelayAfterCommit, count: 1, n: 3, short: time.Second, first: unknown1, sends: 3},
-		{name: "connection dropped before commit", fault: cronostest.FaultDropBeforeCommit, count: 1, n: 3, first: unknown1, sends: 4},
-		{name: "connection dropped after commit", fault: cronostest.FaultDropAfterCommit, count: 1, n: 3, first: unknown1, sends: 3},
-		{name: "truncated body", fault: cronostest.FaultTruncateAfterCommit, count: 1, n: 3, first: unknown1, sends: 3},
-		{name: "429 burst within the retries", fault: cronostest.Fault429Burst, count: 3, n: 3, first: map[providers.Status]int{providers.StatusPending: 3}, sends: 3},
-		{name: "429 burst beyond the retries", fault: cronostest.Fault429Burst, count: 5, n: 3,
+		{name: "5xx before commit", fault: cronosemu.Fault5xxBeforeCommit, count: 1, n: 3, first: unknown1, sends: 4},
+		{name: "5xx after commit", fault: cronosemu.Fault5xxAfterCommit, count: 1, n: 3, first: unknown1, sends: 3},
+		{name: "answer delayed past the client timeout", fault: cronosemu.FaultDelayAfterCommit, count: 1, n: 3, short: time.Second, first: unknown1, sends: 3},
+		{name: "connection dropped before commit", fault: cronosemu.FaultDropBeforeCommit, count: 1, n: 3, first: unknown1, sends: 4},
+		{name: "connection dropped after commit", fault: cronosemu.FaultDropAfterCommit, count: 1, n: 3, first: unknown1, sends: 3},
+		{name: "truncated body", fault: cronosemu.FaultTruncateAfterCommit, count: 1, n: 3, first: unknown1, sends: 3},
+		{name: "429 burst within the retries", fault: cronosemu.Fault429Burst, count: 3, n: 3, first: map[providers.Status]int{providers.StatusPending: 3}, sends: 3},
+		{name: "429 burst beyond the retries", fault: cronosemu.Fault429Burst, count: 5, n: 3,
 			first: map[providers.Status]int{providers.StatusNotSent: 1, providers.StatusPending: 2}, sends: 4},
-		{name: "duplicate callbacks", fault: cronostest.FaultDuplicateCallbacks, count: 100, n: 3, cbs: true,
+		{name: "duplicate callbacks", fault: cronosemu.FaultDuplicateCallbacks, count: 100, n: 3, cbs: true,
 			first: map[providers.Status]int{providers.StatusPending: 3}, sends: 3,
 			verify: func(t *testing.T, r *cronosRig) {
 				// 3 creations and 3 settlements, each delivered twice.
@@ -463,12 +463,12 @@ func TestCronosFaultsEndToEnd(t *testing.T) {
 			}},
 		// Several lost answers at once, with 4 payouts in flight and more
 		// disbursements than one /transactions page holds (10).
-		{name: "mixed faults, concurrency 4", fault: cronostest.Fault5xxAfterCommit, count: 2, conc: 4, n: 14,
-			more:  map[cronostest.Fault]int{cronostest.FaultDropBeforeCommit: 1, cronostest.FaultTruncateAfterCommit: 1, cronostest.Fault429Burst: 2},
+		{name: "mixed faults, concurrency 4", fault: cronosemu.Fault5xxAfterCommit, count: 2, conc: 4, n: 14,
+			more:  map[cronosemu.Fault]int{cronosemu.FaultDropBeforeCommit: 1, cronosemu.FaultTruncateAfterCommit: 1, cronosemu.Fault429Burst: 2},
 			first: map[providers.Status]int{providers.StatusUnknown: 4, providers.StatusPending: 10}, sends: 15},
 		// The creation callback (pending) is held back until after the
 		// settlement callback (paid): a stale hint arrives last.
-		{name: "reordered callbacks", fault: cronostest.FaultReorderCallbacks, count: 1, n: 1, cbs: true,
+		{name: "reordered callbacks", fault: cronosemu.FaultReorderCallbacks, count: 1, n: 1, cbs: true,
 			first: map[providers.Status]int{providers.StatusPending: 1}, sends: 1, callbacks: []string{"paid", "pending"}},
 	}
 	var mu sync.Mutex
@@ -592,7 +592,7 @@ func TestCronosFaultsEndToEnd(t *testing.T) {
 // lookup by reference), records its id and sends nothing.
 func TestCronosUnknownWithoutIDFoundByScan(t *testing.T) {
 	r := newCronosRig(t)
-	r.em.InjectNext(cronostest.Fault5xxAfterCommit, 1)
+	r.em.InjectNext(cronosemu.Fault5xxAfterCommit, 1)
 	b := cronosBatch("nov", 1)
 	addr := manifest.Address(b.Name, b.Payouts[0].ID)
 	rep, _, err := r.apply(b)
@@ -630,7 +630,7 @@ func TestCronosUnknownWithoutIDFoundByScan(t *testing.T) {
 // lookup, is never re-sent, and stays unknown until a person resolves it.
 func TestCronosUnknownPastRetentionNeedsResolve(t *testing.T) {
 	r := newCronosRig(t)
-	r.em.InjectNext(cronostest.FaultDropAfterCommit, 1)
+	r.em.InjectNext(cronosemu.FaultDropAfterCommit, 1)
 	b := cronosBatch("nov", 1)
 	addr := manifest.Address(b.Name, b.Payouts[0].ID)
 	if _, _, err := r.apply(b); err != nil {

@@ -1,7 +1,7 @@
 package apply_test
 
 // End-to-end proofs for Dinar Dragon (issue 5): the real client over HTTP
-// against the ddtest emulator, driven by the apply engine as `payctl
+// against the Dinar Dragon emulator, driven by the apply engine as `payctl
 // apply`, `payctl refresh` and `payctl state resolve` drive it. Dinar
 // Dragon has no idempotency key and no lookup by authcode, so what must
 // hold is: a quote is never executed twice, an execute whose answer is
@@ -27,7 +27,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/dinardragon"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	ddemu "github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 )
@@ -43,7 +43,7 @@ var ddStart = time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)
 type ddRig struct {
 	t         testing.TB
 	clock     *providertest.Clock
-	em        *ddtest.Emulator
+	em        *ddemu.Emulator
 	api       *httptest.Server
 	path      string
 	maxBatch  int
@@ -59,7 +59,7 @@ func newDDRig(t testing.TB) *ddRig {
 		path:     filepath.Join(t.TempDir(), "payctl.state.json"),
 		maxBatch: 100, timeout: 5 * time.Second, tolerance: money.FromInt64(0),
 	}
-	em, err := ddtest.New(providers.EmulatorOptions{Now: r.clock.Now, Seed: 11})
+	em, err := ddemu.New(providers.EmulatorOptions{Now: r.clock.Now, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestDinarDragonDocsExample(t *testing.T) {
 		}
 	}
 
-	r.clock.Advance(ddtest.DefaultSettleDelay + time.Minute)
+	r.clock.Advance(ddemu.DefaultSettleDelay + time.Minute)
 	r.refresh()
 	snap = readSnapshot(t, r.path)
 	for _, addr := range addrs(b) {
@@ -317,7 +317,7 @@ func TestDinarDragonQuoteAboveThePlan(t *testing.T) {
 	}{
 		{
 			name:    "quote-high fault, then a normal quote",
-			raise:   func(r *ddRig) { r.em.Inject(ddtest.FaultQuoteHigh, 1) },
+			raise:   func(r *ddRig) { r.em.Inject(ddemu.FaultQuoteHigh, 1) },
 			fix:     func(r *ddRig) {},
 			charged: "4.875",
 		},
@@ -409,7 +409,7 @@ func TestDinarDragonAuthcodeExpiredBeforeExecute(t *testing.T) {
 	r := newDDRig(t)
 	b := ddBatch("vendors", docsExample)
 	r.wrap = func(c *dinardragon.Client) providers.Provider {
-		return &expiringQuotes{Client: c, after: func() { r.clock.Advance(ddtest.AuthcodeLifetime + time.Minute) }}
+		return &expiringQuotes{Client: c, after: func() { r.clock.Advance(ddemu.AuthcodeLifetime + time.Minute) }}
 	}
 	rep, _, err := r.apply(b)
 	if err != nil {
@@ -453,7 +453,7 @@ func TestDinarDragonAuthcodeExpiredBeforeExecute(t *testing.T) {
 // payout; the error names the authcode and payctl state resolve. Once a
 // person resolves them, plan and apply pay the rest and nothing twice.
 func TestDinarDragonExecuteAnswerMismatch(t *testing.T) {
-	for _, fault := range []string{ddtest.FaultExecuteMissing, ddtest.FaultExecuteExtra, ddtest.FaultExecuteWrongAmount} {
+	for _, fault := range []string{ddemu.FaultExecuteMissing, ddemu.FaultExecuteExtra, ddemu.FaultExecuteWrongAmount} {
 		t.Run(fault, func(t *testing.T) {
 			r := newDDRig(t)
 			r.maxBatch = 3
@@ -552,12 +552,12 @@ func TestDinarDragonLostExecuteAnswer(t *testing.T) {
 		paid  bool
 		short time.Duration
 	}{
-		{fault: ddtest.FaultDropAfterCommit, paid: true},
-		{fault: ddtest.Fault5xxAfterCommit, paid: true},
-		{fault: ddtest.FaultTruncateAfterCommit, paid: true},
-		{fault: ddtest.FaultDelayAfterCommit, paid: true, short: time.Second},
-		{fault: ddtest.FaultDropBeforeCommit, paid: false},
-		{fault: ddtest.Fault5xxBeforeCommit, paid: false},
+		{fault: ddemu.FaultDropAfterCommit, paid: true},
+		{fault: ddemu.Fault5xxAfterCommit, paid: true},
+		{fault: ddemu.FaultTruncateAfterCommit, paid: true},
+		{fault: ddemu.FaultDelayAfterCommit, paid: true, short: time.Second},
+		{fault: ddemu.FaultDropBeforeCommit, paid: false},
+		{fault: ddemu.Fault5xxBeforeCommit, paid: false},
 	} {
 		cases++
 		t.Run(tc.fault, func(t *testing.T) {
@@ -636,13 +636,13 @@ func TestDinarDragonLostExecuteAnswer(t *testing.T) {
 func TestDinarDragonFailedRefundedIsRetried(t *testing.T) {
 	r := newDDRig(t)
 	ps := slices.Clone(docsExample)
-	ps[1].account = "55000123" + ddtest.FailMarker
+	ps[1].account = "55000123" + ddemu.FailMarker
 	b := ddBatch("vendors", ps)
 	failing := manifest.Address(b.Name, ps[1].id)
 	if _, _, err := r.apply(b); err != nil {
 		t.Fatal(err)
 	}
-	r.clock.Advance(ddtest.DefaultSettleDelay + time.Minute)
+	r.clock.Advance(ddemu.DefaultSettleDelay + time.Minute)
 	outs := r.refresh()
 	got := map[string]providers.Status{}
 	for _, o := range outs {

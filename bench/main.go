@@ -35,11 +35,7 @@ import (
 	"github.com/payctl/payctl/internal/gen"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
-	"github.com/payctl/payctl/providers/dinardragon"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
-	"github.com/payctl/payctl/providers/fake"
+	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/state"
 )
 
@@ -330,21 +326,11 @@ type emulated struct {
 }
 
 func startEmulator(typ, ledger string) (*emulated, error) {
-	o := providers.EmulatorOptions{LedgerPath: ledger, Seed: 1}
-	var em providers.Emulator
-	var err error
-	switch typ {
-	case "fake":
-		l := fake.NewLedger()
-		srv := httptest.NewServer(l)
-		return &emulated{srv: srv, creds: map[string]string{}, close: srv.Close}, nil
-	case "cronos":
-		em, err = cronostest.New(o)
-	default:
-		var d *ddtest.Emulator
-		d, err = ddtest.New(o)
-		em = d
+	t, ok := registry.Lookup(typ)
+	if !ok {
+		return nil, fmt.Errorf("no provider type %s", typ)
 	}
+	em, err := t.NewEmulator(providers.EmulatorOptions{LedgerPath: ledger, Seed: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -493,18 +479,13 @@ func bareLoop(typ string, em *emulated, ps []providers.Payout) (float64, time.Du
 	var lat []time.Duration
 	var mu sync.Mutex
 	t0 := time.Now()
-	if typ != "dinardragon" {
-		var c providers.Single
-		if typ == "fake" {
-			c = fake.Open(o)
-		} else {
-			o.Credentials = map[string]string{"keyEnv": em.creds["keyEnv"], "tokenEnv": em.creds["tokenEnv"]}
-			cc, err := cronos.Open(o)
-			if err != nil {
-				return 0, 0, 0, err
-			}
-			c = cc
-		}
+	t, _ := registry.Lookup(typ)
+	o.Credentials = em.creds
+	p, err := t.Open(o)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if c, ok := p.(providers.Single); ok {
 		work := make(chan providers.Payout)
 		var wg sync.WaitGroup
 		var firstErr error
@@ -540,11 +521,7 @@ func bareLoop(typ string, em *emulated, ps []providers.Payout) (float64, time.Du
 			return 0, 0, 0, firstErr
 		}
 	} else {
-		o.Credentials = map[string]string{"privateKeyEnv": em.creds["privateKeyEnv"]}
-		c, err := dinardragon.New(o)
-		if err != nil {
-			return 0, 0, 0, err
-		}
+		c := p.(providers.Batch)
 		for len(ps) > 0 {
 			k := min(100, len(ps))
 			chunk := ps[:k]

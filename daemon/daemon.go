@@ -20,7 +20,8 @@ import (
 
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/providers/cronos"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/state"
 )
 
@@ -41,7 +42,8 @@ type Options struct {
 	// Registry serves /metrics; nil means NewRegistry("").
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
-	// RequireCallbacks makes New refuse a Cronos provider that has no
+	// RequireCallbacks makes New refuse a provider whose type calls back
+	// (providers.Type.Callbacks, as Cronos does) and that has no
 	// callbackURL (payctl serve exists to receive them); otherwise such a
 	// provider is skipped with a warning (payctl watch -listen).
 	RequireCallbacks bool
@@ -60,6 +62,7 @@ type Options struct {
 type Callback struct {
 	Provider string
 	Path     string // secret: never log it
+	handler  providers.CallbackHandler
 }
 
 // Daemon is the HTTP side of a long-running payctl.
@@ -75,8 +78,8 @@ type Daemon struct {
 	handler http.Handler
 }
 
-// New prepares a daemon: one callback handler per Cronos provider of the
-// gate's workspace, at the path of its callbackURL.
+// New prepares a daemon: one callback handler per provider of the gate's
+// workspace whose type calls back, at the path of its callbackURL.
 func New(o Options) (*Daemon, error) {
 	if o.Gate == nil {
 		return nil, errors.New("daemon: no gate")
@@ -105,7 +108,7 @@ func New(o Options) (*Daemon, error) {
 	d.cbs = cbs
 	for _, cb := range cbs {
 		d.m.init(cb.Provider)
-		d.routes[cb.Path] = d.count(cb.Provider, cronos.CallbackHandler(d.onHint(cb.Provider), o.Logger.With("provider", cb.Provider)))
+		d.routes[cb.Path] = d.count(cb.Provider, cb.handler(d.onHint(cb.Provider), o.Logger.With("provider", cb.Provider)))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", d.health)
@@ -120,10 +123,10 @@ func New(o Options) (*Daemon, error) {
 	return d, nil
 }
 
-// CronosCallbackPath is the path a Cronos provider's callbacks are
-// received at: its callbackURL's, or for a built-in emulator without one,
-// the path of the callback URL workspace.OpenProvider gives it.
-func CronosCallbackPath(p *config.Provider) (string, bool) {
+// callbackPath is the path a provider's callbacks are received at: its
+// callbackURL's, or for a built-in emulator without one, the path of the
+// callback URL workspace.OpenProvider gives it.
+func callbackPath(p *config.Provider) (string, bool) {
 	if p.CallbackURL == "" {
 		if p.Emulator {
 			return "/callbacks/" + p.Name, true
@@ -147,16 +150,17 @@ func callbacks(cfg *config.Config, require bool, log *slog.Logger) ([]Callback, 
 	used := map[string]string{"/healthz": "payctl's health check", "/metrics": "payctl's metrics"}
 	for _, name := range cfg.ProviderNames() {
 		p := cfg.Providers[name]
-		if p.Type != "cronos" {
+		t, _ := registry.Lookup(p.Type)
+		if t == nil || t.Callbacks == nil {
 			continue
 		}
-		path, ok := CronosCallbackPath(p)
+		path, ok := callbackPath(p)
 		switch {
 		case !ok && p.CallbackURL == "":
 			if require {
-				errs.Add(cfg.File, p.Pos[""], "provider %s: payctl serve receives Cronos callbacks at the path of callbackURL, and %s has none; set callbackURL: https://YOUR-HOST/callbacks/%s/SECRET, with SECRET a long random string (openssl rand -hex 16)", name, name, name)
+				errs.Add(cfg.File, p.Pos[""], "provider %s: payctl serve receives %s callbacks at the path of callbackURL, and %s has none; set callbackURL: https://YOUR-HOST/callbacks/%s/SECRET, with SECRET a long random string (openssl rand -hex 16)", name, t.Title, name, name)
 			} else {
-				log.Warn("cronos provider has no callbackURL: its callbacks are not received here; payctl refresh learns final statuses instead", "provider", name)
+				log.Warn(t.Name+" provider has no callbackURL: its callbacks are not received here; payctl refresh learns final statuses instead", "provider", name)
 			}
 			continue
 		case !ok || path == "/" || !strings.HasPrefix(path, "/"):
@@ -172,7 +176,7 @@ func callbacks(cfg *config.Config, require bool, log *slog.Logger) ([]Callback, 
 		if len(strings.TrimSuffix(seg, "/")) < minSecretLen && !p.Emulator {
 			log.Warn("the callback path has no long random segment: anyone who guesses it can make payctl look payouts up (they cannot change what is recorded); end callbackURL with a secret such as the output of `openssl rand -hex 16`", "provider", name)
 		}
-		out = append(out, Callback{Provider: name, Path: path})
+		out = append(out, Callback{Provider: name, Path: path, handler: t.Callbacks})
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -219,7 +223,7 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	stopHints()
 	wg.Wait()
 	if n := d.q.stop(); n > 0 {
-		d.log.Warn("stopping with callback hints not yet looked up; their callbacks were answered 500, so Cronos may send them again, and payctl refresh catches up", "hints", n)
+		d.log.Warn("stopping with callback hints not yet looked up; their callbacks were answered 500, so the providers may send them again, and payctl refresh catches up", "hints", n)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
@@ -265,8 +269,8 @@ func (d *Daemon) RunHints(ctx context.Context) {
 
 // onHint is a provider's callback handler's onHint: queue the hint and
 // wait for its lookup.
-func (d *Daemon) onHint(provider string) func(context.Context, cronos.Hint) error {
-	return func(ctx context.Context, h cronos.Hint) error {
+func (d *Daemon) onHint(provider string) func(context.Context, providers.Hint) error {
+	return func(ctx context.Context, h providers.Hint) error {
 		ch := d.q.add(provider, h, time.Now())
 		t := time.NewTimer(d.o.ReplyWait)
 		defer t.Stop()

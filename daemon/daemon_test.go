@@ -23,7 +23,7 @@ import (
 	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/workspace"
@@ -37,7 +37,7 @@ type rig struct {
 	t      *testing.T
 	root   string
 	clock  *providertest.Clock
-	em     *cronostest.Emulator
+	em     *cronosemu.Emulator
 	ws     *workspace.Workspace
 	gate   *Gate
 	d      *Daemon
@@ -55,7 +55,7 @@ func newRig(t *testing.T, o Options, faults ...string) *rig {
 		h.Load().(http.Handler).ServeHTTP(w, req)
 	}))
 	t.Cleanup(r.srv.Close)
-	em, err := cronostest.NewWithConfig(providers.EmulatorOptions{Now: r.clock.Now, Faults: faults}, cronostest.Config{SettleDelay: time.Minute})
+	em, err := cronosemu.NewWithConfig(providers.EmulatorOptions{Now: r.clock.Now, Faults: faults}, cronosemu.Config{SettleDelay: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

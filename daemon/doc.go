@@ -1,6 +1,6 @@
 // Package daemon is what payctl's long-running commands (`payctl serve` and
 // `payctl watch -listen`) share: turn-taking on the state, the HTTP side
-// (/healthz, Prometheus /metrics, Cronos callbacks) and their metrics.
+// (/healthz, Prometheus /metrics, provider callbacks) and their metrics.
 //
 // # The state
 //
@@ -17,8 +17,8 @@
 //
 // # Callbacks
 //
-// Cronos callbacks are unauthenticated hints. The handler of each Cronos
-// provider is mounted at the path of that provider's callbackURL, which
+// Callbacks (Cronos sends them) are unauthenticated hints. The handler of
+// each provider whose type has one (providers.Type.Callbacks) is mounted at the path of that provider's callbackURL, which
 // should carry a long random segment chosen by the user: the path is the
 // only thing keeping strangers from making payctl look payouts up. A hint
 // never says what to record; it names a reference, and the daemon:
@@ -35,8 +35,8 @@
 //
 // So a duplicate, late or forged callback costs one lookup and changes
 // nothing the provider does not confirm; a reference payctl does not know is
-// logged and answered 200 (so Cronos stops resending it) without touching
-// the state. Bodies are capped by cronos.MaxCallbackSize.
+// logged and answered 200 (so the provider stops resending it) without
+// touching the state. The provider's handler caps bodies (Cronos: 64 KiB).
 //
 // Queued hints live in memory: a daemon killed with hints queued loses them,
 // and `payctl refresh` (or the next callback) catches up.

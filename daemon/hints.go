@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos"
 )
 
 // errStopped answers the callbacks still waiting when the daemon stops: the
@@ -50,7 +49,7 @@ func hintKey(provider, ref string) string { return provider + "\x00" + ref }
 
 // add queues a callback's hint, due now, and returns the channel its
 // result arrives on.
-func (q *hintQueue) add(provider string, h cronos.Hint, now time.Time) chan error {
+func (q *hintQueue) add(provider string, h providers.Hint, now time.Time) chan error {
 	ch := make(chan error, 1)
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -58,10 +57,10 @@ func (q *hintQueue) add(provider string, h cronos.Hint, now time.Time) chan erro
 		ch <- errStopped
 		return ch
 	}
-	k := hintKey(provider, h.MerchantRef)
+	k := hintKey(provider, h.Reference)
 	e := q.byKey[k]
 	if e == nil {
-		e = &hint{provider: provider, ref: h.MerchantRef}
+		e = &hint{provider: provider, ref: h.Reference}
 		q.byKey[k] = e
 	}
 	e.id, e.claimed, e.due = h.ID, h.Status, now

@@ -1,6 +1,9 @@
 // Package providers defines what payctl needs from a payout provider, once,
 // for every provider type. Each provider type lives in its own package under
-// providers/ and imports this one, never the reverse.
+// providers/ and imports this one, never the reverse; it describes itself
+// with a Type. Its emulator lives in providers/<name>/emulator, which the
+// client never imports, and providers/registry pairs the two: nothing else
+// in payctl names a provider.
 //
 // Two shapes of provider exist:
 //

@@ -10,11 +10,17 @@ import (
 	"github.com/payctl/payctl/fee"
 )
 
-// Type describes a provider type to the rest of payctl: its rules, its
-// defaults, which credentials it needs and how to open it. Each provider
-// package exports one; providers/registry lists them.
+// Type describes a provider type to the rest of payctl: everything payctl
+// needs of it, so that nothing outside providers/ names a provider. Each
+// provider package exports one (its client, rules, defaults, credentials
+// and callbacks); providers/registry lists them, each with its emulator.
 type Type struct {
 	Name string
+	// Title is how messages to people name the provider, e.g. "Cronos".
+	Title string
+	// Hidden types are for testing payctl itself: nothing offers them to
+	// users (the sandbox skips them).
+	Hidden bool
 	// Batch is true for batch providers (Open returns a Batch).
 	Batch bool
 	Rules Rules
@@ -30,8 +36,13 @@ type Type struct {
 	Credentials []Credential
 	// Open returns a client for a configured provider.
 	Open func(o Options) (Provider, error)
-	// NewEmulator returns the built-in emulator of this type.
+	// NewEmulator returns the built-in emulator of this type; nil for a
+	// type without one. providers/registry sets it, so that a provider's
+	// client never imports its emulator.
 	NewEmulator func(o EmulatorOptions) (Emulator, error)
+	// Callbacks, if set, receives the provider's callbacks: each configured
+	// provider of the type gets one at the path of its callbackURL.
+	Callbacks CallbackHandler
 }
 
 // Credential is one config field naming an environment variable.

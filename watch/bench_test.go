@@ -14,7 +14,7 @@ import (
 
 	"github.com/payctl/payctl/daemon"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/workspace"
 )
 
@@ -29,7 +29,7 @@ var (
 // the 99th percentile. Run it with -benchtime=1x: one run is
 // -watch.bench.files files of -watch.bench.payouts payouts.
 func BenchmarkDropToDone(b *testing.B) {
-	em, err := cronostest.New(providers.EmulatorOptions{})
+	em, err := cronosemu.New(providers.EmulatorOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/payctl/payctl/daemon"
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/workspace"
 )
@@ -77,7 +77,7 @@ type rig struct {
 	root    string // holds payctl.yaml and the state
 	dir     string // the watched folder
 	stage   string // where files are written before being renamed in
-	ledger  *fake.Ledger
+	ledger  *fakeemu.Ledger
 	ws      *workspace.Workspace
 	gate    *daemon.Gate
 	w       *Watcher
@@ -103,7 +103,7 @@ const defaultPolicy = `    providers: [fk]
 
 func newRig(t testing.TB, ro rigOptions) *rig {
 	t.Helper()
-	l := fake.NewLedger()
+	l := fakeemu.NewLedger()
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)
 	root := t.TempDir()

@@ -16,7 +16,7 @@ import (
 	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 )
 
@@ -455,12 +455,12 @@ func TestManyFilesAtOnce(t *testing.T) {
 // done/ with every payout paid once.
 func TestLostAnswersAreLookedUpNotResent(t *testing.T) {
 	tests := []struct {
-		fault   fake.Fault
+		fault   fakeemu.Fault
 		creates int
 	}{
-		{fake.Fail500After, 2},  // paid, answer lost: found by the lookup
-		{fake.Fail500Before, 3}, // not paid: proven absent, sent again
-		{fake.DropAfter, 2},
+		{fakeemu.Fail500After, 2},  // paid, answer lost: found by the lookup
+		{fakeemu.Fail500Before, 3}, // not paid: proven absent, sent again
+		{fakeemu.DropAfter, 2},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {

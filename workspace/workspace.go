@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +52,7 @@ type Workspace struct {
 type runningEmulator struct {
 	name string
 	em   providers.Emulator
-	srv  *http.Server
+	host *providers.EmulatorHost
 	url  string
 }
 
@@ -277,7 +276,8 @@ func (w *Workspace) startEmulator(name string, t *providers.Type) (*runningEmula
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("emulator for %s: %w", name, err)
 	}
-	em, err := t.NewEmulator(providers.EmulatorOptions{
+	host := providers.NewEmulatorHost()
+	em, err := host.Start(t, "", providers.EmulatorOptions{
 		LedgerPath: filepath.Join(dir, name+".json"),
 		Now:        w.Now,
 		Logger:     w.Logger.With("emulator", name),
@@ -287,12 +287,11 @@ func (w *Workspace) startEmulator(name string, t *providers.Type) (*runningEmula
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		em.Close()
+		host.Close(context.Background())
 		return nil, fmt.Errorf("emulator for %s: %w", name, err)
 	}
-	srv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-	go srv.Serve(ln)
-	re := &runningEmulator{name: name, em: em, srv: srv, url: "http://" + ln.Addr().String()}
+	host.Serve(ln)
+	re := &runningEmulator{name: name, em: em, host: host, url: host.URL()}
 	w.emulators = append(w.emulators, re)
 	return re, nil
 }
@@ -331,9 +330,8 @@ func (w *Workspace) Close() error {
 	var errs []error
 	for _, e := range w.emulators {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		e.srv.Shutdown(ctx)
+		errs = append(errs, e.host.Close(ctx))
 		cancel()
-		errs = append(errs, e.em.Close())
 	}
 	w.emulators = nil
 	if w.backend != nil {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/crash"
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 )
 
 // rig is a fake provider over HTTP and a folder with payctl.yaml and a
@@ -22,12 +22,12 @@ import (
 type rig struct {
 	t      testing.TB
 	dir    string
-	ledger *fake.Ledger
+	ledger *fakeemu.Ledger
 	n      int
 }
 
 func newRig(t testing.TB, n, conc int, grace time.Duration) *rig {
-	l := fake.NewLedger()
+	l := fakeemu.NewLedger()
 	l.Token = "fake-secret-token-7f3a"
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)

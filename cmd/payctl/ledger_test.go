@@ -5,6 +5,7 @@ import (
 
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 )
 
@@ -14,7 +15,7 @@ import (
 // payment (its id and idempotency key) for each. Every test that kills
 // payctl ends here, so that all of them count duplicates and lost records
 // the same way.
-func checkLedger(t testing.TB, snap *state.Snapshot, ledger *fake.Ledger, want []string) (duplicates, lost int) {
+func checkLedger(t testing.TB, snap *state.Snapshot, ledger *fakeemu.Ledger, want []string) (duplicates, lost int) {
 	t.Helper()
 	paid := map[string][]fake.Payment{}
 	for _, p := range ledger.Payments() {

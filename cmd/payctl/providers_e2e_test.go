@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	ddemu "github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/state"
 )
 
@@ -65,8 +65,8 @@ func (f *ddFolder) payctl(env []string, args ...string) (string, error) {
 // ddLedgerFile is the emulator's persisted ledger, as far as the test
 // reads it.
 type ddLedgerFile struct {
-	Payments []ddtest.Payment `json:"payments"`
-	Executes map[string]int   `json:"executes"`
+	Payments []ddemu.Payment `json:"payments"`
+	Executes map[string]int  `json:"executes"`
 }
 
 func (f *ddFolder) ledger() ddLedgerFile {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,20 +51,16 @@ emulator's documentation for the names; "name=N" repeats it N times).`)
 		return err
 	}
 	logger := f.logger()
-	mux := http.NewServeMux()
+	host := providers.NewEmulatorHost()
+	defer closeHost(host) // after an error; a second Close does nothing
 	var ems []providers.Emulator
-	defer func() {
-		for _, em := range ems {
-			em.Close()
-		}
-	}()
 	var types []string
 	for _, name := range registry.Names() {
 		t, _ := registry.Lookup(name)
-		if name == "fake" || t.NewEmulator == nil {
+		if t.Hidden || t.NewEmulator == nil {
 			continue
 		}
-		em, err := t.NewEmulator(providers.EmulatorOptions{
+		em, err := host.Start(t, "/"+name, providers.EmulatorOptions{
 			LedgerPath: filepath.Join(*dir, name+".json"),
 			Logger:     logger.With("emulator", name), Faults: byType[name], Seed: *seed,
 		})
@@ -75,7 +69,6 @@ emulator's documentation for the names; "name=N" repeats it N times).`)
 		}
 		delete(byType, name)
 		ems = append(ems, em)
-		mux.Handle("/"+name+"/", http.StripPrefix("/"+name, em))
 		types = append(types, name)
 	}
 	for typ := range byType {
@@ -105,26 +98,27 @@ emulator's documentation for the names; "name=N" repeats it N times).`)
 			fmt.Fprintf(out, "    %s: %s\n", c.Field, env)
 			exports = append(exports, fmt.Sprintf("%s=%s", env, v))
 		}
-		if name == "cronos" {
-			fmt.Fprintf(out, "    callbackURL: http://127.0.0.1:8787/callbacks/cronos-sandbox   # where `payctl serve -listen 127.0.0.1:8787` listens\n")
+		if t.Callbacks != nil {
+			fmt.Fprintf(out, "    callbackURL: http://127.0.0.1:8787/callbacks/%s-sandbox   # where `payctl serve -listen 127.0.0.1:8787` listens\n", name)
 		}
 	}
 	sort.Strings(exports)
 	fmt.Fprintf(out, "\nand in the environment (the emulators' public demo credentials):\n\n  export %s\n\nInterrupt to stop.\n", strings.Join(exports, " "))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := host.Serve(ln)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	return closeHost(host)
+}
+
+// closeHost stops the sandbox's emulators, giving requests in progress a
+// few seconds.
+func closeHost(h *providers.EmulatorHost) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return h.Close(ctx)
 }
 
 // envName turns a config field such as "privateKey" into PRIVATE_KEY.

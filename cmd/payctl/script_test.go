@@ -16,7 +16,7 @@ import (
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 )
 
@@ -29,7 +29,7 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //
 //	fake-provider [TOKEN]    start a fake provider (non-deduplicating) and set $FAKE_URL;
 //	                         with TOKEN it requires "Authorization: Bearer TOKEN"
-//	fake-inject FAULT...     make the next create requests fail (see providers/fake)
+//	fake-inject FAULT...     make the next create requests fail (see providers/fake/emulator)
 //	fake-ledger              print the fake provider's payments, one per line
 //	fake-blind               make the fake provider unable to look payouts up
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
@@ -67,7 +67,7 @@ func TestScripts(t *testing.T) {
 }
 
 type scriptFake struct {
-	ledger *fake.Ledger
+	ledger *fakeemu.Ledger
 	srv    *httptest.Server
 }
 
@@ -84,7 +84,7 @@ func cmdFakeProvider(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("unsupported: ! fake-provider")
 	}
 	f := ts.Value("fake").(*scriptFake)
-	f.ledger = fake.NewLedger()
+	f.ledger = fakeemu.NewLedger()
 	if len(args) > 0 {
 		f.ledger.Token = args[0]
 	}
@@ -96,7 +96,7 @@ func cmdFakeProvider(ts *testscript.TestScript, neg bool, args []string) {
 func cmdFakeInject(ts *testscript.TestScript, neg bool, args []string) {
 	f := fakeOf(ts)
 	for _, a := range args {
-		f.ledger.Inject(fake.Fault(a))
+		f.ledger.Inject(fakeemu.Fault(a))
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
 )
@@ -31,8 +31,8 @@ func TestServeCycle(t *testing.T) {
 	// The emulator's clock starts at the real time (payctl's processes
 	// use theirs) and moves only when the test moves it.
 	clock := providertest.NewClock(time.Now())
-	em, err := cronostest.NewWithConfig(providers.EmulatorOptions{Now: clock.Now, Faults: []string{"duplicate-callbacks=2", "reorder-callbacks=2"}},
-		cronostest.Config{SettleDelay: time.Minute})
+	em, err := cronosemu.NewWithConfig(providers.EmulatorOptions{Now: clock.Now, Faults: []string{"duplicate-callbacks=2", "reorder-callbacks=2"}},
+		cronosemu.Config{SettleDelay: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payctl/payctl/internal/crash"
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate"
 	"github.com/payctl/payctl/state/pgstate/pgtest"
@@ -35,7 +35,7 @@ var (
 // each with a payctl.yaml naming the same database state.
 type pgRig struct {
 	t      *testing.T
-	ledger *fake.Ledger
+	ledger *fakeemu.Ledger
 	url    string
 	dsn    string
 	n      int
@@ -50,7 +50,7 @@ const pgStateName = "payouts"
 func newPGRig(t *testing.T, n, files int) *pgRig {
 	t.Helper()
 	dsn := pgtest.Schema(t)
-	l := fake.NewLedger()
+	l := fakeemu.NewLedger()
 	l.Token = "fake-secret-token-7f3a"
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 )
 
 var (
@@ -29,11 +29,11 @@ var (
 type dropRig struct {
 	t      testing.TB
 	root   string
-	ledger *fake.Ledger
+	ledger *fakeemu.Ledger
 }
 
 func newDropRig(t testing.TB, extra string) *dropRig {
-	l := fake.NewLedger()
+	l := fakeemu.NewLedger()
 	l.Token = "fake-secret-token-9d2e"
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)

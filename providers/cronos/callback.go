@@ -18,37 +18,28 @@ const MaxCallbackSize = 64 << 10
 // ErrCallbackTooLarge is a callback body over MaxCallbackSize.
 var ErrCallbackTooLarge = errors.New("callback body is larger than 64 KiB")
 
-// Hint is what a callback claims about one disbursement. Callbacks are not
-// signed (no public source shows a signature), so anyone can send one: a
-// Hint says which attempt to Check, never what to record.
-type Hint struct {
-	MerchantRef string // the reference payctl sent (the attempt's key)
-	ID          string // Cronos's disbursement id
-	// Status is the claimed status, mapped like answers; StatusUnknown
-	// for a status payctl does not know.
-	Status providers.Status
-}
-
 // ParseCallback reads a callback body: the same envelope as API answers
 // (which is how working receivers treat it), with responseData naming
-// id, merchantRef and status.
-func ParseCallback(r io.Reader) (Hint, error) {
+// id, merchantRef and status. Callbacks are not signed (no public source
+// shows a signature), so anyone can send one: the Hint says which attempt
+// to Check, never what to record. Its Status is mapped like answers.
+func ParseCallback(r io.Reader) (providers.Hint, error) {
 	body, err := io.ReadAll(io.LimitReader(r, MaxCallbackSize+1))
 	if err != nil {
-		return Hint{}, fmt.Errorf("read callback: %w", err)
+		return providers.Hint{}, fmt.Errorf("read callback: %w", err)
 	}
 	if len(body) > MaxCallbackSize {
-		return Hint{}, ErrCallbackTooLarge
+		return providers.Hint{}, ErrCallbackTooLarge
 	}
 	env, err := parseEnvelope(body)
 	if err != nil {
-		return Hint{}, fmt.Errorf("callback: %w", err)
+		return providers.Hint{}, fmt.Errorf("callback: %w", err)
 	}
 	_, head, err := parseHead(env.Data)
 	if err != nil {
-		return Hint{}, fmt.Errorf("callback: %w", err)
+		return providers.Hint{}, fmt.Errorf("callback: %w", err)
 	}
-	h := Hint{ID: head.ID, MerchantRef: head.MerchantRef}
+	h := providers.Hint{ID: head.ID, Reference: head.MerchantRef}
 	h.Status, _ = mapStatus(head.Status)
 	return h, nil
 }
@@ -59,7 +50,7 @@ func ParseCallback(r io.Reader) (Hint, error) {
 // included: Cronos must not keep retrying it), 400 to bodies that are not
 // callbacks, 413 to oversized ones, 405 to other methods, and 500 when
 // onHint fails, so that Cronos sends the callback again.
-func CallbackHandler(onHint func(context.Context, Hint) error, logger *slog.Logger) http.Handler {
+func CallbackHandler(onHint func(context.Context, providers.Hint) error, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -82,11 +73,11 @@ func CallbackHandler(onHint func(context.Context, Hint) error, logger *slog.Logg
 			return
 		}
 		if err := onHint(r.Context(), h); err != nil {
-			logger.Error("cronos callback not handled", "reference", h.MerchantRef, "id", h.ID, "error", err)
+			logger.Error("cronos callback not handled", "reference", h.Reference, "id", h.ID, "error", err)
 			http.Error(w, "callback not handled; send it again", http.StatusInternalServerError)
 			return
 		}
-		logger.Debug("cronos callback", "reference", h.MerchantRef, "id", h.ID, "status", h.Status)
+		logger.Debug("cronos callback", "reference", h.Reference, "id", h.ID, "status", h.Status)
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"responseCode":200,"responseMessage":"ok"}`)
 	})

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/cronos/emulator"
 )
 
 const callbackBody = `{"responseCode":200,"responseMessage":"success","responseData":{"id":"3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55","merchantRef":"6f1c1bde-1f3e-5c55-9d6a-000000000001","status":"success","amount":150001}}`
@@ -19,13 +19,13 @@ const callbackBody = `{"responseCode":200,"responseMessage":"success","responseD
 func TestParseCallback(t *testing.T) {
 	tests := map[string]struct {
 		body string
-		want Hint
+		want providers.Hint
 		err  string // a word the error must contain; empty for success
 	}{
-		"valid": {body: callbackBody, want: Hint{MerchantRef: "6f1c1bde-1f3e-5c55-9d6a-000000000001", ID: "3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55", Status: providers.StatusPaid}},
+		"valid": {body: callbackBody, want: providers.Hint{Reference: "6f1c1bde-1f3e-5c55-9d6a-000000000001", ID: "3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55", Status: providers.StatusPaid}},
 		"unknown status is still a hint": {
 			body: strings.Replace(callbackBody, `"success","amount"`, `"refunded","amount"`, 1),
-			want: Hint{MerchantRef: "6f1c1bde-1f3e-5c55-9d6a-000000000001", ID: "3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55", Status: providers.StatusUnknown},
+			want: providers.Hint{Reference: "6f1c1bde-1f3e-5c55-9d6a-000000000001", ID: "3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55", Status: providers.StatusUnknown},
 		},
 		"empty":              {body: ``, err: "syntax"},
 		"not json":           {body: `status=success`, err: "syntax"},
@@ -55,9 +55,9 @@ func TestParseCallback(t *testing.T) {
 
 func TestCallbackHandler(t *testing.T) {
 	var mu sync.Mutex
-	var hints []Hint
+	var hints []providers.Hint
 	fail := false
-	h := CallbackHandler(func(_ context.Context, h Hint) error {
+	h := CallbackHandler(func(_ context.Context, h providers.Hint) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if fail {
@@ -103,17 +103,17 @@ func TestCallbackHandler(t *testing.T) {
 // a receiver must.
 func TestCallbacksEndToEnd(t *testing.T) {
 	var mu sync.Mutex
-	var hints []Hint
-	handler := CallbackHandler(func(_ context.Context, h Hint) error {
+	var hints []providers.Hint
+	handler := CallbackHandler(func(_ context.Context, h providers.Hint) error {
 		mu.Lock()
 		defer mu.Unlock()
 		hints = append(hints, h)
 		return nil
 	}, nil)
 	e := newEnv(t, withCallbackHandler(handler))
-	e.em.InjectNext(cronostest.FaultDuplicateCallbacks, 1)
+	e.em.InjectNext(emulator.FaultDuplicateCallbacks, 1)
 	as := e.sendAll(t, 1)
-	e.em.InjectNext(cronostest.FaultReorderCallbacks, 1)
+	e.em.InjectNext(emulator.FaultReorderCallbacks, 1)
 	e.clock.Advance(time.Minute)
 	e.em.Settle()
 	as = append(as, e.sendAll(t, 2)...)
@@ -124,11 +124,11 @@ func TestCallbacksEndToEnd(t *testing.T) {
 	}
 
 	mu.Lock()
-	got := append([]Hint(nil), hints...)
+	got := append([]providers.Hint(nil), hints...)
 	mu.Unlock()
 	var seq []string
 	for _, h := range got {
-		seq = append(seq, h.MerchantRef[len(h.MerchantRef)-1:]+":"+string(h.Status))
+		seq = append(seq, h.Reference[len(h.Reference)-1:]+":"+string(h.Status))
 	}
 	// Payout 1's creation twice; its success held back until payout 2's
 	// creation was sent.
@@ -146,7 +146,7 @@ func TestCallbacksEndToEnd(t *testing.T) {
 		byRef[a.Key] = a
 	}
 	for _, h := range got {
-		a := byRef[h.MerchantRef]
+		a := byRef[h.Reference]
 		a.IDs = map[string]string{"id": h.ID}
 		rs, err := e.client.Check(t.Context(), []providers.Attempt{a})
 		if err != nil {

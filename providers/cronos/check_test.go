@@ -13,7 +13,7 @@ import (
 
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/cronos/internal/wire"
 )
 
@@ -171,7 +171,7 @@ func TestLookUpCost(t *testing.T) {
 }
 
 func TestLookUpPages(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *cronostest.Config) { c.PageSize = 2 }))
+	e := newEnv(t, withConfig(func(c *emulator.Config) { c.PageSize = 2 }))
 	as := withoutIDs(e.sendAll(t, 1, 2, 3, 4, 5))
 	rs, err := e.client.Check(t.Context(), as[4:])
 	if err != nil {

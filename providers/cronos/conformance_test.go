@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/cronos/internal/wire"
 	"github.com/payctl/payctl/providers/providertest"
 )
@@ -33,7 +33,7 @@ func TestConformance(t *testing.T) {
 				}
 				return paid
 			},
-			Fault:   func(name string) { e.em.InjectNext(cronostest.Fault(name), 1) },
+			Fault:   func(name string) { e.em.InjectNext(emulator.Fault(name), 1) },
 			Lookup:  true,
 			Secrets: []string{wire.DemoKey, wire.DemoToken},
 		}

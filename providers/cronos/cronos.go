@@ -60,12 +60,12 @@ import (
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
 )
 
 // Type describes Cronos Engine to the rest of payctl.
 var Type = providers.Type{
 	Name:  "cronos",
+	Title: "Cronos",
 	Rules: Rules{},
 	// The disbursement fee looks flat at 3000 IDR in every source; who
 	// bears it is a project setting at Cronos (feePayer), so the default
@@ -82,9 +82,7 @@ var Type = providers.Type{
 	Open: func(o providers.Options) (providers.Provider, error) {
 		return Open(o)
 	},
-	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
-		return cronostest.New(o)
-	},
+	Callbacks: CallbackHandler,
 }
 
 // maxIdlePerHost bounds the idle connections kept to Cronos; more payouts

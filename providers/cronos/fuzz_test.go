@@ -72,7 +72,7 @@ func FuzzParseCallback(f *testing.F) {
 		if len(body) > MaxCallbackSize {
 			t.Fatalf("accepted %d bytes", len(body))
 		}
-		if _, err := uuid.Parse(h.ID); err != nil || h.MerchantRef == "" {
+		if _, err := uuid.Parse(h.ID); err != nil || h.Reference == "" {
 			t.Fatalf("accepted hint %+v", h)
 		}
 		switch h.Status {

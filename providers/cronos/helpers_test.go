@@ -10,7 +10,7 @@ import (
 
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/cronos/internal/wire"
 	"github.com/payctl/payctl/providers/providertest"
 )
@@ -47,7 +47,7 @@ func fastRetries(c *Client) *waits {
 // testEnv is an emulator behind a test server and a client opened on it.
 type testEnv struct {
 	clock  *providertest.Clock
-	em     *cronostest.Emulator
+	em     *emulator.Emulator
 	srv    *httptest.Server
 	client *Client
 	waits  *waits
@@ -58,7 +58,7 @@ type testEnv struct {
 // envSettings are what envOptions adjust.
 type envSettings struct {
 	opts     providers.Options
-	cfg      cronostest.Config
+	cfg      emulator.Config
 	callback http.Handler
 }
 
@@ -68,7 +68,7 @@ func withTimeout(d time.Duration) envOption {
 	return func(s *envSettings) { s.opts.Timeout = d }
 }
 
-func withConfig(f func(*cronostest.Config)) envOption {
+func withConfig(f func(*emulator.Config)) envOption {
 	return func(s *envSettings) { f(&s.cfg) }
 }
 
@@ -81,7 +81,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	e := &testEnv{clock: providertest.NewClock(start)}
 	s := envSettings{
 		opts:     providers.Options{Name: "idr-main", Timeout: 2 * time.Second, Now: e.clock.Now},
-		cfg:      cronostest.Config{SettleDelay: time.Minute},
+		cfg:      emulator.Config{SettleDelay: time.Minute},
 		callback: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
 	}
 	for _, opt := range opts {
@@ -91,7 +91,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	e.callbacks = httptest.NewServer(h)
 	t.Cleanup(e.callbacks.Close)
 	o.CallbackURL = e.callbacks.URL + "/callbacks/cronos"
-	em, err := cronostest.NewWithConfig(providers.EmulatorOptions{Now: e.clock.Now, Seed: 1}, cfg)
+	em, err := emulator.NewWithConfig(providers.EmulatorOptions{Now: e.clock.Now, Seed: 1}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/cronos/cronostest"
+	"github.com/payctl/payctl/providers/cronos/emulator"
 )
 
 const answerID = "3f0e9a4c-8b1d-4c2e-a6f5-0d9b7e2c1a55"
@@ -172,7 +172,7 @@ func TestSendRefusesForeignRequests(t *testing.T) {
 // attempt.
 func TestRetryPolicy(t *testing.T) {
 	tests := map[string]struct {
-		fault   cronostest.Fault
+		fault   emulator.Fault
 		count   int
 		want    providers.Status
 		creates int // create requests with the reference the emulator received
@@ -180,14 +180,14 @@ func TestRetryPolicy(t *testing.T) {
 		waits   []time.Duration
 	}{
 		"no fault":              {want: providers.StatusPending, creates: 1, ledger: 1},
-		"429 burst":             {fault: cronostest.Fault429Burst, count: 2, want: providers.StatusPending, creates: 1, ledger: 1, waits: []time.Duration{time.Second, time.Second}},
-		"429 beyond retries":    {fault: cronostest.Fault429Burst, count: createRetries + 1, want: providers.StatusNotSent, waits: slices.Repeat([]time.Duration{time.Second}, createRetries)},
-		"5xx before commit":     {fault: cronostest.Fault5xxBeforeCommit, count: 1, want: providers.StatusUnknown, creates: 1},
-		"5xx after commit":      {fault: cronostest.Fault5xxAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
-		"drop before commit":    {fault: cronostest.FaultDropBeforeCommit, count: 1, want: providers.StatusUnknown, creates: 1},
-		"drop after commit":     {fault: cronostest.FaultDropAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
-		"truncate after commit": {fault: cronostest.FaultTruncateAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
-		"delay after commit":    {fault: cronostest.FaultDelayAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
+		"429 burst":             {fault: emulator.Fault429Burst, count: 2, want: providers.StatusPending, creates: 1, ledger: 1, waits: []time.Duration{time.Second, time.Second}},
+		"429 beyond retries":    {fault: emulator.Fault429Burst, count: createRetries + 1, want: providers.StatusNotSent, waits: slices.Repeat([]time.Duration{time.Second}, createRetries)},
+		"5xx before commit":     {fault: emulator.Fault5xxBeforeCommit, count: 1, want: providers.StatusUnknown, creates: 1},
+		"5xx after commit":      {fault: emulator.Fault5xxAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
+		"drop before commit":    {fault: emulator.FaultDropBeforeCommit, count: 1, want: providers.StatusUnknown, creates: 1},
+		"drop after commit":     {fault: emulator.FaultDropAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
+		"truncate after commit": {fault: emulator.FaultTruncateAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
+		"delay after commit":    {fault: emulator.FaultDelayAfterCommit, count: 1, want: providers.StatusUnknown, creates: 1, ledger: 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestNotSent(t *testing.T) {
 	closedURL := closed.URL
 	closed.Close()
 
-	em, err := cronostest.New(providers.EmulatorOptions{})
+	em, err := emulator.New(providers.EmulatorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	"github.com/payctl/payctl/providers/dinardragon/emulator"
 )
 
 func TestDocsExample(t *testing.T) {
@@ -93,7 +92,7 @@ func TestDocsExample(t *testing.T) {
 	cs := e.check(t, ctx, as)
 	allStatus(t, cs, providers.StatusPending, 3)
 
-	e.clock.Advance(ddtest.DefaultSettleDelay)
+	e.clock.Advance(emulator.DefaultSettleDelay)
 	cs = e.check(t, ctx, as)
 	allStatus(t, cs, providers.StatusPaid, 3)
 	if got := e.em.Requests()["/status"]; got != 2 {
@@ -121,7 +120,7 @@ func TestQuoteHigh(t *testing.T) {
 	e := newEnv(t)
 	ps := docsExample()
 	planned := Type.DefaultFees.Compute(money.MustParse("195"))
-	if err := e.em.Inject(ddtest.FaultQuoteHigh, 1); err != nil {
+	if err := e.em.Inject(emulator.FaultQuoteHigh, 1); err != nil {
 		t.Fatal(err)
 	}
 	q := e.quote(t, context.Background(), ps)
@@ -131,7 +130,7 @@ func TestQuoteHigh(t *testing.T) {
 	if q.Fee.Cmp(planned) <= 0 {
 		t.Errorf("quoted fee %s is not above the planned %s", q.Fee, planned)
 	}
-	if got := e.em.Fired()[ddtest.FaultQuoteHigh]; got != 1 {
+	if got := e.em.Fired()[emulator.FaultQuoteHigh]; got != 1 {
 		t.Errorf("quote-high fired %d times, want 1", got)
 	}
 	// The engine would stop here; the authcode lapses and nothing is paid.
@@ -150,7 +149,7 @@ func TestAuthcodeExpired(t *testing.T) {
 		t.Fatalf("got error %v, want none for a documented refusal", err)
 	}
 	allStatus(t, rs, providers.StatusFailed, 3)
-	if !strings.Contains(rs[0].Reason, ddtest.MsgAuthcode) || !strings.Contains(rs[0].Reason, "nothing was paid") {
+	if !strings.Contains(rs[0].Reason, emulator.MsgAuthcode) || !strings.Contains(rs[0].Reason, "nothing was paid") {
 		t.Errorf("reason %q does not carry the provider's message and say nothing was paid", rs[0].Reason)
 	}
 	if n := len(e.em.Ledger()); n != 0 {
@@ -176,9 +175,9 @@ func TestExecuteAnswerMismatch(t *testing.T) {
 		fault string
 		want  string // in the error's problem
 	}{
-		{ddtest.FaultExecuteMissing, "payout b/carol to account 555000111 for 75 is not in the answer"},
-		{ddtest.FaultExecuteExtra, "the answer has account 424242424242 for 1.00"},
-		{ddtest.FaultExecuteWrongAmount, "account 123456789 was answered with amount 51.00 instead of 50"},
+		{emulator.FaultExecuteMissing, "payout b/carol to account 555000111 for 75 is not in the answer"},
+		{emulator.FaultExecuteExtra, "the answer has account 424242424242 for 1.00"},
+		{emulator.FaultExecuteWrongAmount, "account 123456789 was answered with amount 51.00 instead of 50"},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			e := newEnv(t)
@@ -226,7 +225,7 @@ func TestCheckProblems(t *testing.T) {
 	q := e.quote(t, ctx, docsExample())
 	as := attempts(q, e.execute(t, ctx, q), q.At)
 
-	if err := e.em.InjectAt("/status", ddtest.Fault5xxBeforeCommit, 100); err != nil {
+	if err := e.em.InjectAt("/status", emulator.Fault5xxBeforeCommit, 100); err != nil {
 		t.Fatal(err)
 	}
 	cs, err := e.client.Check(ctx, as)
@@ -261,15 +260,15 @@ func TestExecuteAnswerLost(t *testing.T) {
 		problem  string
 		fastTime bool
 	}{
-		{fault: ddtest.FaultDropAfterCommit, paid: true, problem: "no answer"},
-		{fault: ddtest.FaultDelayAfterCommit, paid: true, problem: "no answer", fastTime: true},
-		{fault: ddtest.Fault5xxAfterCommit, paid: true, problem: "HTTP 500"},
-		{fault: ddtest.FaultTruncateAfterCommit, paid: true, problem: "no answer"},
+		{fault: emulator.FaultDropAfterCommit, paid: true, problem: "no answer"},
+		{fault: emulator.FaultDelayAfterCommit, paid: true, problem: "no answer", fastTime: true},
+		{fault: emulator.Fault5xxAfterCommit, paid: true, problem: "HTTP 500"},
+		{fault: emulator.FaultTruncateAfterCommit, paid: true, problem: "no answer"},
 		// Before the commit nothing is paid, but the client cannot tell:
 		// the request was written, and "not sent" would risk paying twice.
-		{fault: ddtest.Fault5xxBeforeCommit, paid: false, problem: "HTTP 500"},
-		{fault: ddtest.FaultDropBeforeCommit, paid: false, problem: "no answer"},
-		{fault: ddtest.Fault429Burst, path: "/execute", paid: false, problem: "a rate limit Dinar Dragon does not document"},
+		{fault: emulator.Fault5xxBeforeCommit, paid: false, problem: "HTTP 500"},
+		{fault: emulator.FaultDropBeforeCommit, paid: false, problem: "no answer"},
+		{fault: emulator.Fault429Burst, path: "/execute", paid: false, problem: "a rate limit Dinar Dragon does not document"},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			var opts []envOption
@@ -446,11 +445,11 @@ func TestQuoteRetries(t *testing.T) {
 		fault string
 		n     int
 	}{
-		{ddtest.Fault5xxBeforeCommit, 2},
-		{ddtest.Fault5xxAfterCommit, 1},
-		{ddtest.FaultDropAfterCommit, 1},
-		{ddtest.FaultTruncateAfterCommit, 1},
-		{ddtest.Fault429Burst, 3},
+		{emulator.Fault5xxBeforeCommit, 2},
+		{emulator.Fault5xxAfterCommit, 1},
+		{emulator.FaultDropAfterCommit, 1},
+		{emulator.FaultTruncateAfterCommit, 1},
+		{emulator.Fault429Burst, 3},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			e := newEnv(t)
@@ -471,7 +470,7 @@ func TestQuoteRetries(t *testing.T) {
 	}
 	t.Run("bounded", func(t *testing.T) {
 		e := newEnv(t)
-		if err := e.em.InjectAt("/get-authcode", ddtest.Fault5xxBeforeCommit, 100); err != nil {
+		if err := e.em.InjectAt("/get-authcode", emulator.Fault5xxBeforeCommit, 100); err != nil {
 			t.Fatal(err)
 		}
 		_, err := e.client.Quote(context.Background(), docsExample())
@@ -491,7 +490,7 @@ func TestQuoteRefused(t *testing.T) {
 		want    string
 		authErr bool
 	}{
-		{"wrong key", "not-the-key", ddtest.MsgInvalidKey, true},
+		{"wrong key", "not-the-key", emulator.MsgInvalidKey, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(o *providers.Options) {
@@ -533,7 +532,7 @@ func TestStatusFailedMarker(t *testing.T) {
 	}
 	q := e.quote(t, ctx, ps)
 	rs := e.execute(t, ctx, q)
-	e.clock.Advance(ddtest.DefaultSettleDelay)
+	e.clock.Advance(emulator.DefaultSettleDelay)
 	cs := e.check(t, ctx, attempts(q, rs, q.At))
 	if got := statuses(cs); got[0] != providers.StatusPaid || got[1] != providers.StatusFailed {
 		t.Fatalf("got %v, want [paid failed]", got)
@@ -553,7 +552,7 @@ func TestCheckFallsBackToUniqueID(t *testing.T) {
 	// whose answer does not list its (wrong) uniqueid.
 	as[0].IDs = map[string]string{"uniqueid": rs[0].IDs["uniqueid"]}
 	as[1].IDs = map[string]string{"payment_id": rs[1].IDs["payment_id"], "uniqueid": "00000000000000aa"}
-	e.clock.Advance(ddtest.DefaultSettleDelay)
+	e.clock.Advance(emulator.DefaultSettleDelay)
 	cs := e.check(t, ctx, as)
 	if got := statuses(cs); got[0] != providers.StatusPaid || got[1] != providers.StatusUnknown || got[2] != providers.StatusPaid {
 		t.Fatalf("got %v, want [paid unknown paid]", got)
@@ -642,10 +641,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	keep(rs, err)
 	cs, err := e.client.Check(ctx, attempts(q, rs, q.At))
 	keep(cs, err)
-	e.em.InjectAt("/get-authcode", ddtest.Fault5xxBeforeCommit, 100)
+	e.em.InjectAt("/get-authcode", emulator.Fault5xxBeforeCommit, 100)
 	_, err = e.client.Quote(ctx, docsExample())
 	keep(err)
-	e.em.InjectAt("/get-authcode", ddtest.Fault5xxBeforeCommit, 0)
+	e.em.InjectAt("/get-authcode", emulator.Fault5xxBeforeCommit, 0)
 
 	// A transport that fails with the key in its error text.
 	leaky := newEnv(t, withTransport(func(http.RoundTripper) http.RoundTripper {
@@ -659,13 +658,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	keep(rs, err)
 
 	for _, s := range seen {
-		if strings.Contains(s, ddtest.PrivateKey) {
+		if strings.Contains(s, emulator.PrivateKey) {
 			t.Errorf("the private key appears in %s", s)
 		}
 	}
 	for _, bodies := range e.rec.bodies {
 		for _, b := range bodies {
-			if strings.Contains(string(b), ddtest.PrivateKey) {
+			if strings.Contains(string(b), emulator.PrivateKey) {
 				t.Errorf("the private key appears in a request body %s", b)
 			}
 		}
@@ -704,23 +703,5 @@ func TestOpen(t *testing.T) {
 	p, _ = Type.Open(providers.Options{Name: "usd", MaxBatch: 7, Credentials: map[string]string{"privateKeyEnv": "k"}})
 	if got := p.(providers.Batch).MaxBatch(); got != 7 {
 		t.Errorf("MaxBatch: got %d, want 7", got)
-	}
-}
-
-func TestTypeEmulator(t *testing.T) {
-	em, err := Type.NewEmulator(providers.EmulatorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
-	srv := httptest.NewServer(em)
-	defer srv.Close()
-	p, err := Type.Open(providers.Options{Name: "sandbox", BaseURL: srv.URL, Credentials: em.Credentials()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := p.(providers.Batch).Quote(context.Background(), docsExample())
-	if err != nil || q.Fee.String() != "4.875" {
-		t.Fatalf("got %v %v, want a quote of 4.875", q.Fee, err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	"github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 )
 
@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 			Payout:   conformancePayout,
 			Now:      e.clock.Now,
 			Advance:  e.clock.Advance,
-			Settle:   ddtest.DefaultSettleDelay,
+			Settle:   emulator.DefaultSettleDelay,
 			Paid: func() map[string]int {
 				byAccount := map[string]string{}
 				for i := range 10 {
@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 			// No lookup by authcode exists: an attempt without ids stays
 			// unknown.
 			Lookup:  false,
-			Secrets: []string{ddtest.PrivateKey},
+			Secrets: []string{emulator.PrivateKey},
 		}
 	})
 }

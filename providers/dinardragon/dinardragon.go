@@ -56,7 +56,6 @@ import (
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
 )
 
 // TypeName is the provider type's name in payctl.yaml.
@@ -96,6 +95,7 @@ var (
 // Type describes Dinar Dragon to the rest of payctl.
 var Type = providers.Type{
 	Name:            TypeName,
+	Title:           "Dinar Dragon",
 	Batch:           true,
 	Rules:           Rules,
 	DefaultMaxBatch: DefaultMaxBatch,
@@ -117,9 +117,6 @@ var Type = providers.Type{
 		{Field: "publicKeyEnv", Optional: true},
 	},
 	Open: func(o providers.Options) (providers.Provider, error) { return New(o) },
-	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
-		return ddtest.New(o)
-	},
 }
 
 // Client talks to one configured Dinar Dragon account. It is safe for

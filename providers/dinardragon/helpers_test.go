@@ -12,7 +12,7 @@ import (
 
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
-	"github.com/payctl/payctl/providers/dinardragon/ddtest"
+	"github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 )
 
@@ -51,7 +51,7 @@ func (r *recorder) last(path string) string {
 // env is a client talking to an emulator over real HTTP on loopback.
 type env struct {
 	clock  *providertest.Clock
-	em     *ddtest.Emulator
+	em     *emulator.Emulator
 	srv    *httptest.Server
 	client *Client
 	rec    *recorder
@@ -72,7 +72,7 @@ func withTransport(rt func(next http.RoundTripper) http.RoundTripper) envOption 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	clk := providertest.NewClock(time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC))
-	em, err := ddtest.New(providers.EmulatorOptions{Now: clk.Now, Seed: 7})
+	em, err := emulator.New(providers.EmulatorOptions{Now: clk.Now, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func attempts(q providers.Quote, rs []providers.Result, sentAt time.Time) []prov
 	return out
 }
 
-func ledgerAccounts(em *ddtest.Emulator) int {
+func ledgerAccounts(em *emulator.Emulator) int {
 	n := 0
 	for _, p := range em.Ledger() {
 		n += len(p.Accounts)

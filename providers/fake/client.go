@@ -1,3 +1,17 @@
+// Package fake is a payout provider for testing payctl itself, hidden from
+// users: this client, and in package emulator the provider's side (a ledger
+// that never deduplicates, served over HTTP or called in memory, with
+// injectable faults).
+//
+// Its HTTP API:
+//
+//	POST /payouts              {"reference","address","amount","currency","account","name"}
+//	                           -> 200 {"id","reference","status"}; 400 {"error"} for a rejected payout
+//	GET  /payouts?reference=K  -> 200 {"payouts":[...]} every payment with that reference
+//	GET  /payouts/{id}         -> 200 {"id","reference","status"}; 404
+//
+// The emulator fails a payout whose account ends in "0000" and keeps one
+// ending in "1111" pending until Ledger.Settle is called.
 package fake
 
 import (
@@ -11,29 +25,44 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
 )
 
+// Payment is one payment the fake provider made, as its API answers it
+// and its emulator's ledger keeps it.
+type Payment struct {
+	ID        string `json:"id"`
+	Reference string `json:"reference"`
+	Address   string `json:"address"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Account   string `json:"account"`
+	Status    string `json:"status"` // pending, paid, failed
+}
+
+// createRequest is the body of POST /payouts.
+type createRequest struct {
+	Reference string `json:"reference"`
+	Address   string `json:"address"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Account   string `json:"account"`
+	Name      string `json:"name"`
+}
+
 // Type is the fake provider type, "fake". It pays in IDR.
 var Type = providers.Type{
 	Name:        "fake",
+	Title:       "fake",
 	Rules:       rules{},
 	DefaultFees: fee.Schedule{Fixed: new(money.FromInt64(1)), Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: 0},
 	Credentials: []providers.Credential{{Field: "tokenEnv", Optional: true}},
 	Open:        func(o providers.Options) (providers.Provider, error) { return Open(o), nil },
-	NewEmulator: func(o providers.EmulatorOptions) (providers.Emulator, error) {
-		return emulator{NewLedger()}, nil
-	},
+	Hidden:      true,
 }
-
-type emulator struct{ *Ledger }
-
-func (emulator) Credentials() map[string]string { return nil }
-func (emulator) Close() error                   { return nil }
 
 type rules struct{}
 
@@ -217,91 +246,4 @@ func redact(err error, secret string) error {
 		return err
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), secret, "[redacted]"))
-}
-
-// Memory is the fake provider called in memory, for engine tests that need
-// no HTTP: the same ledger and faults, minus the network. Hooks run before
-// each call and may block or fail it.
-type Memory struct {
-	NameValue string
-	Ledger    *Ledger
-	// BeforeSend runs before a create reaches the ledger.
-	BeforeSend func(p providers.Payout)
-	// Contradict, if it returns true for a payout, makes its answer
-	// contradict the request: unknown, and an error wrapping ErrStop.
-	Contradict func(p providers.Payout) bool
-	Latency    time.Duration
-}
-
-var _ providers.Single = (*Memory)(nil)
-
-// Name is the provider name.
-func (m *Memory) Name() string { return m.NameValue }
-
-// Type is "fake".
-func (m *Memory) Type() string { return "fake" }
-
-// Prepare builds the same request as the HTTP client.
-func (m *Memory) Prepare(p providers.Payout) (providers.Request, error) {
-	return (&Client{}).Prepare(p)
-}
-
-// Send applies the ledger's next fault and records the payment.
-func (m *Memory) Send(ctx context.Context, p providers.Payout, r providers.Request) (providers.Result, error) {
-	if m.BeforeSend != nil {
-		m.BeforeSend(p)
-	}
-	if m.Latency > 0 {
-		time.Sleep(m.Latency)
-	}
-	res := providers.Result{Address: p.Address}
-	f := m.Ledger.nextFault()
-	switch f {
-	case Refuse:
-		res.Status, res.Reason = providers.StatusNotSent, "connection refused"
-		return res, nil
-	case Fail500Before, DropBefore:
-		// The request was written; only a lookup can tell nothing happened.
-		res.Status, res.Reason = providers.StatusUnknown, string(f)
-		return res, nil
-	case Reject:
-		res.Status, res.Reason = providers.StatusFailed, "rejected: account closed"
-		return res, nil
-	}
-	pay := m.Ledger.create(p.Key, p.Address, p.Amount.String(), p.Currency.Code, p.Recipient.Account)
-	if f != "" {
-		res.Status, res.Reason = providers.StatusUnknown, string(f)
-		return res, nil
-	}
-	if m.Contradict != nil && m.Contradict(p) {
-		res.Status = providers.StatusUnknown
-		return res, fmt.Errorf("%w: the answer for %s names another reference", providers.ErrStop, p.Address)
-	}
-	return result(p.Address, *pay), nil
-}
-
-// Check looks attempts up in the ledger.
-func (m *Memory) Check(ctx context.Context, as []providers.Attempt) ([]providers.Result, error) {
-	out := make([]providers.Result, len(as))
-	for i, a := range as {
-		if id := a.IDs["id"]; id != "" {
-			if p, ok := m.Ledger.byID(id); ok {
-				out[i] = result(a.Address, p)
-				continue
-			}
-		}
-		if m.Ledger.LookupsBlind {
-			out[i] = providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: "provider cannot tell"}
-			continue
-		}
-		switch ps := m.Ledger.byReference(a.Key); len(ps) {
-		case 0:
-			out[i] = providers.Result{Address: a.Address, Status: providers.StatusNotFound}
-		case 1:
-			out[i] = result(a.Address, ps[0])
-		default:
-			out[i] = providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: "several payments carry this reference"}
-		}
-	}
-	return out, nil
 }

@@ -1,6 +1,7 @@
 // Package registry lists the provider types payctl knows. It is the one
-// place that imports every provider package, so that the rest of payctl
-// depends only on the providers interface.
+// place that imports every provider package, and each provider's emulator
+// (a provider's client never imports its emulator), so that the rest of
+// payctl depends only on the providers interface.
 package registry
 
 import (
@@ -8,14 +9,25 @@ import (
 
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos"
+	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/dinardragon"
+	ddemu "github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 )
 
-var types = map[string]*providers.Type{
-	cronos.Type.Name:      &cronos.Type,
-	dinardragon.Type.Name: &dinardragon.Type,
-	fake.Type.Name:        &fake.Type,
+var types = map[string]*providers.Type{}
+
+func init() {
+	register(cronos.Type, func(o providers.EmulatorOptions) (providers.Emulator, error) { return cronosemu.New(o) })
+	register(dinardragon.Type, func(o providers.EmulatorOptions) (providers.Emulator, error) { return ddemu.New(o) })
+	register(fake.Type, fakeemu.New)
+}
+
+// register adds a provider type with its emulator.
+func register(t providers.Type, newEmulator func(providers.EmulatorOptions) (providers.Emulator, error)) {
+	t.NewEmulator = newEmulator
+	types[t.Name] = &t
 }
 
 // Lookup returns the provider type with the given name.

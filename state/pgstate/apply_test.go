@@ -16,6 +16,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
+	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate/pgtest"
 )
@@ -29,7 +30,7 @@ var (
 // on loopback (a provider that does not deduplicate), as `payctl apply`
 // does it: lock, recover, plan, run, checkpoint, unlock.
 type applyRun struct {
-	ledger  *fake.Ledger
+	ledger  *fakeemu.Ledger
 	client  providers.Provider
 	payouts int
 	stats   state.Stats
@@ -37,7 +38,7 @@ type applyRun struct {
 }
 
 func newApplyRun(t testing.TB, n int) *applyRun {
-	l := fake.NewLedger()
+	l := fakeemu.NewLedger()
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)
 	c := fake.Open(providers.Options{Name: "fk", BaseURL: srv.URL, Timeout: 10 * time.Second, Credentials: map[string]string{}})

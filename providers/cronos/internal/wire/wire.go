@@ -3,6 +3,10 @@
 // time zone of its dates, the documented demo credentials. Keeping them in
 // one place means the emulator cannot drift from the client on them; the
 // emulator's independent part is how it decodes and re-encodes bodies.
+//
+// They are not in package cronos because the client's own tests, inside
+// that package, run against the emulator: an emulator importing the client
+// would make an import cycle.
 package wire
 
 import (

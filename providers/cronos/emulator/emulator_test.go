@@ -1,4 +1,4 @@
-package cronostest
+package emulator
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-// Package cronostest is an emulator of Cronos Engine's disbursement API, for
+// Package emulator is an emulator of Cronos Engine's disbursement API, for
 // tests and for payctl's built-in sandbox. It serves, at the root of its
 // handler (clients use the server's URL, e.g. http://127.0.0.1:PORT, as
 // their base URL):
@@ -52,7 +52,7 @@
 //
 // The ledger is persisted to EmulatorOptions.LedgerPath, atomically, after
 // every change, and reloaded by New.
-package cronostest
+package emulator
 
 import (
 	"context"

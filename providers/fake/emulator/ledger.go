@@ -1,19 +1,13 @@
-// Package fake is a payout provider for testing payctl itself: a ledger
-// that never deduplicates (every create request is a new payment, so a
-// protocol bug shows up as a double payout), served over HTTP for tests of
-// real payctl processes, or called in memory for engine tests. Faults can
-// be injected at every point of a request.
-//
-// Its HTTP API:
-//
-//	POST /payouts              {"reference","address","amount","currency","account","name"}
-//	                           -> 200 {"id","reference","status"}; 400 {"error"} for a rejected payout
-//	GET  /payouts?reference=K  -> 200 {"payouts":[...]} every payment with that reference
-//	GET  /payouts/{id}         -> 200 {"id","reference","status"}; 404
+// Package emulator is the fake provider's side: a ledger that never
+// deduplicates (every create request is a new payment, so a protocol bug
+// shows up as a double payout), served over HTTP for tests of real payctl
+// processes (Ledger.ServeHTTP, New), or called in memory for engine tests
+// (Memory, MemoryBatch). Faults can be injected at every point of a
+// request. The API it serves is described in package fake.
 //
 // A payout whose account ends in "0000" fails; one ending in "1111" stays
 // pending until Settle is called.
-package fake
+package emulator
 
 import (
 	"encoding/json"
@@ -22,18 +16,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// Payment is one payment the fake provider made.
-type Payment struct {
-	ID        string `json:"id"`
-	Reference string `json:"reference"`
-	Address   string `json:"address"`
-	Amount    string `json:"amount"`
-	Currency  string `json:"currency"`
-	Account   string `json:"account"`
-	Status    string `json:"status"` // pending, paid, failed
-}
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/providers/fake"
+)
 
 // Fault is an injected failure of one create request.
 type Fault string
@@ -56,7 +42,7 @@ const (
 // Ledger is the fake provider's books. Safe for concurrent use.
 type Ledger struct {
 	mu       sync.Mutex
-	payments []*Payment
+	payments []*fake.Payment
 	creates  int
 	faults   []Fault
 	// Delay is how long DelayAfter holds an answer.
@@ -67,6 +53,17 @@ type Ledger struct {
 	// Token, if set, must be sent as "Authorization: Bearer <token>".
 	Token string
 }
+
+// New returns the fake provider's built-in emulator: an empty ledger that
+// needs no credentials and persists nothing.
+func New(providers.EmulatorOptions) (providers.Emulator, error) {
+	return served{NewLedger()}, nil
+}
+
+type served struct{ *Ledger }
+
+func (served) Credentials() map[string]string { return nil }
+func (served) Close() error                   { return nil }
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger { return &Ledger{Delay: 2 * time.Second} }
@@ -91,10 +88,10 @@ func (l *Ledger) nextFault() Fault {
 }
 
 // create records a payment: no deduplication, by design.
-func (l *Ledger) create(ref, addr, amount, currency, account string) *Payment {
+func (l *Ledger) create(ref, addr, amount, currency, account string) *fake.Payment {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p := &Payment{
+	p := &fake.Payment{
 		ID: fmt.Sprintf("fk-%06d", len(l.payments)+1), Reference: ref, Address: addr,
 		Amount: amount, Currency: currency, Account: account, Status: "paid",
 	}
@@ -121,10 +118,10 @@ func (l *Ledger) Settle() {
 }
 
 // Payments returns a copy of every payment.
-func (l *Ledger) Payments() []Payment {
+func (l *Ledger) Payments() []fake.Payment {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]Payment, len(l.payments))
+	out := make([]fake.Payment, len(l.payments))
 	for i, p := range l.payments {
 		out[i] = *p
 	}
@@ -156,8 +153,8 @@ func (l *Ledger) PaidTwice() []string {
 	return out
 }
 
-func (l *Ledger) byReference(ref string) []Payment {
-	var out []Payment
+func (l *Ledger) byReference(ref string) []fake.Payment {
+	var out []fake.Payment
 	for _, p := range l.Payments() {
 		if p.Reference == ref {
 			out = append(out, p)
@@ -166,13 +163,13 @@ func (l *Ledger) byReference(ref string) []Payment {
 	return out
 }
 
-func (l *Ledger) byID(id string) (Payment, bool) {
+func (l *Ledger) byID(id string) (fake.Payment, bool) {
 	for _, p := range l.Payments() {
 		if p.ID == id {
 			return p, true
 		}
 	}
-	return Payment{}, false
+	return fake.Payment{}, false
 }
 
 type createRequest struct {
@@ -200,7 +197,7 @@ func (l *Ledger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ps := l.byReference(r.URL.Query().Get("reference"))
 		if ps == nil {
-			ps = []Payment{}
+			ps = []fake.Payment{}
 		}
 		writeJSON(w, 200, map[string]any{"payouts": ps})
 	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/payouts/"):

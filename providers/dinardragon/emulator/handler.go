@@ -1,4 +1,4 @@
-package ddtest
+package emulator
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-// Package ddtest is an emulator of Dinar Dragon's HTTP API: the three
+// Package emulator is an emulator of Dinar Dragon's HTTP API: the three
 // documented endpoints with their documented answers and errors, a ledger
 // of what was quoted and paid, and fault injection. payctl's tests use it,
 // and so does the built-in sandbox (providers.Type.NewEmulator), so it is
@@ -46,7 +46,7 @@
 //	execute-wrong-amount     the execute answer shows the first account +1.00
 //
 // Each firing is counted (Fired).
-package ddtest
+package emulator
 
 import (
 	"crypto/sha256"
@@ -333,7 +333,7 @@ func (e *Emulator) take(fault, path string) bool {
 				delete(e.armed, k)
 			}
 			e.fired[fault]++
-			e.log.Debug("ddtest fault", "fault", fault, "path", path)
+			e.log.Debug("emulator fault", "fault", fault, "path", path)
 			return true
 		}
 	}
@@ -516,6 +516,6 @@ func (e *Emulator) persist() error {
 
 func (e *Emulator) logPersist(err error) {
 	if err != nil {
-		e.log.Error("ddtest: persisting the ledger failed", "path", e.path, "err", err)
+		e.log.Error("emulator: persisting the ledger failed", "path", e.path, "err", err)
 	}
 }
