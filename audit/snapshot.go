@@ -9,6 +9,7 @@ import (
 
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // Snapshot is a state snapshot as an auditor reads it: the folded state,
@@ -37,7 +38,7 @@ type lenient struct {
 }
 
 // ReadSnapshot reads a snapshot for auditing. It accepts what the strict
-// parser (state.ParseSnapshot) refuses for its content, such as an amount
+// parser (statefile.ParseSnapshot) refuses for its content, such as an amount
 // edited by hand, and returns those objections in Problems; it fails only
 // when the file is not a payctl snapshot it can read at all (not JSON, a
 // value of the wrong type, no or a newer version).
@@ -45,8 +46,8 @@ type lenient struct {
 // The result must never be used to pay: that is what the strict parser is
 // for.
 func ReadSnapshot(name string, data []byte) (*Snapshot, error) {
-	_, strict := state.ParseSnapshot(name, data)
-	if errors.Is(strict, state.ErrNewerVersion) {
+	_, strict := statefile.ParseSnapshot(name, data)
+	if errors.Is(strict, statefile.ErrNewerVersion) {
 		return nil, strict
 	}
 	var w lenient

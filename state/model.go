@@ -125,20 +125,21 @@ type Group struct {
 
 // New returns an empty snapshot of a new lineage.
 func New() *Snapshot {
-	s := empty()
+	s := Empty()
 	s.Lineage = uuid.NewString()
 	return s
 }
 
-// empty is a snapshot before any event, lineage unknown until the create
-// event is folded.
-func empty() *Snapshot {
+// Empty returns a snapshot before any event, lineage unknown until the
+// create event is folded: what a journal is folded into, and what a
+// snapshot file is read into.
+func Empty() *Snapshot {
 	return &Snapshot{Version: Version, Groups: map[string]*Group{}, Payouts: map[string]*Payout{},
 		byBatch: map[string][]string{}, open: map[string]bool{}}
 }
 
-// add puts a new payout in the snapshot and its indexes.
-func (s *Snapshot) add(p *Payout) {
+// Add puts a payout not yet in the snapshot into it and its indexes.
+func (s *Snapshot) Add(p *Payout) {
 	s.Payouts[p.Address] = p
 	if s.byBatch != nil {
 		b := p.Batch()
