@@ -41,8 +41,8 @@ type Backend struct {
 	end    int64    // journal size: records end here
 	fsyncs atomic.Int64
 
-	// Seams for fault injection in tests.
-	CreateTemp func(name string, perm os.FileMode) (atomicfile.File, error)
+	// createTemp is a seam for fault injection in tests.
+	createTemp func(name string, perm os.FileMode) (atomicfile.File, error)
 }
 
 var _ state.Backend = (*Backend)(nil)
@@ -194,8 +194,8 @@ func (l *Backend) ForceUnlock(ctx context.Context, id string) error {
 	return writeLockInfo(l.lockPath(), nil)
 }
 
-// LockHolder reads who holds the lock, if anyone.
-func (l *Backend) LockHolder() (state.LockInfo, bool) {
+// lockHolder reads who holds the lock, if anyone.
+func (l *Backend) lockHolder() (state.LockInfo, bool) {
 	info, err := readLockInfo(l.lockPath())
 	return info, err == nil && info.ID != ""
 }
@@ -514,7 +514,7 @@ func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, er
 			crash.Point(crash.SnapshotBeforeRename)
 			return nil
 		},
-		Create: l.CreateTemp,
+		Create: l.createTemp,
 	})
 	if err != nil {
 		return "", err

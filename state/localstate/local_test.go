@@ -286,10 +286,10 @@ func TestDiskFullDuringCheckpoint(t *testing.T) {
 	if err := s.Record(ctx, statetest.Outcome("b/a", 1, providers.StatusPaid, "1")); err != nil {
 		t.Fatal(err)
 	}
-	s.Backend().(*localstate.Backend).CreateTemp = func(name string, perm os.FileMode) (atomicfile.File, error) {
+	localstate.SetCreateTemp(s.Backend().(*localstate.Backend), func(name string, perm os.FileMode) (atomicfile.File, error) {
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 		return fullDisk{f}, err
-	}
+	})
 	err := s.Checkpoint(ctx)
 	if err == nil || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("checkpoint on a full disk: got %v", err)
@@ -358,7 +358,7 @@ func TestUnlockRefusesLiveHolder(t *testing.T) {
 	path, s := newState(t)
 	defer s.Close()
 	l := localstate.New(path, nil, nil)
-	holder, ok := l.LockHolder()
+	holder, ok := localstate.LockHolder(l)
 	if !ok {
 		t.Fatal("lock info not written")
 	}
