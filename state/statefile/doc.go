@@ -23,5 +23,7 @@
 // UTF-8 and any payout that payctl would not have written (a digest or key
 // that does not match), with every problem positioned; a snapshot written
 // by a newer payctl is refused with ErrNewerVersion. It is the only reader
-// whose result may be used to pay.
+// whose result may be used to pay. ParseLenient reads what ParseSnapshot
+// refuses for its content, with the refusal beside it, for audits that
+// must report an edited file rather than merely fail to load it.
 package statefile
