@@ -20,6 +20,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 var idr, _ = money.LookupCurrency("IDR")
@@ -61,7 +62,7 @@ func (e *env) batchOf(n int, accounts ...string) *manifest.Batch {
 }
 
 func (e *env) open() *state.State {
-	return openForApply(e.t, state.NewLocal(e.path, nil, nil), func() time.Time { return e.now })
+	return openForApply(e.t, localstate.New(e.path, nil, nil), func() time.Time { return e.now })
 }
 
 // openForApply opens a state for writing as payctl apply does, on a clock
@@ -119,7 +120,7 @@ func (e *env) apply(b *manifest.Batch) (*apply.Report, *plan.Plan, error) {
 }
 
 func (e *env) statuses() map[string]providers.Status {
-	s, err := state.Open(context.Background(), state.NewLocal(e.path, nil, nil), state.Options{})
+	s, err := state.Open(context.Background(), localstate.New(e.path, nil, nil), state.Options{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ import (
 	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // jakarta is Cronos's zone (WIB); the scan for a lost answer lists
@@ -156,7 +157,7 @@ func (r *cronosRig) client() *cronos.Client {
 
 func (r *cronosRig) open() *state.State {
 	r.t.Helper()
-	return openForApply(r.t, state.NewLocal(r.path, nil, r.clock.Now), r.clock.Now)
+	return openForApply(r.t, localstate.New(r.path, nil, r.clock.Now), r.clock.Now)
 }
 
 func (r *cronosRig) engine(s *state.State) *apply.Engine {
@@ -273,7 +274,7 @@ func addressOfKey(s *state.State, key string) string {
 // snapshot reads the state as `payctl state show` would.
 func readSnapshot(t testing.TB, path string) *state.Snapshot {
 	t.Helper()
-	s, err := state.Open(context.Background(), state.NewLocal(path, nil, nil), state.Options{})
+	s, err := state.Open(context.Background(), localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func (r *cronosRig) verifyAgainstLedger(b *manifest.Batch) {
 func journalOf(t testing.TB, path string) []*state.Event {
 	t.Helper()
 	var evs []*state.Event
-	if _, err := state.NewLocal(path, nil, nil).ReadJournal(context.Background(), func(e *state.Event) error {
+	if _, err := localstate.New(path, nil, nil).ReadJournal(context.Background(), func(e *state.Event) error {
 		evs = append(evs, e)
 		return nil
 	}); err != nil {

@@ -30,6 +30,7 @@ import (
 	ddemu "github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 const ddName = "usd"
@@ -88,7 +89,7 @@ func (r *ddRig) provider() providers.Provider {
 
 func (r *ddRig) open() *state.State {
 	r.t.Helper()
-	return openForApply(r.t, state.NewLocal(r.path, nil, r.clock.Now), r.clock.Now)
+	return openForApply(r.t, localstate.New(r.path, nil, r.clock.Now), r.clock.Now)
 }
 
 func (r *ddRig) engine(s *state.State) *apply.Engine {

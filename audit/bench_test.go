@@ -12,6 +12,7 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // bigState writes a state of n payouts, each with an intent and a paid
@@ -21,7 +22,7 @@ func bigState(b *testing.B, n int) string {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "payctl.state.json")
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	st, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: true, Op: "apply", Now: func() time.Time { return now }})
+	st, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: true, Op: "apply", Now: func() time.Time { return now }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func BenchmarkVerify(b *testing.B) {
 	path := bigState(b, 10000)
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := audit.Verify(context.Background(), state.NewLocal(path, nil, nil))
+		rep, err := audit.Verify(context.Background(), localstate.New(path, nil, nil))
 		if err != nil || !rep.OK {
 			b.Fatalf("%v %v", err, rep.Problems)
 		}
@@ -71,7 +72,7 @@ func BenchmarkHistory(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		n := 0
-		_, err := audit.History(context.Background(), state.NewLocal(path, nil, nil), audit.Filter{Batch: "batch-3"}, func(*audit.Entry) error { n++; return nil })
+		_, err := audit.History(context.Background(), localstate.New(path, nil, nil), audit.Filter{Batch: "batch-3"}, func(*audit.Entry) error { n++; return nil })
 		if err != nil || n != 2000 {
 			b.Fatalf("%v: %d entries, want 2000", err, n)
 		}

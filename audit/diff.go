@@ -15,6 +15,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // FormatVersion is the version of the JSON that Diff, Report and the
@@ -161,7 +162,7 @@ func Compare(old, new *Snapshot) *Diff {
 			Message: fmt.Sprintf("serial %d is lower than %s's %d: the state went back in time, losing records", new.Serial, old.Name, old.Serial),
 			Hint:    "give the older snapshot first (payctl state diff OLD NEW); if that is the order, the newer file was replaced by an old copy: restore it from its journal or version control",
 		})
-	case new.Serial == old.Serial && !bytes.Equal(old.Bytes(), new.Bytes()):
+	case new.Serial == old.Serial && !bytes.Equal(statefile.SnapshotBytes(old.Snapshot), statefile.SnapshotBytes(new.Snapshot)):
 		d.Findings = append(d.Findings, &Finding{
 			Kind: KindSerialUnchanged, File: new.Name, Pointer: "/serial",
 			Message: fmt.Sprintf("the content differs from %s but the serial is %d in both: every change payctl makes is a journal record that raises the serial", old.Name, new.Serial),

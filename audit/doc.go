@@ -14,7 +14,7 @@
 //     grows and the lineage never changes. Compare reports every violation as
 //     a Finding; Verify proves the snapshot is the journal folded and that the
 //     journal's hash chain is whole.
-//   - A snapshot the strict parser refuses (state.ParseSnapshot, which every
+//   - A snapshot the strict parser refuses (statefile.ParseSnapshot, which every
 //     command that pays uses) is still read here, leniently, so that an edited
 //     file can be reported rather than merely fail to load: ReadSnapshot
 //     returns the strict parser's objections as findings. Nothing in this
@@ -26,7 +26,7 @@
 //
 // Everything works on any state.Backend; checks that only make sense for
 // files (permissions, the snapshot's byte offset into the journal) apply to
-// *state.Local.
+// *localstate.Backend.
 //
 // # Interval totals
 //

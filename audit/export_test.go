@@ -17,6 +17,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 func openFixture(t *testing.T, h *history) *state.Snapshot {
@@ -161,7 +162,7 @@ func TestExportFilters(t *testing.T) {
 func TestExportQuoting(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "payctl.state.json")
-	st, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: true, Op: "apply"})
+	st, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: true, Op: "apply"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/payctl/payctl/audit"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/workspace"
 )
 
@@ -185,8 +186,8 @@ func (s *sandbox) snapshot() []byte {
 	return b
 }
 
-func (s *sandbox) backend() *state.Local {
-	return state.NewLocal(s.path("payctl.state.json"), nil, nil)
+func (s *sandbox) backend() *localstate.Backend {
+	return localstate.New(s.path("payctl.state.json"), nil, nil)
 }
 
 // history is the sandbox's life, with the snapshot after each step:

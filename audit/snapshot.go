@@ -9,6 +9,7 @@ import (
 
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // Snapshot is a state snapshot as an auditor reads it: the folded state,
@@ -25,82 +26,27 @@ type Snapshot struct {
 	groupAt  map[string]int // group id -> index in the file's "groups"
 }
 
-// lenient is the snapshot's JSON without the strict parser's refusals:
-// unknown fields are ignored and nothing is cross-checked.
-type lenient struct {
-	Version *int              `json:"version"`
-	Lineage string            `json:"lineage"`
-	Serial  uint64            `json:"serial"`
-	Journal state.JournalMark `json:"journal"`
-	Groups  []*state.Group    `json:"groups"`
-	Payouts []*state.Payout   `json:"payouts"`
-}
-
-// ReadSnapshot reads a snapshot for auditing. It accepts what the strict
-// parser (state.ParseSnapshot) refuses for its content, such as an amount
-// edited by hand, and returns those objections in Problems; it fails only
-// when the file is not a payctl snapshot it can read at all (not JSON, a
-// value of the wrong type, no or a newer version).
+// ReadSnapshot reads a snapshot for auditing with statefile's lenient
+// reader: it accepts what the strict parser (statefile.ParseSnapshot)
+// refuses for its content, such as an amount edited by hand, and returns
+// those objections in Problems; it fails only when the file is not a
+// payctl snapshot it can read at all (not JSON, a value of the wrong type,
+// no or a newer version).
 //
 // The result must never be used to pay: that is what the strict parser is
 // for.
 func ReadSnapshot(name string, data []byte) (*Snapshot, error) {
-	_, strict := state.ParseSnapshot(name, data)
-	if errors.Is(strict, state.ErrNewerVersion) {
-		return nil, strict
+	l, err := statefile.ParseLenient(name, data)
+	if err != nil {
+		return nil, err
 	}
-	var w lenient
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&w); err != nil {
-		if strict != nil {
-			return nil, strict
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if w.Version == nil || *w.Version < 1 {
-		if strict != nil {
-			return nil, strict
-		}
-		return nil, fmt.Errorf("%s: not a payctl state", name)
-	}
-	s := &Snapshot{
-		Snapshot: &state.Snapshot{
-			Version: *w.Version, Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal,
-			Groups: map[string]*state.Group{}, Payouts: map[string]*state.Payout{},
-		},
+	return &Snapshot{
+		Snapshot: l.Snapshot,
 		Name:     name,
-		payoutAt: map[string]int{},
-		groupAt:  map[string]int{},
-	}
-	for i, g := range w.Groups {
-		if g == nil || g.ID == "" {
-			continue
-		}
-		if _, dup := s.Groups[g.ID]; !dup {
-			s.Groups[g.ID] = g
-			s.groupAt[g.ID] = i
-		}
-	}
-	for i, p := range w.Payouts {
-		if p == nil {
-			continue
-		}
-		if _, dup := s.Payouts[p.Address]; dup {
-			continue
-		}
-		// The strict parser reports null attempts; dropping them here
-		// keeps every comparison free of nil checks.
-		kept := p.Attempts[:0]
-		for _, a := range p.Attempts {
-			if a != nil {
-				kept = append(kept, a)
-			}
-		}
-		p.Attempts = kept
-		s.Payouts[p.Address] = p
-		s.payoutAt[p.Address] = i
-	}
-	s.Problems = strictFindings(name, strict)
-	return s, nil
+		Problems: strictFindings(name, l.Strict),
+		payoutAt: l.PayoutAt,
+		groupAt:  l.GroupAt,
+	}, nil
 }
 
 // strictFindings turns the strict parser's error into findings.

@@ -10,6 +10,7 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // minimalSnapshot is a valid one-payout snapshot, built with the state
@@ -28,7 +29,7 @@ func minimalSnapshot() []byte {
 			N: 1, Key: state.Key("idr", "b/alice", 1), Status: providers.StatusPending, Sends: 1,
 		}},
 	}
-	return s.Bytes()
+	return statefile.SnapshotBytes(s)
 }
 
 func TestReadSnapshot(t *testing.T) {
@@ -82,7 +83,7 @@ func TestReadSnapshot(t *testing.T) {
 			}
 		})
 	}
-	if _, err := audit.ReadSnapshot("x.json", []byte(`{"version": 9}`)); !errors.Is(err, state.ErrNewerVersion) {
+	if _, err := audit.ReadSnapshot("x.json", []byte(`{"version": 9}`)); !errors.Is(err, statefile.ErrNewerVersion) {
 		t.Errorf("got %v, want ErrNewerVersion", err)
 	}
 }
@@ -100,7 +101,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := audit.ReadSnapshot("f.json", data)
-		_, strict := state.ParseSnapshot("f.json", data)
+		_, strict := statefile.ParseSnapshot("f.json", data)
 		if err != nil {
 			if strict == nil {
 				t.Fatalf("the strict parser accepts what the lenient one refuses: %v", err)

@@ -13,6 +13,8 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // Report is what Verify found.
@@ -60,7 +62,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 	journalName := b.Describe() + " journal"
 	var snap *Snapshot
 	var snapDigest string
-	local, isLocal := b.(*state.Local)
+	local, isLocal := b.(*localstate.Backend)
 	exists := false
 	if isLocal {
 		journalName = local.JournalPath()
@@ -71,7 +73,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 			return nil, err
 		default:
 			exists = true
-			snapDigest = state.SnapshotDigest(data)
+			snapDigest = statefile.SnapshotDigest(data)
 			if snap, err = ReadSnapshot(local.Path, data); err != nil {
 				r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: "restore the snapshot from version control or the .backup file, or rebuild it from the journal with `payctl state rebuild`"})
 			}
@@ -355,7 +357,7 @@ func (r *Report) checkPaid(s *state.Snapshot, file *Snapshot) []*Finding {
 }
 
 // permissions reports state files that others may read or write.
-func permissions(l *state.Local) []*Finding {
+func permissions(l *localstate.Backend) []*Finding {
 	var out []*Finding
 	for _, path := range []string{l.Path, l.JournalPath(), l.BackupPath(), l.Path + ".lock"} {
 		fi, err := os.Stat(path)
@@ -375,7 +377,7 @@ func permissions(l *state.Local) []*Finding {
 
 // checkMark checks that the snapshot's journal offset ends the record it
 // says it folded: the next command reads the journal from there.
-func checkMark(l *state.Local, snap *Snapshot) *Finding {
+func checkMark(l *localstate.Backend, snap *Snapshot) *Finding {
 	bad := func(format string, args ...any) *Finding {
 		return &Finding{Kind: KindJournalMark, File: snap.Name, Pointer: "/journal/offset", Message: fmt.Sprintf(format, args...), Hint: editHint}
 	}
@@ -407,7 +409,7 @@ func checkMark(l *state.Local, snap *Snapshot) *Finding {
 	if err != nil {
 		return bad("offset %d is not the end of a journal record: %v", off, err)
 	}
-	e, err := state.Decode(line)
+	e, err := statefile.Decode(line)
 	if err != nil {
 		return bad("the journal record ending at offset %d does not decode: %v", off, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // journalLines splits a journal into records (without newlines).
@@ -205,7 +206,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := copyState(t, h)
 			tt.tamper(t, files{snap: path, journal: path + ".journal"})
-			rep, err := audit.Verify(context.Background(), state.NewLocal(path, nil, nil))
+			rep, err := audit.Verify(context.Background(), localstate.New(path, nil, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +253,7 @@ func jsonNumber(t *testing.T, v any, delta int64) any {
 }
 
 func TestVerifyNoState(t *testing.T) {
-	_, err := audit.Verify(context.Background(), state.NewLocal(filepath.Join(t.TempDir(), "payctl.state.json"), nil, nil))
+	_, err := audit.Verify(context.Background(), localstate.New(filepath.Join(t.TempDir(), "payctl.state.json"), nil, nil))
 	if !errors.Is(err, audit.ErrNoState) {
 		t.Fatalf("got %v, want ErrNoState", err)
 	}
@@ -264,7 +265,7 @@ func TestVerifyPaidWithoutIDs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "payctl.state.json")
 	ctx := context.Background()
 	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	st, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: true, Op: "apply", Now: func() time.Time { return now }})
+	st, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: true, Op: "apply", Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +294,7 @@ func TestVerifyPaidWithoutIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	rep, err := audit.Verify(ctx, state.NewLocal(path, nil, nil))
+	rep, err := audit.Verify(ctx, localstate.New(path, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestVerifyAnyBackend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := copyState(t, h)
 			tt.tamper(t, path)
-			rep, err := audit.Verify(context.Background(), otherBackend{state.NewLocal(path, nil, nil)})
+			rep, err := audit.Verify(context.Background(), otherBackend{localstate.New(path, nil, nil)})
 			if err != nil {
 				t.Fatal(err)
 			}

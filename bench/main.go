@@ -37,6 +37,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 var (
@@ -613,7 +614,7 @@ func bigState(path string, n int) error {
 	// snapshot's mark, never the history before it). The records of a
 	// million payments are left out: no command this bench runs reads
 	// them, and `payctl state verify` would fail on this state.
-	create, err := state.Encode(&state.Event{Seq: 1, Time: t0, Kind: state.KindCreate, Op: "bench", Lineage: s.Lineage})
+	create, err := statefile.Encode(&state.Event{Seq: 1, Time: t0, Kind: state.KindCreate, Op: "bench", Lineage: s.Lineage})
 	if err != nil {
 		return err
 	}
@@ -625,7 +626,7 @@ func bigState(path string, n int) error {
 	}
 	h := sha256.New()
 	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	if _, err := s.WriteTo(w); err != nil {
+	if err := statefile.WriteSnapshot(w, s); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {
@@ -634,7 +635,7 @@ func bigState(path string, n int) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	cp, err := state.Encode(&state.Event{Seq: 2, Prev: create.Hash, Time: t0, Kind: state.KindCheckpoint, Op: "bench", Snapshot: "sha256:" + hex.EncodeToString(h.Sum(nil))})
+	cp, err := statefile.Encode(&state.Event{Seq: 2, Prev: create.Hash, Time: t0, Kind: state.KindCheckpoint, Op: "bench", Snapshot: "sha256:" + hex.EncodeToString(h.Sum(nil))})
 	if err != nil {
 		return err
 	}

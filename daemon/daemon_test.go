@@ -26,6 +26,7 @@ import (
 	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/workspace"
 )
 
@@ -134,12 +135,12 @@ func (r *rig) pay(batch string, accounts ...string) {
 // backend of its own), waiting for the daemon's lookups of callbacks the
 // emulator is sending.
 func (r *rig) lockElsewhere() (*state.State, error) {
-	return state.Open(context.Background(), state.NewLocal(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{Write: true, Op: "apply", LockWait: 10 * time.Second})
+	return state.Open(context.Background(), localstate.New(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{Write: true, Op: "apply", LockWait: 10 * time.Second})
 }
 
 func (r *rig) snapshot() *state.Snapshot {
 	r.t.Helper()
-	st, err := state.Open(context.Background(), state.NewLocal(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{})
+	st, err := state.Open(context.Background(), localstate.New(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{})
 	if err != nil {
 		r.t.Fatal(err)
 	}

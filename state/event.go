@@ -226,7 +226,7 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 				Digest:    ep.Digest,
 				Status:    providers.StatusSending,
 			}
-			s.add(p)
+			s.Add(p)
 		} else if ep.Digest != "" && ep.Digest != p.Digest {
 			return bad("intent for %s with details that differ from its earlier attempts", ep.Address)
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/payctl/payctl/state/internal/jsontext"
 )
 
 // Fields are named values a provider returned (its ids for a payout, the
@@ -103,9 +105,9 @@ func appendFields(b []byte, f Fields) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, x.Name)
+		b = jsontext.AppendString(b, x.Name)
 		b = append(b, ':')
-		b = appendJSONString(b, x.Value)
+		b = jsontext.AppendString(b, x.Value)
 	}
 	return append(b, '}')
 }

@@ -125,20 +125,21 @@ type Group struct {
 
 // New returns an empty snapshot of a new lineage.
 func New() *Snapshot {
-	s := empty()
+	s := Empty()
 	s.Lineage = uuid.NewString()
 	return s
 }
 
-// empty is a snapshot before any event, lineage unknown until the create
-// event is folded.
-func empty() *Snapshot {
+// Empty returns a snapshot before any event, lineage unknown until the
+// create event is folded: what a journal is folded into, and what a
+// snapshot file is read into.
+func Empty() *Snapshot {
 	return &Snapshot{Version: Version, Groups: map[string]*Group{}, Payouts: map[string]*Payout{},
 		byBatch: map[string][]string{}, open: map[string]bool{}}
 }
 
-// add puts a new payout in the snapshot and its indexes.
-func (s *Snapshot) add(p *Payout) {
+// Add puts a payout not yet in the snapshot into it and its indexes.
+func (s *Snapshot) Add(p *Payout) {
 	s.Payouts[p.Address] = p
 	if s.byBatch != nil {
 		b := p.Batch()
@@ -163,7 +164,7 @@ func (s *Snapshot) setStatus(p *Payout, st providers.Status) {
 // BatchAddresses returns the addresses of one batch's payouts, sorted.
 func (s *Snapshot) BatchAddresses(batch string) []string {
 	if s.byBatch == nil {
-		return s.Select(func(p *Payout) bool { return p.Batch() == batch })
+		return s.selectAddresses(func(p *Payout) bool { return p.Batch() == batch })
 	}
 	out := append([]string(nil), s.byBatch[batch]...)
 	sort.Strings(out)
@@ -174,7 +175,7 @@ func (s *Snapshot) BatchAddresses(batch string) []string {
 // or unknown, sorted.
 func (s *Snapshot) OpenAddresses() []string {
 	if s.open == nil {
-		return s.Select(func(p *Payout) bool { return p.Status.Open() })
+		return s.selectAddresses(func(p *Payout) bool { return p.Status.Open() })
 	}
 	out := make([]string, 0, len(s.open))
 	for a := range s.open {
@@ -184,10 +185,10 @@ func (s *Snapshot) OpenAddresses() []string {
 	return out
 }
 
-// Select returns the addresses of the payouts keep accepts, sorted. It
+// selectAddresses returns the addresses of the payouts keep accepts, sorted. It
 // sorts only what it selects: a state can hold millions of payouts, and
 // most commands care about a few.
-func (s *Snapshot) Select(keep func(*Payout) bool) []string {
+func (s *Snapshot) selectAddresses(keep func(*Payout) bool) []string {
 	var out []string
 	for a, p := range s.Payouts {
 		if keep(p) {

@@ -26,6 +26,13 @@ type Backend interface {
 	// Load returns the snapshot (nil if none) and the journal events after
 	// it. Writers have torn tails discarded; readers ignore them.
 	Load(ctx context.Context) (*Loaded, error)
+	// Encode makes e (its Seq and Prev set) the record Append stores,
+	// whose hash the next event chains to. Every backend encodes with
+	// statefile.Encode, so records and their hashes are the same in any
+	// backend; the runtime takes the encoder from the backend only
+	// because package state cannot import statefile (see the package
+	// documentation).
+	Encode(e *Event) (Record, error)
 	// Append makes records durable, in order, before returning.
 	Append(ctx context.Context, recs []Record) error
 	// Checkpoint durably replaces the snapshot. It returns the digest of
@@ -36,6 +43,15 @@ type Backend interface {
 	// ReadJournal calls fn for every event from the first.
 	ReadJournal(ctx context.Context, fn func(*Event) error) (*Torn, error)
 	Close() error
+}
+
+// Record is an event encoded as one journal line (Backend.Encode), as a
+// backend stores it.
+type Record struct {
+	Seq  uint64
+	Kind Kind
+	Hash string
+	Line []byte // including the trailing newline
 }
 
 // Loaded is what a backend read.
@@ -52,7 +68,6 @@ type Loaded struct {
 type Torn struct {
 	Seq   uint64
 	Bytes int64
-	err   error
 }
 
 // State is an opened state: the folded snapshot, and for writers the lock
@@ -161,7 +176,7 @@ func Open(ctx context.Context, b Backend, o Options) (*State, error) {
 		s.diskExists = true
 		s.lastHash = snap.Journal.Hash
 	} else {
-		snap = empty()
+		snap = Empty()
 	}
 	s.behind = ld.NeedsCheckpoint
 	for _, e := range ld.Tail {
@@ -294,7 +309,7 @@ func (s *State) flush(ctx context.Context, batch []*pending) error {
 				e.By = s.by
 			}
 			var rec Record
-			if rec, err = Encode(e); err != nil {
+			if rec, err = s.backend.Encode(e); err != nil {
 				break
 			}
 			if err = s.snap.Apply(e); err != nil {

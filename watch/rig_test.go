@@ -17,6 +17,7 @@ import (
 	"github.com/payctl/payctl/daemon"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/workspace"
 )
 
@@ -279,7 +280,7 @@ func (r *rig) read(folder, name string) string {
 // snapshot reads the state as a reader would.
 func (r *rig) snapshot() *state.Snapshot {
 	r.t.Helper()
-	st, err := state.Open(context.Background(), state.NewLocal(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{})
+	st, err := state.Open(context.Background(), localstate.New(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{})
 	if err != nil {
 		r.t.Fatal(err)
 	}

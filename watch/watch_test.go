@@ -18,6 +18,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 func readResult(t *testing.T, r *rig, final string) *Result {
@@ -373,7 +374,7 @@ func TestNameClashesNeverOverwrite(t *testing.T) {
 func TestBusyStateMakesFilesWait(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	// Another process: a backend of its own on the same files.
-	other, err := state.Open(context.Background(), state.NewLocal(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{Write: true, Op: "apply"})
+	other, err := state.Open(context.Background(), localstate.New(filepath.Join(r.root, "payctl.state.json"), nil, nil), state.Options{Write: true, Op: "apply"})
 	if err != nil {
 		t.Fatal(err)
 	}

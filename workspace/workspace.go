@@ -28,6 +28,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // Workspace is a loaded config and what it opens.
@@ -152,7 +153,7 @@ func (w *Workspace) Backend() (state.Backend, error) {
 	}
 	switch w.Config.State.Backend {
 	case "", config.BackendLocal:
-		w.backend = state.NewLocal(w.Config.State.Path, w.Logger, w.Now)
+		w.backend = localstate.New(w.Config.State.Path, w.Logger, w.Now)
 	default:
 		open, ok := backends[w.Config.State.Backend]
 		if !ok {

@@ -14,6 +14,7 @@ import (
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // The auditors' commands: state diff, state verify, state export (here)
@@ -143,7 +144,7 @@ func readSnapshotFile(path string) (*audit.Snapshot, error) {
 
 // journalBeside is the journal of the local state at path, if it has one.
 func journalBeside(path string) (audit.Journal, string) {
-	l := state.NewLocal(path, nil, nil)
+	l := localstate.New(path, nil, nil)
 	if _, err := os.Stat(l.JournalPath()); err != nil {
 		return nil, ""
 	}
@@ -186,7 +187,7 @@ func auditBackend(f *flags, stateFile string) (state.Backend, func(), error) {
 		if f.config != "" {
 			return nil, nil, errors.New("-state and -config cannot be combined: -state names the state directly")
 		}
-		l := state.NewLocal(stateFile, f.logger(), nil)
+		l := localstate.New(stateFile, f.logger(), nil)
 		return l, func() { l.Close() }, nil
 	}
 	w, err := f.workspace()
@@ -198,9 +199,9 @@ func auditBackend(f *flags, stateFile string) (state.Backend, func(), error) {
 		w.Close()
 		return nil, nil, err
 	}
-	if l, ok := b.(*state.Local); ok {
+	if l, ok := b.(*localstate.Backend); ok {
 		// The same files, named as the user would type them.
-		b = state.NewLocal(displayPath(l.Path), f.logger(), nil)
+		b = localstate.New(displayPath(l.Path), f.logger(), nil)
 	}
 	return b, func() { w.Close() }, nil
 }

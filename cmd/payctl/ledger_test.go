@@ -7,6 +7,7 @@ import (
 	"github.com/payctl/payctl/providers/fake"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // checkLedger proves exactly-once against the provider's own books, which
@@ -55,7 +56,7 @@ func checkLedger(t testing.TB, snap *state.Snapshot, ledger *fakeemu.Ledger, wan
 // openLocal is the snapshot of a local state file, read as payctl would.
 func openLocal(t testing.TB, path string) *state.Snapshot {
 	t.Helper()
-	st, err := state.Open(t.Context(), state.NewLocal(path, nil, nil), state.Options{})
+	st, err := state.Open(t.Context(), localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

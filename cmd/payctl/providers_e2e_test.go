@@ -15,6 +15,7 @@ import (
 	"github.com/payctl/payctl/providers"
 	ddemu "github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // ddFolder is a payctl folder whose Dinar Dragon provider is the built-in
@@ -95,7 +96,7 @@ func (l ddLedgerFile) paidAccounts() map[string][]string {
 
 func (f *ddFolder) snapshot() *state.Snapshot {
 	f.t.Helper()
-	st, err := state.Open(context.Background(), state.NewLocal(filepath.Join(f.dir, "payctl.state.json"), nil, nil), state.Options{})
+	st, err := state.Open(context.Background(), localstate.New(filepath.Join(f.dir, "payctl.state.json"), nil, nil), state.Options{})
 	if err != nil {
 		f.t.Fatal(err)
 	}

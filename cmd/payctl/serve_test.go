@@ -21,6 +21,7 @@ import (
 	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 // TestServeCycle runs plan -> apply -> serve (the Cronos emulator calls
@@ -130,7 +131,7 @@ providers:
 		t.Errorf("refresh after serve recorded changes:\n%s", out)
 	}
 
-	st, err := state.Open(context.Background(), state.NewLocal(filepath.Join(root, "payctl.state.json"), nil, nil), state.Options{})
+	st, err := state.Open(context.Background(), localstate.New(filepath.Join(root, "payctl.state.json"), nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 )
 
 func runStateRebuild(ctx context.Context, e *Env, args []string) error {
@@ -48,7 +49,7 @@ and has nothing to rebuild.`)
 		return err
 	}
 	where := "the previous snapshot, if there was one, is kept in " + b.Describe() + ".backup"
-	if _, ok := b.(*state.Local); !ok {
+	if _, ok := b.(*localstate.Backend); !ok {
 		where = "the previous snapshot was replaced"
 	}
 	fmt.Fprintf(e.Stdout, "Rebuilt %s from its journal: %d payouts, %d records folded; %s.\n", b.Describe(), payouts, serial, where)

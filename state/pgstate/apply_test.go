@@ -18,6 +18,7 @@ import (
 	"github.com/payctl/payctl/providers/fake"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/state/pgstate/pgtest"
 )
 
@@ -128,7 +129,7 @@ func BenchmarkApply(b *testing.B) {
 	b.Run("local", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			r := newApplyRun(b, n)
-			l := state.NewLocal(filepath.Join(b.TempDir(), "payctl.state.json"), nil, nil)
+			l := localstate.New(filepath.Join(b.TempDir(), "payctl.state.json"), nil, nil)
 			r.run(b, l, conc)
 			report(b, r)
 			b.ReportMetric(float64(l.Fsyncs())/float64(n), "fsyncs/payout")

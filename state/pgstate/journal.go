@@ -11,6 +11,7 @@ import (
 
 	"github.com/payctl/payctl/internal/crash"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // header is a state's row of payctl_states.
@@ -133,7 +134,7 @@ type snapshotRows struct {
 func (b *Backend) readSnapshot(ctx context.Context, tx pgx.Tx, h header) (*state.Snapshot, snapshotRows, error) {
 	rows := snapshotRows{payouts: map[string]string{}, groups: map[string]string{}}
 	var buf bytes.Buffer
-	buf.WriteString(state.SnapshotHeader(int(*h.version), h.lineage, h.serial, state.JournalMark{Offset: h.offset, Hash: h.snapHash}))
+	buf.WriteString(statefile.SnapshotHeader(int(*h.version), h.lineage, h.serial, state.JournalMark{Offset: h.offset, Hash: h.snapHash}))
 	list := func(field, query string, into map[string]string) error {
 		buf.WriteString("  \"" + field + "\": [")
 		r, err := tx.Query(ctx, query, b.name)
@@ -169,7 +170,7 @@ func (b *Backend) readSnapshot(ctx context.Context, tx pgx.Tx, h header) (*state
 		return nil, rows, b.wrap("read the snapshot", err)
 	}
 	buf.WriteString("\n}\n")
-	snap, err := state.ParseSnapshot(b.Describe(), buf.Bytes())
+	snap, err := statefile.ParseSnapshot(b.Describe(), buf.Bytes())
 	if err != nil {
 		return nil, rows, err
 	}
@@ -264,8 +265,12 @@ func decodeLine(line []byte) (*state.Event, error) {
 	if !ok || bytes.IndexByte(body, '\n') >= 0 {
 		return nil, errors.New("is not one line ending in a newline")
 	}
-	return state.Decode(body)
+	return statefile.Decode(body)
 }
+
+// Encode encodes e as a journal record, with statefile.Encode: the same
+// bytes and hash as in the local backend's journal.
+func (b *Backend) Encode(e *state.Event) (state.Record, error) { return statefile.Encode(e) }
 
 // Append commits records in one transaction on the lock's session. It
 // also checks that the journal's head is where this writer left it, so a
@@ -465,7 +470,7 @@ func payoutLines(s *state.Snapshot) map[string]string {
 	out := make(map[string]string, len(s.Payouts))
 	var b []byte
 	for addr, p := range s.Payouts {
-		b = state.AppendPayout(b[:0], p)
+		b = statefile.AppendPayout(b[:0], p)
 		out[addr] = string(b)
 	}
 	return out
@@ -474,7 +479,7 @@ func payoutLines(s *state.Snapshot) map[string]string {
 func groupLines(s *state.Snapshot) (map[string]string, error) {
 	out := make(map[string]string, len(s.Groups))
 	for id, g := range s.Groups {
-		l, err := state.GroupLine(g)
+		l, err := statefile.GroupLine(g)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate"
 	"github.com/payctl/payctl/state/pgstate/pgtest"
+	"github.com/payctl/payctl/state/statefile"
 	"github.com/payctl/payctl/state/statetest"
 )
 
@@ -66,7 +67,7 @@ func TestMigrateUpgradeAndNewerRefused(t *testing.T) {
 	if err := s.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := string(s.Snapshot().Bytes())
+	want := string(statefile.SnapshotBytes(s.Snapshot()))
 	s.Close()
 
 	v2 := migrations(t, map[string]string{
@@ -101,7 +102,7 @@ func TestMigrateUpgradeAndNewerRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(r.Snapshot().Bytes()); got != want {
+	if got := string(statefile.SnapshotBytes(r.Snapshot())); got != want {
 		t.Errorf("snapshot after the upgrade:\ngot  %s\nwant %s", got, want)
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // TransferOptions adjust Push and Pull.
@@ -149,7 +151,7 @@ func summarise(path string, at ...uint64) (*fileSummary, error) {
 	case err != nil:
 		return nil, err
 	default:
-		if s.snap, err = state.ParseSnapshot(path, data); err != nil {
+		if s.snap, err = statefile.ParseSnapshot(path, data); err != nil {
 			return nil, err
 		}
 		want[s.snap.Serial] = true
@@ -202,7 +204,7 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 	if !exists(path) && !exists(path+".journal") {
 		return nil, fmt.Errorf("no local state at %s (neither it nor %s.journal exists)", path, path)
 	}
-	local := state.NewLocal(path, b.logger, b.now)
+	local := localstate.New(path, b.logger, b.now)
 	src, err := state.Open(ctx, local, state.Options{Write: true, Op: "state push", LockWait: opts.LockWait, Now: b.now})
 	if err != nil {
 		return nil, err
@@ -346,7 +348,7 @@ func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapsho
 // snapshot is kept as path.backup, and a replaced (forced) journal as
 // path.journal.backup.
 func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (*Transfer, error) {
-	local := state.NewLocal(path, b.logger, b.now)
+	local := localstate.New(path, b.logger, b.now)
 	if _, err := local.Lock(ctx, "state pull", opts.LockWait); err != nil {
 		return nil, err
 	}
@@ -415,7 +417,7 @@ func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (
 		if err != nil {
 			return nil, err
 		}
-		if err := atomicfile.WriteFile(path, snap.Bytes(), atomicfile.Options{Backup: path + ".backup"}); err != nil {
+		if err := atomicfile.WriteFile(path, statefile.SnapshotBytes(snap), atomicfile.Options{Backup: path + ".backup"}); err != nil {
 			return nil, err
 		}
 		t.Snapshot = true
@@ -431,7 +433,7 @@ func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (
 		return nil, b.wrap("read the state", err)
 	}
 	// What was written must load as a local state, as any command will.
-	if _, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{}); err != nil {
+	if _, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{}); err != nil {
 		return nil, fmt.Errorf("the pulled state does not load: %w", err)
 	}
 	return t, nil

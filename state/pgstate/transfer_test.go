@@ -12,6 +12,7 @@ import (
 
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/state/pgstate"
 	"github.com/payctl/payctl/state/statetest"
 )
@@ -75,7 +76,7 @@ const (
 )
 
 func localBackend(path string) func() state.Backend {
-	return func() state.Backend { return state.NewLocal(path, nil, nil) }
+	return func() state.Backend { return localstate.New(path, nil, nil) }
 }
 
 func pgBackend(t *testing.T, dsn, name string) func() state.Backend {

@@ -14,6 +14,7 @@ import (
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // Harness opens backends on one fresh, empty store; every call must return
@@ -98,7 +99,7 @@ func testRecordFoldReload(t *testing.T, h Harness) {
 	if err := s.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := s.Snapshot().Bytes()
+	want := statefile.SnapshotBytes(s.Snapshot())
 	s.Close()
 
 	r, err := state.Open(ctx, h.Open(t), state.Options{})
@@ -106,7 +107,7 @@ func testRecordFoldReload(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	snap := r.Snapshot()
-	if got := string(snap.Bytes()); got != string(want) {
+	if got := string(statefile.SnapshotBytes(snap)); got != string(want) {
 		t.Fatalf("reloaded snapshot differs:\ngot  %s\nwant %s", got, want)
 	}
 	// create + 5 events, and the checkpoint record of a backend that
@@ -277,7 +278,7 @@ func testJournalChain(t *testing.T, h Harness) {
 	}
 	folded.Version = want.Version
 	folded.Journal = want.Journal
-	if got, w := string(folded.Bytes()), string(want.Bytes()); got != w {
+	if got, w := string(statefile.SnapshotBytes(folded)), string(statefile.SnapshotBytes(want)); got != w {
 		t.Fatalf("journal fold differs from snapshot:\ngot  %s\nwant %s", got, w)
 	}
 }

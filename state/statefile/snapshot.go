@@ -1,31 +1,31 @@
-package state
+package statefile
 
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/money"
-	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
 )
 
-// WriteTo writes the snapshot's canonical bytes: fixed key order, one group
+// WriteSnapshot writes the snapshot's canonical bytes: fixed key order, one group
 // and one payout per line sorted by id and address, trailing newline. The
 // same content always gives the same bytes, and `git diff` of two
 // snapshots shows one line per changed payout.
-func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
+func WriteSnapshot(w io.Writer, s *state.Snapshot) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	bw.WriteString(SnapshotHeader(Version, s.Lineage, s.Serial, s.Journal))
+	bw.WriteString(SnapshotHeader(state.Version, s.Lineage, s.Serial, s.Journal))
 
 	ids := make([]string, 0, len(s.Groups))
 	for id := range s.Groups {
@@ -36,7 +36,7 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	for i, id := range ids {
 		b, err := GroupLine(s.Groups[id])
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if i > 0 {
 			bw.WriteString(",")
@@ -62,11 +62,11 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("]\n}\n")
-	return 0, bw.Flush()
+	return bw.Flush()
 }
 
 // SnapshotHeader is the canonical snapshot's first lines, up to its groups.
-func SnapshotHeader(version int, lineage string, serial uint64, mark JournalMark) string {
+func SnapshotHeader(version int, lineage string, serial uint64, mark state.JournalMark) string {
 	l, _ := json.Marshal(lineage)
 	m, _ := json.Marshal(mark)
 	return fmt.Sprintf("{\n  \"version\": %d,\n  \"lineage\": %s,\n  \"serial\": %d,\n  \"journal\": %s,\n", version, l, serial, m)
@@ -75,7 +75,7 @@ func SnapshotHeader(version int, lineage string, serial uint64, mark JournalMark
 // GroupLine is one group's line of the canonical snapshot: compact JSON
 // without HTML escaping. Groups are few (one per provider payout of a
 // batch provider), so they go through encoding/json.
-func GroupLine(g *Group) ([]byte, error) {
+func GroupLine(g *state.Group) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -85,21 +85,21 @@ func GroupLine(g *Group) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Bytes returns the canonical bytes.
-func (s *Snapshot) Bytes() []byte {
+// SnapshotBytes returns the snapshot's canonical bytes.
+func SnapshotBytes(s *state.Snapshot) []byte {
 	var b bytes.Buffer
-	s.WriteTo(&b)
+	WriteSnapshot(&b, s)
 	return b.Bytes()
 }
 
 // wire is the snapshot as decoded from JSON.
 type wire struct {
-	Version int         `json:"version"`
-	Lineage string      `json:"lineage"`
-	Serial  uint64      `json:"serial"`
-	Journal JournalMark `json:"journal"`
-	Groups  []*Group    `json:"groups"`
-	Payouts []*Payout   `json:"payouts"`
+	Version int               `json:"version"`
+	Lineage string            `json:"lineage"`
+	Serial  uint64            `json:"serial"`
+	Journal state.JournalMark `json:"journal"`
+	Groups  []*state.Group    `json:"groups"`
+	Payouts []*state.Payout   `json:"payouts"`
 }
 
 // ErrNewerVersion is returned for a snapshot written by a newer payctl.
@@ -108,7 +108,7 @@ var ErrNewerVersion = errors.New("state written by a newer payctl")
 // ParseSnapshot decodes and checks a snapshot. file names it in errors.
 //
 // data must not be modified afterwards: the snapshot's strings share it.
-func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
+func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 	// Loading builds hundreds of MB of live objects at once for a large
 	// state and almost no garbage: collecting on the way would only
 	// re-mark what is being built. The collector resumes afterwards.
@@ -117,18 +117,18 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	}
 	// A payout line is rarely under 400 bytes: a hint that keeps the map
 	// from growing step by step on a large state.
-	s := empty()
-	s.Payouts = make(map[string]*Payout, len(data)/400)
+	s := state.Empty()
+	s.Payouts = make(map[string]*state.Payout, len(data)/400)
 	var dups []string
-	w, probs, err := decodeWire(data, func(p *Payout) (out []*diag.Error) {
+	w, probs, err := decodeWire(data, func(p *state.Payout) (out []*diag.Error) {
 		if p == nil {
 			return []*diag.Error{{File: file, Msg: "null payout"}}
 		}
-		checkPayout(p, func(ptr, format string, args ...any) {
+		p.Check(func(ptr, format string, args ...any) {
 			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
 		})
 		return out
-	}, func(i int, p *Payout) {
+	}, func(i int, p *state.Payout) {
 		if p == nil {
 			return
 		}
@@ -136,13 +136,13 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 			dups = append(dups, fmt.Sprintf("/payouts/%d\x00%s", i, p.Address))
 			return
 		}
-		s.add(p)
+		s.Add(p)
 	})
 	switch {
 	case err == errNoVersion:
 		return nil, &diag.Error{File: file, Msg: "not a payctl state: no \"version\" field"}
-	case err == errVersion && w.Version > Version:
-		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, w.Version, ErrNewerVersion, Version)
+	case err == errVersion && w.Version > state.Version:
+		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, w.Version, ErrNewerVersion, state.Version)
 	case err == errVersion:
 		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("unknown format version %d", w.Version)}
 	case err != nil:
@@ -194,6 +194,8 @@ func ParseSnapshot(file string, data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
+// isHash reports whether s is 64 lower-case hex digits: a SHA-256 (as
+// package state checks a checkpoint's digest).
 func isHash(s string) bool {
 	if len(s) != 64 {
 		return false
@@ -206,76 +208,11 @@ func isHash(s string) bool {
 	return true
 }
 
-// isAddress checks "<batch>/<id>" with the manifest schema's patterns,
-// without a regexp (it runs once per payout on load).
-func isAddress(a string) bool {
-	batch, id, ok := strings.Cut(a, "/")
-	return ok && isName(batch, false) && isName(id, true)
-}
-
-func isName(s string, upper bool) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	alnum := func(c byte) bool {
-		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || upper && c >= 'A' && c <= 'Z'
-	}
-	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
-		return false
-	}
-	for i := 1; i < len(s)-1; i++ {
-		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-// checkPayout reports every inconsistency of one payout to bad, with a
-// JSON pointer relative to the payout.
-func checkPayout(p *Payout, bad func(string, string, ...any)) {
-	if !isAddress(p.Address) {
-		bad("/address", "%q is not a payout address (batch/id)", p.Address)
-	}
-	c, ok := money.LookupCurrency(p.Currency)
-	if !ok {
-		bad("/currency", "%s: unknown currency %q", p.Address, p.Currency)
-	} else if p.Amount.Places() > c.Scale || p.Amount.Sign() <= 0 {
-		bad("/amount", "%s: amount %s is not a valid %s amount", p.Address, p.Amount, p.Currency)
-	}
-	if p.Provider == "" {
-		bad("/provider", "%s: no provider", p.Address)
-	}
-	d := Details{Provider: p.Provider, Currency: p.Currency, Amount: p.Amount, Recipient: p.Recipient}
-	if !d.matches(p.Digest) {
-		bad("/digest", "%s: digest does not match the payout's details: the amount, recipient or provider was edited by hand", p.Address)
-	}
-	if len(p.Attempts) == 0 {
-		bad("/attempts", "%s: no attempts", p.Address)
-		return
-	}
-	for j, a := range p.Attempts {
-		aptr := "/attempts/" + strconv.Itoa(j)
-		if a == nil {
-			bad(aptr, "%s: null attempt", p.Address)
-			return
-		}
-		if a.N != j+1 {
-			bad(aptr+"/n", "%s: attempt %d is numbered %d", p.Address, j+1, a.N)
-		}
-		if !isKey(a.Key, p.Provider, p.Address, a.N) {
-			bad(aptr+"/key", "%s: attempt %d has key %s, not the one payctl derives", p.Address, a.N, a.Key)
-		}
-		if !validStatus(a.Status) {
-			bad(aptr+"/status", "%s: unknown status %q", p.Address, a.Status)
-		}
-		if j < len(p.Attempts)-1 && a.Status != providers.StatusFailed {
-			bad(aptr+"/status", "%s: attempt %d is %s but a later attempt exists", p.Address, a.N, a.Status)
-		}
-	}
-	if p.Status != p.Latest().Status {
-		bad("/status", "%s: status %s differs from its latest attempt's %s", p.Address, p.Status, p.Latest().Status)
-	}
+// SnapshotDigest is the digest a checkpoint record carries: "sha256:" and
+// the hex SHA-256 of the snapshot file's bytes.
+func SnapshotDigest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func offsetPos(data []byte, off int64) diag.Pos {

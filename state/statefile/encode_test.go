@@ -1,4 +1,4 @@
-package state
+package statefile
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
 )
 
 func randomText(r *rand.Rand) string {
@@ -37,7 +38,7 @@ func randomMap(r *rand.Rand) map[string]string {
 	return m
 }
 
-func randomPayout(r *rand.Rand) *Payout {
+func randomPayout(r *rand.Rand) *state.Payout {
 	opt := func(s string) string {
 		if r.IntN(2) == 0 {
 			return ""
@@ -55,21 +56,21 @@ func randomPayout(r *rand.Rand) *Payout {
 	tm := func() time.Time {
 		return time.Unix(int64(r.IntN(2e9)), int64(r.IntN(1e9))*int64(r.IntN(2))).In(zones[r.IntN(len(zones))])
 	}
-	p := &Payout{
+	p := &state.Payout{
 		Address: randomText(r), Provider: randomText(r), Type: randomText(r), Currency: randomText(r),
 		Amount:    money.MustParse(fmt.Sprint(r.IntN(1e9))),
 		Recipient: providers.Recipient{Name: randomText(r), BankCode: opt(randomText(r)), Bank: opt(randomText(r)), Account: randomText(r), Country: opt(randomText(r))},
 		Digest:    randomText(r), PlannedFee: amt(), FeePayer: fee.Payer(opt(randomText(r))), Status: providers.Status(randomText(r)),
 	}
 	if r.IntN(8) > 0 {
-		p.Attempts = []*Attempt{}
+		p.Attempts = []*state.Attempt{}
 		for i := r.IntN(3); i >= 0; i-- {
 			if r.IntN(10) == 0 {
 				p.Attempts = append(p.Attempts, nil)
 				continue
 			}
-			a := &Attempt{N: r.IntN(5) - 1, Key: randomText(r), Status: providers.Status(randomText(r)), Group: opt(randomText(r)),
-				IDs: FieldsOf(randomMap(r)), Fee: amt(), Answer: FieldsOf(randomMap(r)), Reason: opt(randomText(r)), ResolvedBy: opt(randomText(r)),
+			a := &state.Attempt{N: r.IntN(5) - 1, Key: randomText(r), Status: providers.Status(randomText(r)), Group: opt(randomText(r)),
+				IDs: state.FieldsOf(randomMap(r)), Fee: amt(), Answer: state.FieldsOf(randomMap(r)), Reason: opt(randomText(r)), ResolvedBy: opt(randomText(r)),
 				SentAt: tm(), Sends: r.IntN(3)}
 			if r.IntN(2) == 0 {
 				f := tm()
@@ -105,6 +106,6 @@ func BenchmarkWriteSnapshot(b *testing.B) {
 	var buf bytes.Buffer
 	for b.Loop() {
 		buf.Reset()
-		s.WriteTo(&buf)
+		WriteSnapshot(&buf, s)
 	}
 }

@@ -1,4 +1,4 @@
-package state
+package statefile
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/payctl/payctl/fee"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
 )
 
 // The snapshot decoder is written by hand because a state of a million
@@ -33,14 +34,14 @@ import (
 type decoder struct {
 	// check, if set, is called by the payout workers for each payout; it
 	// returns the problems it finds, with pointers relative to the payout.
-	check func(p *Payout) []*diag.Error
+	check func(p *state.Payout) []*diag.Error
 	probs []*diag.Error
 	// onPayout, if set, receives each payout in order, as soon as its
 	// chunk is decoded.
-	onPayout func(i int, p *Payout)
+	onPayout func(i int, p *state.Payout)
 	taken    int // payouts handed on so far
 
-	scratch Fields
+	scratch state.Fields
 	slab    slab
 
 	data []byte
@@ -371,7 +372,7 @@ func (d *decoder) time() time.Time {
 	return t
 }
 
-func (d *decoder) fields() Fields {
+func (d *decoder) fields() state.Fields {
 	if d.null() {
 		return nil
 	}
@@ -382,11 +383,11 @@ func (d *decoder) fields() Fields {
 		if len(f) > 0 && k < f[len(f)-1].Name {
 			sorted = false
 		}
-		f = append(f, Field{k, d.rawString()})
+		f = append(f, state.Field{Name: k, Value: d.rawString()})
 	})
 	d.scratch = f
 	if len(f) == 0 {
-		return Fields{}
+		return state.Fields{}
 	}
 	out := d.slab.fieldList(f)
 	if !sorted {
@@ -420,7 +421,7 @@ func (d *decoder) recipient() providers.Recipient {
 	return r
 }
 
-func (d *decoder) attempt() *Attempt {
+func (d *decoder) attempt() *state.Attempt {
 	a := d.slab.attempt()
 	d.object(func(k string) {
 		switch k {
@@ -457,7 +458,7 @@ func (d *decoder) attempt() *Attempt {
 	return a
 }
 
-func (d *decoder) payout() *Payout {
+func (d *decoder) payout() *state.Payout {
 	if d.null() {
 		return nil
 	}
@@ -500,11 +501,11 @@ func (d *decoder) payout() *Payout {
 	return p
 }
 
-func (d *decoder) group() *Group {
+func (d *decoder) group() *state.Group {
 	if d.null() {
 		return nil
 	}
-	g := &Group{}
+	g := &state.Group{}
 	d.object(func(k string) {
 		switch k {
 		case "id":
@@ -540,7 +541,7 @@ func (d *decoder) group() *Group {
 
 // decodeWire decodes a whole snapshot. The payouts array is split into
 // chunks decoded in parallel.
-func decodeWire(data []byte, check func(*Payout) []*diag.Error, onPayout func(int, *Payout)) (*wire, []*diag.Error, error) {
+func decodeWire(data []byte, check func(*state.Payout) []*diag.Error, onPayout func(int, *state.Payout)) (*wire, []*diag.Error, error) {
 	if !utf8.Valid(data) {
 		return nil, nil, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"}
 	}
@@ -555,7 +556,7 @@ func decodeWire(data []byte, check func(*Payout) []*diag.Error, onPayout func(in
 		case "version":
 			w.Version = int(d.int())
 			sawVersion = true
-			if w.Version != Version {
+			if w.Version != state.Version {
 				// Stop here: a newer format may not parse as this one.
 				d.err = errVersion
 			}
@@ -608,7 +609,7 @@ var (
 // payoutsParallel decodes the payouts array. One pass finds where each
 // element ends (strings and nesting only, no decoding); workers decode
 // chunks of elements on every core.
-func (d *decoder) payoutsParallel() []*Payout {
+func (d *decoder) payoutsParallel() []*state.Payout {
 	if !d.expect('[') {
 		return nil
 	}
@@ -627,7 +628,7 @@ func (d *decoder) payoutsParallel() []*Payout {
 type chunk struct {
 	start, end int
 	done       chan struct{} // closed when decoded
-	out        []*Payout
+	out        []*state.Payout
 	// probs are the check's problems, by index in out.
 	probs map[int][]*diag.Error
 	err   error
@@ -702,7 +703,7 @@ var lineChunkSize = 256 << 10
 // payout leaves two halves that do not decode, and any problem sends the
 // decoder to the full scan, so a file of another layout decodes the same,
 // only slower.
-func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
+func (d *decoder) payoutsByLines() ([]*state.Payout, int, bool) {
 	size := lineChunkSize
 	var chunks []*chunk
 	start := d.pos
@@ -737,7 +738,7 @@ func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
 	go d.decodeChunks(work)
 	// Chunks are taken in order as they finish, so their payouts are
 	// handed on (and indexed) while later chunks still decode.
-	var out []*Payout
+	var out []*state.Payout
 	for i, c := range chunks {
 		<-c.done
 		last := i == len(chunks)-1
@@ -755,7 +756,7 @@ func (d *decoder) payoutsByLines() ([]*Payout, int, bool) {
 
 // take appends a decoded chunk's payouts, makes its problems' pointers
 // absolute, and hands each payout to the decoder's onPayout.
-func (d *decoder) take(out []*Payout, c *chunk) []*Payout {
+func (d *decoder) take(out []*state.Payout, c *chunk) []*state.Payout {
 	for i, p := range c.out {
 		for _, e := range c.probs[i] {
 			e.Pointer = "/payouts/" + strconv.Itoa(d.taken) + e.Pointer
@@ -775,7 +776,7 @@ func (d *decoder) take(out []*Payout, c *chunk) []*Payout {
 // payoutsScanned finds where each payout ends with a scan of strings and
 // nesting, then decodes chunks of them on every core; it serves any
 // layout.
-func (d *decoder) payoutsScanned() []*Payout {
+func (d *decoder) payoutsScanned() []*state.Payout {
 	work := make(chan *chunk, 64)
 	done := make(chan struct{})
 	go func() {
@@ -818,7 +819,7 @@ func (d *decoder) payoutsScanned() []*Payout {
 	if d.err != nil {
 		return nil
 	}
-	out := make([]*Payout, 0, count)
+	out := make([]*state.Payout, 0, count)
 	for _, c := range chunks {
 		if c.err != nil {
 			d.err = c.err
@@ -909,10 +910,10 @@ func decodeError(file string, data []byte, err error) error {
 // their capacity limited, so a later append copies rather than overwrites
 // a neighbour.
 type slab struct {
-	payouts  []Payout
-	attempts []Attempt
-	ptrs     []*Attempt
-	fields   []Field
+	payouts  []state.Payout
+	attempts []state.Attempt
+	ptrs     []*state.Attempt
+	fields   []state.Field
 	amounts  []money.Amount
 	times    []time.Time
 }
@@ -930,13 +931,13 @@ func take[T any](pool *[]T) *T {
 	return p
 }
 
-func (s *slab) payout() *Payout   { return take(&s.payouts) }
-func (s *slab) attempt() *Attempt { return take(&s.attempts) }
+func (s *slab) payout() *state.Payout   { return take(&s.payouts) }
+func (s *slab) attempt() *state.Attempt { return take(&s.attempts) }
 
 // attemptList returns a list holding one attempt, room for no more.
-func (s *slab) attemptList(a *Attempt) []*Attempt {
+func (s *slab) attemptList(a *state.Attempt) []*state.Attempt {
 	if len(s.ptrs) == 0 {
-		s.ptrs = make([]*Attempt, slabSize)
+		s.ptrs = make([]*state.Attempt, slabSize)
 	}
 	l := s.ptrs[0:1:1]
 	s.ptrs = s.ptrs[1:]
@@ -944,12 +945,12 @@ func (s *slab) attemptList(a *Attempt) []*Attempt {
 	return l
 }
 
-func (s *slab) fieldList(f []Field) Fields {
+func (s *slab) fieldList(f []state.Field) state.Fields {
 	if len(f) > len(s.fields) {
 		if len(f) > slabSize/4 {
-			return append(Fields(nil), f...)
+			return append(state.Fields(nil), f...)
 		}
-		s.fields = make([]Field, slabSize)
+		s.fields = make([]state.Field, slabSize)
 	}
 	out := s.fields[0:len(f):len(f)]
 	s.fields = s.fields[len(f):]

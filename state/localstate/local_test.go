@@ -1,4 +1,4 @@
-package state_test
+package localstate_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
+	"github.com/payctl/payctl/state/statefile"
 	"github.com/payctl/payctl/state/statetest"
 )
 
@@ -22,14 +24,14 @@ func TestLocalSuite(t *testing.T) {
 	statetest.Run(t, func(t *testing.T) statetest.Harness {
 		path := filepath.Join(t.TempDir(), "payctl.state.json")
 		return statetest.Harness{Open: func(t *testing.T) state.Backend {
-			return state.NewLocal(path, nil, nil)
+			return localstate.New(path, nil, nil)
 		}}
 	})
 }
 
 func newState(t *testing.T) (string, *state.State) {
 	path := filepath.Join(t.TempDir(), "payctl.state.json")
-	return path, statetest.OpenWriter(t, state.NewLocal(path, nil, nil))
+	return path, statetest.OpenWriter(t, localstate.New(path, nil, nil))
 }
 
 func TestFilesArePrivate(t *testing.T) {
@@ -90,7 +92,7 @@ func TestTornTailDiscarded(t *testing.T) {
 			}
 
 			// A reader ignores the torn record and changes nothing.
-			r, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+			r, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 			if err != nil {
 				t.Fatalf("reader: %v", err)
 			}
@@ -98,12 +100,12 @@ func TestTornTailDiscarded(t *testing.T) {
 				t.Errorf("reader: status %s, want sending (outcome torn)", got)
 			}
 			// A writer discards it and appends cleanly after it.
-			w := statetest.OpenWriter(t, state.NewLocal(path, nil, nil))
+			w := statetest.OpenWriter(t, localstate.New(path, nil, nil))
 			if err := w.Record(ctx, statetest.Outcome("b/a", 1, providers.StatusPending, "1")); err != nil {
 				t.Fatal(err)
 			}
 			w.Close()
-			again, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+			again, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 			if err != nil {
 				t.Fatalf("after recovery: %v", err)
 			}
@@ -169,7 +171,7 @@ func TestDamagedLastRecordIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, write := range []bool{false, true} {
-				_, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: write, Op: "test"})
+				_, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: write, Op: "test"})
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("write=%v: got %v, want an error containing %q", write, err, tc.want)
 				}
@@ -195,19 +197,19 @@ func TestUnterminatedLastRecordIsKept(t *testing.T) {
 	if err := os.WriteFile(path+".journal", bytes.TrimSuffix(data, []byte("\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	r, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := r.Snapshot().Payouts["b/a"].Status; got != providers.StatusPaid {
 		t.Errorf("reader: status %s, want paid", got)
 	}
-	w := statetest.OpenWriter(t, state.NewLocal(path, nil, nil))
+	w := statetest.OpenWriter(t, localstate.New(path, nil, nil))
 	if err := w.Record(ctx, statetest.Intent("b/b", 1, "5")); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
-	again, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	again, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatalf("after the writer: %v", err)
 	}
@@ -249,7 +251,7 @@ func TestDamageInTheMiddleIsRefused(t *testing.T) {
 			damagedBytes := bytes.Join(tc.edit(journalLines(t, path)), nil)
 			os.WriteFile(path+".journal", damagedBytes, 0o600)
 			for _, write := range []bool{false, true} {
-				_, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: write, Op: "test"})
+				_, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: write, Op: "test"})
 				var de *state.DamageError
 				if !errors.As(err, &de) {
 					t.Fatalf("write=%v: got %v, want a DamageError", write, err)
@@ -284,10 +286,10 @@ func TestDiskFullDuringCheckpoint(t *testing.T) {
 	if err := s.Record(ctx, statetest.Outcome("b/a", 1, providers.StatusPaid, "1")); err != nil {
 		t.Fatal(err)
 	}
-	s.Backend().(*state.Local).CreateTemp = func(name string, perm os.FileMode) (atomicfile.File, error) {
+	localstate.SetCreateTemp(s.Backend().(*localstate.Backend), func(name string, perm os.FileMode) (atomicfile.File, error) {
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 		return fullDisk{f}, err
-	}
+	})
 	err := s.Checkpoint(ctx)
 	if err == nil || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("checkpoint on a full disk: got %v", err)
@@ -303,7 +305,7 @@ func TestDiskFullDuringCheckpoint(t *testing.T) {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}
-	r, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	r, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +320,7 @@ func TestLockLeftByDeadProcessIsTakenOver(t *testing.T) {
 	stale := state.LockInfo{ID: "old", Who: "ci", Host: host, PID: 999999, Operation: "apply"}
 	b, _ := json.Marshal(stale)
 	os.WriteFile(path+".lock", b, 0o600)
-	s, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: true, Op: "apply"})
+	s, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: true, Op: "apply"})
 	if err != nil {
 		t.Fatalf("lock left on this host by a dead process: %v", err)
 	}
@@ -330,7 +332,7 @@ func TestLockLeftByOtherHostNeedsUnlock(t *testing.T) {
 	stale := state.LockInfo{ID: "4b1c", Who: "ci", Host: "runner-7", PID: 42, Operation: "apply"}
 	b, _ := json.Marshal(stale)
 	os.WriteFile(path+".lock", b, 0o600)
-	_, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: true, Op: "apply"})
+	_, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: true, Op: "apply"})
 	var le *state.LockedError
 	if !errors.As(err, &le) || !le.Stale {
 		t.Fatalf("got %v, want a stale LockedError", err)
@@ -338,14 +340,14 @@ func TestLockLeftByOtherHostNeedsUnlock(t *testing.T) {
 	if !strings.Contains(err.Error(), "runner-7") || !strings.Contains(err.Error(), "payctl state unlock 4b1c") {
 		t.Errorf("message does not name the holder and the way out: %v", err)
 	}
-	l := state.NewLocal(path, nil, nil)
+	l := localstate.New(path, nil, nil)
 	if err := l.ForceUnlock(ctx, "wrong"); !errors.Is(err, state.ErrLockMismatch) {
 		t.Fatalf("unlock with the wrong id: got %v", err)
 	}
 	if err := l.ForceUnlock(ctx, "4b1c"); err != nil {
 		t.Fatal(err)
 	}
-	s, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{Write: true, Op: "apply"})
+	s, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{Write: true, Op: "apply"})
 	if err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
@@ -355,8 +357,8 @@ func TestLockLeftByOtherHostNeedsUnlock(t *testing.T) {
 func TestUnlockRefusesLiveHolder(t *testing.T) {
 	path, s := newState(t)
 	defer s.Close()
-	l := state.NewLocal(path, nil, nil)
-	holder, ok := l.LockHolder()
+	l := localstate.New(path, nil, nil)
+	holder, ok := localstate.LockHolder(l)
 	if !ok {
 		t.Fatal("lock info not written")
 	}
@@ -380,11 +382,11 @@ func TestSnapshotIsCanonical(t *testing.T) {
 	}
 	s.Close()
 	data, _ := os.ReadFile(path)
-	parsed, err := state.ParseSnapshot(path, data)
+	parsed, err := statefile.ParseSnapshot(path, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := parsed.Bytes(); !bytes.Equal(got, data) {
+	if got := statefile.SnapshotBytes(parsed); !bytes.Equal(got, data) {
 		t.Fatalf("re-encoding changed the bytes:\n%s\nvs\n%s", got, data)
 	}
 	lines := strings.Split(string(data), "\n")
@@ -407,7 +409,7 @@ func TestSnapshotEditedByHandIsRefused(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	edited := bytes.Replace(data, []byte(`"amount":"10"`), []byte(`"amount":"10000"`), 1)
 	os.WriteFile(path, edited, 0o600)
-	_, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	_, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 	if err == nil || !strings.Contains(err.Error(), "digest does not match") {
 		t.Fatalf("got %v", err)
 	}
@@ -416,8 +418,8 @@ func TestSnapshotEditedByHandIsRefused(t *testing.T) {
 func TestNewerVersionRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.json")
 	os.WriteFile(path, []byte(`{"version": 2, "lineage": "x"}`), 0o600)
-	_, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
-	if !errors.Is(err, state.ErrNewerVersion) || !strings.Contains(err.Error(), "upgrade payctl") {
+	_, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
+	if !errors.Is(err, statefile.ErrNewerVersion) || !strings.Contains(err.Error(), "upgrade payctl") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -430,7 +432,7 @@ func TestLostSnapshotRebuiltFromJournal(t *testing.T) {
 	s.Close()
 	os.Remove(path)
 	os.Remove(path + ".backup")
-	r, err := state.Open(ctx, state.NewLocal(path, nil, nil), state.Options{})
+	r, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

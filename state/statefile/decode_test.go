@@ -1,20 +1,22 @@
-package state
+package statefile
 
 import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
 )
 
-func sampleSnapshot(n int) *Snapshot {
-	s := New()
+func sampleSnapshot(n int) *state.Snapshot {
+	s := state.New()
 	t0 := time.Date(2026, 11, 22, 9, 0, 0, 123, time.UTC)
 	fee := money.FromInt64(3000)
 	for i := 0; i < n; i++ {
@@ -23,15 +25,15 @@ func sampleSnapshot(n int) *Snapshot {
 		// Names exercise escapes: quotes, backslashes, non-ASCII, a
 		// newline and the characters HTML escaping would change.
 		r := providers.Recipient{Name: fmt.Sprintf("P\"%d\\ Ñandú 😀 <&> \n", i), BankCode: "014", Account: fmt.Sprintf("0%09d", i)}
-		d := Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: r}
+		d := state.Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: r}
 		st := providers.StatusPaid
 		if i%4 == 0 {
 			st = providers.StatusPending
 		}
-		s.Payouts[addr] = &Payout{Address: addr, Provider: "idr", Type: "cronos", Currency: "IDR", Amount: amt, Recipient: r,
+		s.Payouts[addr] = &state.Payout{Address: addr, Provider: "idr", Type: "cronos", Currency: "IDR", Amount: amt, Recipient: r,
 			Digest: d.Digest(), PlannedFee: &fee, FeePayer: "sender", Status: st,
-			Attempts: []*Attempt{{N: 1, Key: Key("idr", addr, 1), Status: st, IDs: Fields{{"id", fmt.Sprint(i)}},
-				Answer: Fields{{"status", "x"}}, SentAt: t0, Sends: 1}}}
+			Attempts: []*state.Attempt{{N: 1, Key: state.Key("idr", addr, 1), Status: st, IDs: state.Fields{{Name: "id", Value: fmt.Sprint(i)}},
+				Answer: state.Fields{{Name: "status", Value: "x"}}, SentAt: t0, Sends: 1}}}
 	}
 	s.Serial = uint64(n)
 	return s
@@ -40,14 +42,14 @@ func sampleSnapshot(n int) *Snapshot {
 // The fast path cuts chunks at lines; with tiny chunks it cuts at every
 // payout, and must give what one chunk gives.
 func TestDecodeByLinesMatchesAnyCut(t *testing.T) {
-	want := sampleSnapshot(50).Bytes()
+	want := SnapshotBytes(sampleSnapshot(50))
 	for _, size := range []int{1, 7, 100, 1 << 20} {
 		lineChunkSize = size
 		s, err := ParseSnapshot("s.json", want)
 		if err != nil {
 			t.Fatalf("chunk size %d: %v", size, err)
 		}
-		if got := s.Bytes(); !bytes.Equal(got, want) {
+		if got := SnapshotBytes(s); !bytes.Equal(got, want) {
 			t.Fatalf("chunk size %d: re-encoding differs", size)
 		}
 	}
@@ -58,7 +60,7 @@ func TestDecodeByLinesMatchesAnyCut(t *testing.T) {
 // reordered) is read the same, by the full scan.
 func TestDecodeOtherLayouts(t *testing.T) {
 	want := sampleSnapshot(30)
-	canonical := want.Bytes()
+	canonical := SnapshotBytes(want)
 	var v any
 	if err := json.Unmarshal(canonical, &v); err != nil {
 		t.Fatal(err)
@@ -72,7 +74,7 @@ func TestDecodeOtherLayouts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s, chunk size %d: %v", name, size, err)
 			}
-			if !bytes.Equal(s.Bytes(), canonical) {
+			if !bytes.Equal(SnapshotBytes(s), canonical) {
 				t.Fatalf("%s, chunk size %d: decodes differently", name, size)
 			}
 		}
@@ -81,7 +83,7 @@ func TestDecodeOtherLayouts(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	good := string(sampleSnapshot(3).Bytes())
+	good := string(SnapshotBytes(sampleSnapshot(3)))
 	for _, tc := range []struct{ name, data, want string }{
 		{"unknown field", strings.Replace(good, `"sends":1`, `"sends":1,"extra":2`, 1), `unknown field "extra" in attempt`},
 		{"duplicate field", strings.Replace(good, `"sends":1`, `"sends":1,"sends":2`, 1), `duplicate field "sends"`},
@@ -106,7 +108,7 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestDecodeReportsEveryInconsistentPayout(t *testing.T) {
 	s := sampleSnapshot(6)
-	data := string(s.Bytes())
+	data := string(SnapshotBytes(s))
 	data = strings.Replace(data, `"amount":"1002"`, `"amount":"9002"`, 1)
 	data = strings.Replace(data, `"amount":"1005"`, `"amount":"9005"`, 1)
 	lineChunkSize = 1
@@ -118,22 +120,6 @@ func TestDecodeReportsEveryInconsistentPayout(t *testing.T) {
 	msg := err.Error()
 	if !strings.Contains(msg, "digest does not match") || !strings.Contains(msg, "and 1 more") {
 		t.Fatalf("got %v", err)
-	}
-}
-
-func TestAllocationFreeChecksAgree(t *testing.T) {
-	for _, c := range []struct {
-		prov, addr string
-		n          int
-	}{{"idr-main", "b/a", 1}, {"usd", "contractors-2026-11/alice", 12}, {"x", "y/z", 1000}} {
-		k := Key(c.prov, c.addr, c.n)
-		if !isKey(k, c.prov, c.addr, c.n) || isKey(k, c.prov, c.addr, c.n+1) {
-			t.Errorf("isKey disagrees with Key for %+v", c)
-		}
-	}
-	d := Details{Provider: "p", Currency: "USD", Amount: money.MustParse("50.00"), Recipient: providers.Recipient{Name: "N", Account: "1"}}
-	if !d.matches(d.Digest()) || d.matches(d.Digest()[:70]+"0") {
-		t.Error("matches disagrees with Digest")
 	}
 }
 
@@ -150,22 +136,35 @@ func TestHasSpecial(t *testing.T) {
 	}
 }
 
+// scanAddresses lists the addresses of the payouts keep accepts, sorted,
+// without the snapshot's indexes.
+func scanAddresses(s *state.Snapshot, keep func(*state.Payout) bool) []string {
+	var out []string
+	for a, p := range s.Payouts {
+		if keep(p) {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // The indexes kept while folding agree with a scan of the payouts, after a
 // load and after events.
 func TestIndexesAgreeWithAScan(t *testing.T) {
-	s, err := ParseSnapshot("s.json", sampleSnapshot(40).Bytes())
+	s, err := ParseSnapshot("s.json", SnapshotBytes(sampleSnapshot(40)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	check := func(when string) {
 		t.Helper()
 		for _, b := range []string{"b-0", "b-1", "b-2", "none"} {
-			scan := s.Select(func(p *Payout) bool { return p.Batch() == b })
+			scan := scanAddresses(s, func(p *state.Payout) bool { return p.Batch() == b })
 			if got := s.BatchAddresses(b); strings.Join(got, ",") != strings.Join(scan, ",") {
 				t.Errorf("%s: batch %s: index %v, scan %v", when, b, got, scan)
 			}
 		}
-		scan := s.Select(func(p *Payout) bool {
+		scan := scanAddresses(s, func(p *state.Payout) bool {
 			return p.Status == providers.StatusSending || p.Status == providers.StatusPending || p.Status == providers.StatusUnknown
 		})
 		if got := s.OpenAddresses(); strings.Join(got, ",") != strings.Join(scan, ",") {
@@ -176,10 +175,10 @@ func TestIndexesAgreeWithAScan(t *testing.T) {
 	// A pending payout becomes paid, and a new one is sent.
 	amt := money.MustParse("5")
 	rcp := providers.Recipient{Name: "N", BankCode: "014", Account: "1"}
-	d := Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: rcp}
-	for _, e := range []*Event{
-		{Kind: KindOutcome, Payouts: []EventPayout{{Address: "b-0/p0000", Attempt: 1, Status: providers.StatusPaid}}},
-		{Kind: KindIntent, Provider: "idr", Payouts: []EventPayout{{Address: "b-9/new", Attempt: 1, Key: Key("idr", "b-9/new", 1),
+	d := state.Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: rcp}
+	for _, e := range []*state.Event{
+		{Kind: state.KindOutcome, Payouts: []state.EventPayout{{Address: "b-0/p0000", Attempt: 1, Status: providers.StatusPaid}}},
+		{Kind: state.KindIntent, Provider: "idr", Payouts: []state.EventPayout{{Address: "b-9/new", Attempt: 1, Key: state.Key("idr", "b-9/new", 1),
 			Status: providers.StatusSending, Type: "cronos", Currency: "IDR", Amount: &amt, Recipient: &rcp, Digest: d.Digest()}}},
 	} {
 		e.Seq = s.Serial + 1

@@ -1,4 +1,4 @@
-package state
+package statefile
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/payctl/payctl/state"
 )
 
 // A journal record is one line of JSON: the event's fields followed by
@@ -17,23 +19,16 @@ import (
 // Since the event carries the previous record's hash ("prev"), the records
 // form a chain: editing, dropping or reordering any record breaks it.
 
-// Record is an encoded, hashed event.
-type Record struct {
-	Seq  uint64
-	Kind Kind
-	Hash string
-	Line []byte // including the trailing newline
-}
-
 const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
 
-// Encode hashes e (whose Seq and Prev are set) into a record.
-func Encode(e *Event) (Record, error) {
+// Encode hashes e (whose Seq and Prev are set) into a record. Every
+// backend stores records made here (see state.Backend's Encode).
+func Encode(e *state.Event) (state.Record, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(e); err != nil {
-		return Record{}, fmt.Errorf("encode journal record %d: %w", e.Seq, err)
+		return state.Record{}, fmt.Errorf("encode journal record %d: %w", e.Seq, err)
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
 	sum := sha256.Sum256(b)
@@ -43,14 +38,14 @@ func Encode(e *Event) (Record, error) {
 	line = append(line, `,"hash":"`...)
 	line = append(line, h...)
 	line = append(line, "\"}\n"...)
-	return Record{Seq: e.Seq, Kind: e.Kind, Hash: h, Line: line}, nil
+	return state.Record{Seq: e.Seq, Kind: e.Kind, Hash: h, Line: line}, nil
 }
 
 // errBadHash marks a record whose own hash does not match its bytes.
 var errBadHash = errors.New("hash does not match the record's bytes")
 
 // Decode verifies a record's own hash and decodes it. line has no newline.
-func Decode(line []byte) (*Event, error) {
+func Decode(line []byte) (*state.Event, error) {
 	if len(line) < hashSuffixLen+2 || line[0] != '{' {
 		return nil, errors.New("not a journal record")
 	}
@@ -64,7 +59,7 @@ func Decode(line []byte) (*Event, error) {
 	if hex.EncodeToString(sum[:]) != h {
 		return nil, errBadHash
 	}
-	var e Event
+	var e state.Event
 	d := json.NewDecoder(bytes.NewReader(append(append([]byte{}, body...), '}')))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&e); err != nil {

@@ -1,4 +1,4 @@
-package state
+package localstate
 
 import (
 	"bufio"
@@ -25,10 +25,12 @@ import (
 
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/internal/crash"
+	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
 )
 
-// Local is the state backend on the local filesystem.
-type Local struct {
+// Backend is the state backend on the local filesystem.
+type Backend struct {
 	Path string // snapshot path
 
 	logger *slog.Logger
@@ -39,62 +41,62 @@ type Local struct {
 	end    int64    // journal size: records end here
 	fsyncs atomic.Int64
 
-	// Seams for fault injection in tests.
-	CreateTemp func(name string, perm os.FileMode) (atomicfile.File, error)
+	// createTemp is a seam for fault injection in tests.
+	createTemp func(name string, perm os.FileMode) (atomicfile.File, error)
 }
 
-var _ Backend = (*Local)(nil)
+var _ state.Backend = (*Backend)(nil)
 
-// NewLocal returns the local backend of the snapshot at path.
-func NewLocal(path string, logger *slog.Logger, now func() time.Time) *Local {
+// New returns the local backend of the snapshot at path.
+func New(path string, logger *slog.Logger, now func() time.Time) *Backend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Local{Path: path, logger: logger, now: now}
+	return &Backend{Path: path, logger: logger, now: now}
 }
 
-func (l *Local) journalPath() string { return l.Path + ".journal" }
-func (l *Local) lockPath() string    { return l.Path + ".lock" }
+func (l *Backend) journalPath() string { return l.Path + ".journal" }
+func (l *Backend) lockPath() string    { return l.Path + ".lock" }
 
 // BackupPath is where the previous snapshot is kept.
-func (l *Local) BackupPath() string { return l.Path + ".backup" }
+func (l *Backend) BackupPath() string { return l.Path + ".backup" }
 
 // JournalPath is the journal's path.
-func (l *Local) JournalPath() string { return l.journalPath() }
+func (l *Backend) JournalPath() string { return l.journalPath() }
 
 // Describe names the state for messages.
-func (l *Local) Describe() string { return l.Path }
+func (l *Backend) Describe() string { return l.Path }
 
 // Fsyncs counts journal fsyncs since the backend was opened.
-func (l *Local) Fsyncs() int64 { return l.fsyncs.Load() }
+func (l *Backend) Fsyncs() int64 { return l.fsyncs.Load() }
 
 // Lock takes the writer lock, waiting up to wait for a live holder. A lock
 // left by a dead process on this host is taken over; one left on another
 // host is reported as possibly stale.
-func (l *Local) Lock(ctx context.Context, op string, wait time.Duration) (LockInfo, error) {
+func (l *Backend) Lock(ctx context.Context, op string, wait time.Duration) (state.LockInfo, error) {
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-		return LockInfo{}, fmt.Errorf("create state directory: %w", err)
+		return state.LockInfo{}, fmt.Errorf("create state directory: %w", err)
 	}
 	fl := flock.New(l.lockPath(), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 	deadline := time.Now().Add(wait)
 	for {
 		ok, err := fl.TryLock()
 		if err != nil {
-			return LockInfo{}, fmt.Errorf("lock %s: %w", l.lockPath(), err)
+			return state.LockInfo{}, fmt.Errorf("lock %s: %w", l.lockPath(), err)
 		}
 		if ok {
 			break
 		}
 		if time.Now().After(deadline) {
 			holder, _ := readLockInfo(l.lockPath())
-			return LockInfo{}, &LockedError{State: l.Path, Holder: holder}
+			return state.LockInfo{}, &state.LockedError{State: l.Path, Holder: holder}
 		}
 		select {
 		case <-ctx.Done():
-			return LockInfo{}, ctx.Err()
+			return state.LockInfo{}, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -105,15 +107,15 @@ func (l *Local) Lock(ctx context.Context, op string, wait time.Duration) (LockIn
 		host, _ := os.Hostname()
 		if prev.Host != host {
 			fl.Unlock()
-			return LockInfo{}, &LockedError{State: l.Path, Holder: prev, Stale: true}
+			return state.LockInfo{}, &state.LockedError{State: l.Path, Holder: prev, Stale: true}
 		}
 		l.logger.Warn("taking over a lock left by a process that is gone", "holder", prev.String())
 	}
-	info := NewLockInfo(op, l.now())
+	info := state.NewLockInfo(op, l.now())
 	b, _ := json.Marshal(info)
 	if err := writeLockInfo(l.lockPath(), b); err != nil {
 		fl.Unlock()
-		return LockInfo{}, err
+		return state.LockInfo{}, err
 	}
 	l.lock = fl
 	return info, nil
@@ -141,8 +143,8 @@ func writeLockInfo(path string, b []byte) error {
 	return nil
 }
 
-func readLockInfo(path string) (LockInfo, error) {
-	var info LockInfo
+func readLockInfo(path string) (state.LockInfo, error) {
+	var info state.LockInfo
 	b, err := os.ReadFile(path)
 	if err != nil || len(bytes.TrimSpace(b)) == 0 {
 		return info, err
@@ -153,7 +155,7 @@ func readLockInfo(path string) (LockInfo, error) {
 
 // Unlock releases the lock, clearing its info first so that nobody reads
 // a released lock as held.
-func (l *Local) Unlock() error {
+func (l *Backend) Unlock() error {
 	if l.jf != nil {
 		l.jf.Close()
 		l.jf = nil
@@ -171,7 +173,7 @@ func (l *Local) Unlock() error {
 
 // ForceUnlock clears a lock left by a dead host, given its ID. A lock held
 // by a live process on this host cannot be broken.
-func (l *Local) ForceUnlock(ctx context.Context, id string) error {
+func (l *Backend) ForceUnlock(ctx context.Context, id string) error {
 	fl := flock.New(l.lockPath(), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 	ok, err := fl.TryLock()
 	if err != nil {
@@ -187,13 +189,13 @@ func (l *Local) ForceUnlock(ctx context.Context, id string) error {
 		return fmt.Errorf("%s is not locked", l.Path)
 	}
 	if holder.ID != id {
-		return fmt.Errorf("%w: the lock is %s", ErrLockMismatch, holder)
+		return fmt.Errorf("%w: the lock is %s", state.ErrLockMismatch, holder)
 	}
 	return writeLockInfo(l.lockPath(), nil)
 }
 
-// LockHolder reads who holds the lock, if anyone.
-func (l *Local) LockHolder() (LockInfo, bool) {
+// lockHolder reads who holds the lock, if anyone.
+func (l *Backend) lockHolder() (state.LockInfo, bool) {
 	info, err := readLockInfo(l.lockPath())
 	return info, err == nil && info.ID != ""
 }
@@ -202,14 +204,14 @@ func (l *Local) LockHolder() (LockInfo, bool) {
 // snapshot is the one payctl wrote for this journal (see verifySnapshot).
 // A writer (one holding the lock) truncates a torn final record; a reader
 // ignores it.
-func (l *Local) Load(ctx context.Context) (*Loaded, error) { return l.load(ctx, true) }
+func (l *Backend) Load(ctx context.Context) (*state.Loaded, error) { return l.load(ctx, true) }
 
 // LoadJournal is Load without the snapshot: the whole journal is the tail,
 // so folding it rebuilds the snapshot (`payctl state rebuild`).
-func (l *Local) LoadJournal(ctx context.Context) (*Loaded, error) { return l.load(ctx, false) }
+func (l *Backend) LoadJournal(ctx context.Context) (*state.Loaded, error) { return l.load(ctx, false) }
 
-func (l *Local) load(ctx context.Context, withSnapshot bool) (*Loaded, error) {
-	out := &Loaded{}
+func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, error) {
+	out := &state.Loaded{}
 	var data []byte
 	var digest <-chan string
 	if withSnapshot {
@@ -223,7 +225,7 @@ func (l *Local) load(ctx context.Context, withSnapshot bool) (*Loaded, error) {
 			// Hashing runs beside parsing: on a large state it costs a
 			// fraction of the parse.
 			digest = digestAsync(data)
-			s, err := ParseSnapshot(l.Path, data)
+			s, err := statefile.ParseSnapshot(l.Path, data)
 			if err != nil {
 				return nil, err
 			}
@@ -238,7 +240,7 @@ func (l *Local) load(ctx context.Context, withSnapshot bool) (*Loaded, error) {
 	f, err := os.Open(l.journalPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		if out.Snapshot != nil {
-			return nil, &SnapshotError{File: l.Path, Reason: fmt.Sprintf("the journal %s is missing, so the snapshot cannot be checked", l.journalPath()), Restore: true}
+			return nil, &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("the journal %s is missing, so the snapshot cannot be checked", l.journalPath()), Restore: true}
 		}
 		return out, nil
 	}
@@ -253,7 +255,7 @@ func (l *Local) load(ctx context.Context, withSnapshot bool) (*Loaded, error) {
 	if st.Size() < from {
 		return nil, fmt.Errorf("%s is %d bytes but the snapshot has folded %d bytes of it: the journal was truncated or replaced; payctl will not guess, restore it from a backup", l.journalPath(), st.Size(), from)
 	}
-	end, torn, unterminated, err := readRecords(l.journalPath(), f, from, firstSeq, func(e *Event) error {
+	end, torn, unterminated, err := readRecords(l.journalPath(), f, from, firstSeq, func(e *state.Event) error {
 		out.Tail = append(out.Tail, e)
 		return nil
 	})
@@ -307,18 +309,18 @@ func (l *Local) load(ctx context.Context, withSnapshot bool) (*Loaded, error) {
 // checkpoint), the journal is folded from its start up to the mark and the
 // snapshot must be byte for byte that fold: slow, but once, since the next
 // command that writes records a checkpoint.
-func (l *Local) verifySnapshot(f *os.File, data []byte, digest string, out *Loaded) error {
+func (l *Backend) verifySnapshot(f *os.File, data []byte, digest string, out *state.Loaded) error {
 	s := out.Snapshot
-	if len(out.Tail) > 0 && out.Tail[0].Kind == KindCheckpoint {
+	if len(out.Tail) > 0 && out.Tail[0].Kind == state.KindCheckpoint {
 		cp := out.Tail[0]
 		if cp.Snapshot != digest {
-			return &SnapshotError{File: l.Path, Reason: fmt.Sprintf("its bytes are not the ones journal record %d says payctl wrote (%s, not %s): the snapshot was edited or replaced after it was written", cp.Seq, cp.Snapshot, digest)}
+			return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("its bytes are not the ones journal record %d says payctl wrote (%s, not %s): the snapshot was edited or replaced after it was written", cp.Seq, cp.Snapshot, digest)}
 		}
 		return nil
 	}
-	fold := empty()
+	fold := state.Empty()
 	var last string
-	_, torn, unterminated, err := readRecords(l.journalPath(), io.NewSectionReader(f, 0, s.Journal.Offset), 0, 1, func(e *Event) error {
+	_, torn, unterminated, err := readRecords(l.journalPath(), io.NewSectionReader(f, 0, s.Journal.Offset), 0, 1, func(e *state.Event) error {
 		if e.Prev != last {
 			return damaged(l.journalPath(), e.Seq, errors.New("its previous-record hash does not match: a record before it was changed or removed"))
 		}
@@ -330,12 +332,12 @@ func (l *Local) verifySnapshot(f *os.File, data []byte, digest string, out *Load
 	})
 	switch {
 	case err != nil:
-		return &SnapshotError{File: l.Path, Reason: fmt.Sprintf("it cannot be checked against the journal it has folded: %v", err), Restore: true}
+		return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("it cannot be checked against the journal it has folded: %v", err), Restore: true}
 	case torn != nil || unterminated:
-		return &SnapshotError{File: l.Path, Reason: fmt.Sprintf("its journal offset %d is not the end of a record of %s", s.Journal.Offset, l.journalPath())}
+		return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("its journal offset %d is not the end of a record of %s", s.Journal.Offset, l.journalPath())}
 	}
-	fold.Journal = JournalMark{Offset: s.Journal.Offset, Hash: last}
-	if !bytes.Equal(fold.Bytes(), data) {
+	fold.Journal = state.JournalMark{Offset: s.Journal.Offset, Hash: last}
+	if !bytes.Equal(statefile.SnapshotBytes(fold), data) {
 		what := "its payouts differ from"
 		switch {
 		case fold.Serial != s.Serial:
@@ -345,7 +347,7 @@ func (l *Local) verifySnapshot(f *os.File, data []byte, digest string, out *Load
 		case fold.Lineage != s.Lineage:
 			what = "its lineage differs from"
 		}
-		return &SnapshotError{File: l.Path, Reason: what + " the journal folded up to it: the snapshot was edited or replaced after it was written"}
+		return &state.SnapshotError{File: l.Path, Reason: what + " the journal folded up to it: the snapshot was edited or replaced after it was written"}
 	}
 	out.NeedsCheckpoint = true
 	return nil
@@ -353,32 +355,8 @@ func (l *Local) verifySnapshot(f *os.File, data []byte, digest string, out *Load
 
 func digestAsync(data []byte) <-chan string {
 	c := make(chan string, 1)
-	go func() { c <- SnapshotDigest(data) }()
+	go func() { c <- statefile.SnapshotDigest(data) }()
 	return c
-}
-
-// SnapshotDigest is the digest a checkpoint record carries: "sha256:" and
-// the hex SHA-256 of the snapshot file's bytes.
-func SnapshotDigest(data []byte) string {
-	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// SnapshotError is a snapshot payctl cannot prove it wrote for its
-// journal. payctl refuses to pay or write from it.
-type SnapshotError struct {
-	File   string
-	Reason string
-	// Restore says the journal itself needs restoring: a rebuild from it
-	// cannot help.
-	Restore bool
-}
-
-func (e *SnapshotError) Error() string {
-	if e.Restore {
-		return fmt.Sprintf("%s: %s; payctl will not pay or write from a state it cannot check: restore the snapshot and its journal together from version control or a backup, and see `payctl state verify`", e.File, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s; payctl will not pay or write from it: see what differs with `payctl state verify`, then restore the snapshot from version control or %s.backup, or rebuild it from the journal (the record of truth) with `payctl state rebuild`", e.File, e.Reason, e.File)
 }
 
 // readRecords reads records from offset from. seq numbers the first one
@@ -395,7 +373,7 @@ func (e *SnapshotError) Error() string {
 // replaced, or one followed by other bytes). A final record that is whole
 // but for its newline is kept, and reported as unterminated: it may have
 // been made durable, so it is never thrown away.
-func readRecords(name string, r io.ReaderAt, from int64, seq uint64, fn func(*Event) error) (end int64, torn *Torn, unterminated bool, err error) {
+func readRecords(name string, r io.ReaderAt, from int64, seq uint64, fn func(*state.Event) error) (end int64, torn *state.Torn, unterminated bool, err error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, from, 1<<62), 1<<20)
 	pos := from
 	for {
@@ -416,9 +394,9 @@ func readRecords(name string, r io.ReaderAt, from int64, seq uint64, fn func(*Ev
 		}
 		complete := rerr == nil
 		body := bytes.TrimSuffix(line, []byte("\n"))
-		e, derr := Decode(body)
+		e, derr := statefile.Decode(body)
 		if derr != nil && !complete && isRecordPrefix(body) {
-			return pos, &Torn{Seq: seq, Bytes: int64(len(line)), err: derr}, false, nil
+			return pos, &state.Torn{Seq: seq, Bytes: int64(len(line))}, false, nil
 		}
 		if derr != nil {
 			if !complete {
@@ -460,25 +438,11 @@ func isRecordPrefix(b []byte) bool {
 }
 
 func damaged(name string, seq uint64, err error) error {
-	return &DamageError{File: name, Seq: seq, Err: err}
+	return &state.DamageError{File: name, Seq: seq, Err: err}
 }
-
-// DamageError is a journal damaged before its final record. payctl never
-// repairs it.
-type DamageError struct {
-	File string
-	Seq  uint64
-	Err  error
-}
-
-func (e *DamageError) Error() string {
-	return fmt.Sprintf("%s:%d: journal record %d is damaged (%v); payctl stops rather than guess: restore the journal from a backup, and see `payctl state verify`", e.File, e.Seq, e.Seq, e.Err)
-}
-
-func (e *DamageError) Unwrap() error { return e.Err }
 
 // Append writes records and fsyncs once for all of them.
-func (l *Local) Append(ctx context.Context, recs []Record) error {
+func (l *Backend) Append(ctx context.Context, recs []state.Record) error {
 	if l.jf == nil {
 		if l.lock == nil {
 			return errors.New("append to a state that is not locked")
@@ -496,8 +460,8 @@ func (l *Local) Append(ctx context.Context, recs []Record) error {
 	intent, outcome := false, false
 	for _, r := range recs {
 		buf = append(buf, r.Line...)
-		intent = intent || r.Kind == KindIntent
-		outcome = outcome || r.Kind == KindOutcome
+		intent = intent || r.Kind == state.KindIntent
+		outcome = outcome || r.Kind == state.KindOutcome
 	}
 	if intent {
 		crash.Point(crash.IntentBeforeWrite)
@@ -536,22 +500,21 @@ func fdatasync(f *os.File) error {
 // Checkpoint rewrites the snapshot atomically, keeping the previous one as
 // a backup. The snapshot's journal mark is set to the journal's end. It
 // returns the digest of the bytes written, for the checkpoint record.
-func (l *Local) Checkpoint(ctx context.Context, s *Snapshot) (string, error) {
+func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, error) {
 	if l.lock == nil {
 		return "", errors.New("checkpoint of a state that is not locked")
 	}
 	s.Journal.Offset = l.end
 	h := sha256.New()
 	err := atomicfile.Write(l.Path, func(w io.Writer) error {
-		_, err := s.WriteTo(io.MultiWriter(w, h))
-		return err
+		return statefile.WriteSnapshot(io.MultiWriter(w, h), s)
 	}, atomicfile.Options{
 		Backup: l.BackupPath(),
 		BeforeRename: func() error {
 			crash.Point(crash.SnapshotBeforeRename)
 			return nil
 		},
-		Create: l.CreateTemp,
+		Create: l.createTemp,
 	})
 	if err != nil {
 		return "", err
@@ -561,7 +524,7 @@ func (l *Local) Checkpoint(ctx context.Context, s *Snapshot) (string, error) {
 
 // ReadJournal calls fn for every record of the journal from the start, for
 // verification and history. A torn final record is reported, not returned.
-func (l *Local) ReadJournal(ctx context.Context, fn func(e *Event) error) (*Torn, error) {
+func (l *Backend) ReadJournal(ctx context.Context, fn func(e *state.Event) error) (*state.Torn, error) {
 	f, err := os.Open(l.journalPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -574,8 +537,11 @@ func (l *Local) ReadJournal(ctx context.Context, fn func(e *Event) error) (*Torn
 	return torn, err
 }
 
+// Encode encodes e as a journal record, with statefile.Encode.
+func (l *Backend) Encode(e *state.Event) (state.Record, error) { return statefile.Encode(e) }
+
 // Close releases the lock if held.
-func (l *Local) Close() error { return l.Unlock() }
+func (l *Backend) Close() error { return l.Unlock() }
 
 // readFile reads a file; a large one with a read per core, so that the
 // copy from the page cache (and the page faults of the new buffer) are
