@@ -3,6 +3,8 @@ package pgstate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -361,9 +363,9 @@ func (b *Backend) Append(ctx context.Context, recs []state.Record) error {
 }
 
 // Checkpoint stores the snapshot: the rows that changed since they were
-// read or last written, and the header, in one transaction. It returns no
-// digest: the rows change only in a transaction that checks the journal's
-// head, so no checkpoint record is needed to prove them. Its journal
+// read or last written, and the header, in one transaction that checks
+// the journal's head. The digest it returns, for the checkpoint record, is
+// of the snapshot as the local backend would write it. Its journal
 // mark's offset is the journal's length as a local file, so the snapshot
 // has the same bytes as the local backend's would.
 func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, error) {
@@ -434,7 +436,14 @@ func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, er
 	}
 	b.payouts, b.groups = payouts, groups
 	b.checkpoints.Add(1)
-	return "", nil
+	// The checkpoint record carries the digest of the snapshot as a file,
+	// so that the journal is the local backend's to the byte and a state
+	// pulled into a file loads as one the local backend wrote.
+	h := sha256.New()
+	if err := statefile.WriteSnapshot(h, s); err != nil {
+		return "", fmt.Errorf("%s: digest of the snapshot: %w", b.Describe(), err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ReadJournal calls fn for every record from the first, streaming them

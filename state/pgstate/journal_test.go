@@ -86,12 +86,13 @@ func TestDamageFailsClosed(t *testing.T) {
 		sql  string
 		want string
 	}{
-		{"record edited", `UPDATE payctl_journal SET line = convert_to(replace(convert_from(line, 'UTF8'), '"20"', '"21"'), 'UTF8') WHERE seq = 4`, "journal record 4 is damaged"},
-		{"record deleted from the tail", `DELETE FROM payctl_journal WHERE seq = 4`, "journal record 4 is damaged"},
-		{"last record deleted", `DELETE FROM payctl_journal WHERE seq = 5`, "journal record 5 is damaged"},
+		// create, intent, outcome, checkpoint | intent, outcome
+		{"record edited", `UPDATE payctl_journal SET line = convert_to(replace(convert_from(line, 'UTF8'), '"20"', '"21"'), 'UTF8') WHERE seq = 5`, "journal record 5 is damaged"},
+		{"record deleted from the tail", `DELETE FROM payctl_journal WHERE seq = 5`, "journal record 5 is damaged"},
+		{"last record deleted", `DELETE FROM payctl_journal WHERE seq = 6`, "journal record 6 is damaged"},
 		{"folded record deleted", `DELETE FROM payctl_journal WHERE seq = 3`, "journal record 3 is damaged"},
-		{"hash column edited", `UPDATE payctl_journal SET hash = repeat('0', 64) WHERE seq = 5`, "hash column"},
-		{"offset edited", `UPDATE payctl_journal SET end_offset = end_offset + 1 WHERE seq = 4`, "ends at byte"},
+		{"hash column edited", `UPDATE payctl_journal SET hash = repeat('0', 64) WHERE seq = 6`, "hash column"},
+		{"offset edited", `UPDATE payctl_journal SET end_offset = end_offset + 1 WHERE seq = 5`, "ends at byte"},
 		{"snapshot row edited", `UPDATE payctl_payouts SET payout = replace(payout, '"10"', '"11"')`, "digest does not match"},
 		{"snapshot mark moved", `UPDATE payctl_states SET snapshot_offset = snapshot_offset - 1`, "does not belong to this journal"},
 	} {
@@ -121,8 +122,8 @@ func TestReadJournalStreamsEveryRecord(t *testing.T) {
 	if err != nil || torn != nil {
 		t.Fatalf("read journal: %v (torn %v)", err, torn)
 	}
-	if got := strings.Join(kinds, " "); got != "create intent outcome intent outcome" {
-		t.Errorf("records: got %s, want create intent outcome intent outcome", got)
+	if got := strings.Join(kinds, " "); got != "create intent outcome checkpoint intent outcome" {
+		t.Errorf("records: got %s, want create intent outcome checkpoint intent outcome", got)
 	}
 	// A record deleted in the middle is reported, not skipped.
 	rewrite(t, pgtest.Conn(t, dsn), `DELETE FROM payctl_journal WHERE seq = 2`)
