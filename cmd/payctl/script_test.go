@@ -6,12 +6,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/payctl/payctl/internal/gen"
 	"github.com/payctl/payctl/providers/fake"
 )
 
@@ -29,6 +31,8 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	fake-blind               make the fake provider unable to look payouts up
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
 //	wait-nonempty FILE       wait (up to 10 s) until FILE exists and is not empty
+//	gen-hostile KIND SIZE FILE  write about SIZE bytes of hostile input of a kind of
+//	                         gen.Hostile (yaml-list, yaml-deep, json-list, ...) to FILE
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
@@ -49,6 +53,7 @@ func TestScripts(t *testing.T) {
 			"fake-blind":    cmdFakeBlind,
 			"envsubst":      cmdEnvsubst,
 			"wait-nonempty": cmdWaitNonempty,
+			"gen-hostile":   cmdGenHostile,
 		},
 	})
 }
@@ -124,4 +129,22 @@ func cmdWaitNonempty(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	ts.Fatalf("%s still empty after 10s", args[0])
+}
+
+func cmdGenHostile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: gen-hostile KIND SIZE FILE")
+	}
+	size, err := strconv.Atoi(args[1])
+	if err != nil {
+		ts.Fatalf("gen-hostile: size: %v", err)
+	}
+	f, err := os.Create(ts.MkAbs(args[2]))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	defer f.Close()
+	if err := gen.Hostile(f, args[0], size); err != nil {
+		ts.Fatalf("gen-hostile: %v", err)
+	}
 }
