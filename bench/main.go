@@ -45,6 +45,7 @@ var (
 	only     = flag.String("only", "", "comma-separated measurements to run: fsync,plan,apply,state,watch (default: all)")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
 	inFlight = flag.Int("inflight", 16, "payouts in flight for the apply measurements")
+	hostile  = flag.String("hostile", "", "only write the hostile inputs of BENCHMARKS.md into this directory, for /usr/bin/time -v payctl validate")
 )
 
 // Sizes of the full and quick runs.
@@ -58,6 +59,13 @@ func main() {
 		os.Exit(decodeBaseline(os.Args[2], os.Args[3]))
 	}
 	flag.Parse()
+	if *hostile != "" {
+		if err := writeHostile(*hostile); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	sz := full
 	if *quick {
 		sz = small
@@ -763,5 +771,39 @@ func (b *bench) watch(sz sizes) error {
 		r.target, r.verdict = "-", "-"
 	}
 	b.add(r)
+	return nil
+}
+
+// writeHostile writes the files of BENCHMARKS.md's "Hostile input"
+// section: 50 MB of tiny values and of nesting in each format, and 1 MB of
+// payouts that are all wrong.
+func writeHostile(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := []struct {
+		name, kind string
+		size       int
+	}{
+		{"list.yaml", "yaml-list", 50_000_000},
+		{"deep.yaml", "yaml-deep", 50_000_000},
+		{"list.json", "json-list", 50_000_000},
+		{"deep.json", "json-deep", 50_000_000},
+		{"bad-payouts.yaml", "yaml-bad-payouts", 1_000_000},
+	}
+	for _, f := range files {
+		out, err := os.Create(filepath.Join(dir, f.name))
+		if err != nil {
+			return err
+		}
+		err = gen.Hostile(out, f.kind, f.size)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Println(filepath.Join(dir, f.name))
+	}
 	return nil
 }

@@ -38,9 +38,16 @@ type Error struct {
 	Pos     Pos    `json:"pos"`
 	Pointer string `json:"pointer,omitempty"` // JSON pointer, when there is no line
 	Msg     string `json:"message"`
+	// More, when positive, makes this the last entry of File's errors:
+	// it stands for that many more errors that are not listed (see
+	// List.Limit).
+	More int `json:"more,omitempty"`
 }
 
 func (e *Error) Error() string {
+	if e.More > 0 {
+		return fmt.Sprintf("… and %d more errors in %s", e.More, e.File)
+	}
 	var b strings.Builder
 	b.WriteString(e.File)
 	switch {
@@ -83,6 +90,9 @@ func (l List) Less(i, j int) bool {
 	if a.File != b.File {
 		return a.File < b.File
 	}
+	if (a.More > 0) != (b.More > 0) {
+		return b.More > 0
+	}
 	if a.Pos.Line != b.Pos.Line {
 		return a.Pos.Line < b.Pos.Line
 	}
@@ -108,6 +118,59 @@ func (l *List) Sort() {
 	*l = out
 }
 
+// MaxPerFile is how many errors of one file are listed: a file with
+// thousands of mistakes is usually one mistake repeated, and a list past a
+// screenful helps no one. Limit replaces the rest with one count.
+const MaxPerFile = 100
+
+// Limit sorts the list and keeps at most max errors per file; the rest of
+// a file's errors become one last entry, "… and N more errors in FILE".
+// Limit can be applied again to a list it produced, or to several such
+// lists appended together: earlier counts are added up.
+func (l *List) Limit(max int) {
+	l.Sort()
+	out := (*l)[:0]
+	var (
+		file  string
+		kept  int
+		more  int
+		first = true
+	)
+	flush := func() {
+		if more > 0 {
+			out = append(out, &Error{File: file, More: more, Msg: fmt.Sprintf("%d more errors not listed", more)})
+		}
+	}
+	for _, e := range *l {
+		if first || e.File != file {
+			flush()
+			file, kept, more, first = e.File, 0, 0, false
+		}
+		switch {
+		case e.More > 0:
+			more += e.More
+		case kept < max:
+			out = append(out, e)
+			kept++
+		default:
+			more++
+		}
+	}
+	flush()
+	clear((*l)[len(out):])
+	*l = out
+}
+
+// Total is how many errors the list stands for, counting those that
+// Limit left out.
+func (l List) Total() int {
+	n := 0
+	for _, e := range l {
+		n += max(e.More, 1)
+	}
+	return n
+}
+
 // Error prints the first error and how many more there are; callers that
 // show all errors range over the list.
 func (l List) Error() string {
@@ -117,7 +180,7 @@ func (l List) Error() string {
 	case 1:
 		return l[0].Error()
 	}
-	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
+	return fmt.Sprintf("%s (and %d more errors)", l[0], l.Total()-1)
 }
 
 // Err returns nil for an empty list, else the sorted list as an error.

@@ -17,8 +17,8 @@ import (
 // name decides the format (.json is JSON; .yaml and .yml are YAML) and
 // prefixes every error.
 //
-// On any error Parse returns a nil Batch and all the errors it found,
-// sorted: a batch that is partly wrong is never handed on, so nothing can
+// On any error Parse returns a nil Batch and the errors it found, sorted
+// and limited to diag.MaxPerFile (the rest counted in a last entry): a batch that is partly wrong is never handed on, so nothing can
 // pay the part that looked right by mistake.
 //
 // Positions in the Batch: BatchPos and PayoutPos hold the positions of
@@ -36,7 +36,7 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 	}
 	if vs := schema.ValidateManifest(root, f); len(vs) > 0 {
 		errs = schema.Errors(file, vs)
-		errs.Sort()
+		errs.Limit(diag.MaxPerFile)
 		return nil, errs
 	}
 	b := &Batch{
@@ -45,7 +45,7 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 		Format: string(f),
 	}
 	if errs := b.fill(root); len(errs) > 0 {
-		errs.Sort()
+		errs.Limit(diag.MaxPerFile)
 		return nil, errs
 	}
 	return b, nil

@@ -47,6 +47,11 @@
 // apply` gets in. A state that stays locked leaves files waiting in
 // processing/; they are never failed for it.
 //
+// Files above LargeFile are read and checked on a lane of their own (see
+// lane), one at a time, and handed back to the worker, so that a large
+// file does not keep the small files behind it waiting; planning and
+// paying stay with the worker alone.
+//
 // # The policy
 //
 // Judge decides, per file, whether the payouts its plan sends are within

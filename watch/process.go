@@ -50,6 +50,22 @@ func (w *Watcher) round(ctx context.Context, jobs []job) {
 	defer fin.Wait()
 	var items []*item
 	batches := map[string]bool{}
+	add := func(it *item) {
+		if batches[it.b.Name] {
+			// The same batch twice in a round: the second is planned in
+			// the next round, against what the first paid.
+			it.j.due = time.Time{}
+			w.q.push(it.j)
+			return
+		}
+		batches[it.b.Name] = true
+		items = append(items, it)
+	}
+	for _, it := range w.parsed {
+		add(it)
+	}
+	clear(w.parsed)
+	w.parsed = w.parsed[:0]
 	for _, j := range jobs {
 		start := w.clock.Now()
 		if j.from == fromInbox {
@@ -58,19 +74,13 @@ func (w *Watcher) round(ctx context.Context, jobs []job) {
 				continue
 			}
 		}
-		it, ok := w.load(&fin, j, start)
-		if !ok {
+		if w.isLarge(j) {
+			w.lane.push(laneJob{j: j, start: start})
 			continue
 		}
-		if batches[it.b.Name] {
-			// The same batch twice in a round: the second is planned in
-			// the next round, against what the first paid.
-			it.j.due = time.Time{}
-			w.q.push(it.j)
-			continue
+		if it, ok := w.load(&fin, j, start); ok {
+			add(it)
 		}
-		batches[it.b.Name] = true
-		items = append(items, it)
 	}
 	if len(items) > 0 {
 		w.pay(ctx, &fin, items)
@@ -184,28 +194,40 @@ func (w *Watcher) readClaimed(name string) ([]byte, observation, string, error) 
 // load reads and checks a claimed file; a file that is not a valid
 // manifest is rejected (in the background).
 func (w *Watcher) load(fin *sync.WaitGroup, j job, start time.Time) (*item, bool) {
+	it, errs := w.check(j, start)
+	if len(errs) > 0 {
+		w.background(fin, func() { w.reject(j, errs, start) })
+		return nil, false
+	}
+	return it, it != nil
+}
+
+// check reads and checks a claimed file. It returns the valid file, or
+// the file's errors, or neither when the file is gone, refused or waits
+// for another pass.
+func (w *Watcher) check(j job, start time.Time) (*item, diag.List) {
 	data, o, reason, err := w.readClaimed(j.name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, false
+		return nil, nil
 	case err != nil:
 		w.m.errors.WithLabelValues("io").Inc()
 		w.log.Error("cannot read a claimed file", "file", j.name, "error", err)
 		w.retry(j, err)
-		return nil, false
+		return nil, nil
 	case reason != "":
 		w.refuse(Processing, j.name, o, reason, start)
-		return nil, false
+		return nil, nil
 	}
 	b, errs := manifest.Parse(j.name, data)
 	if b != nil {
 		errs = append(errs, manifest.Check([]*manifest.Batch{b}, w.o.Gate.Workspace().Config, registry.Rules)...)
 	}
 	if len(errs) > 0 {
-		w.background(fin, func() { w.reject(j, errs, start) })
-		return nil, false
+		errs.Limit(diag.MaxPerFile)
+		return nil, errs
 	}
-	return &item{j: j, start: start, b: b}, true
+	return &item{j: j, start: start, b: b}, nil
 }
 
 func (w *Watcher) background(fin *sync.WaitGroup, f func()) {
@@ -453,7 +475,7 @@ func (w *Watcher) reject(j job, errs diag.List, start time.Time) {
 		w.retry(j, err)
 		return
 	}
-	w.log.Warn("file rejected", "file", j.name, "to", filepath.Join(Rejected, final), "errors", len(errs), "first", errs[0].Error())
+	w.log.Warn("file rejected", "file", j.name, "to", filepath.Join(Rejected, final), "errors", errs.Total(), "first", errs[0].Error())
 	w.finished(j.name, Rejected, final, Rejected, start)
 }
 

@@ -78,6 +78,10 @@ type Options struct {
 	// RetryEvery is the first delay before a file is tried again (state
 	// busy, payouts not settled yet); it doubles with each pass.
 	RetryEvery time.Duration
+	// LargeFile is the size above which a file is read and checked on a
+	// lane of its own, so that files dropped after it are not kept
+	// waiting; 0 means DefaultLargeFile.
+	LargeFile int64
 	// MaxTries is how many passes a file with unsettled payouts gets
 	// before it goes to done/ as incomplete.
 	MaxTries int
@@ -114,6 +118,11 @@ type Watcher struct {
 	sessAt    time.Time
 	broken    bool              // the session's state failed to write
 	leftAlone map[string]uint64 // files that could not be moved: name -> inode
+
+	// parsed holds valid large files that the lane handed over, for the
+	// worker's next round (the worker's own).
+	parsed []*item
+	lane   *lane
 
 	mu         sync.Mutex
 	pauseUntil time.Time
@@ -156,6 +165,9 @@ func New(o Options) (*Watcher, error) {
 	if o.MaxTries <= 0 {
 		o.MaxTries = DefaultMaxTries
 	}
+	if o.LargeFile <= 0 {
+		o.LargeFile = DefaultLargeFile
+	}
 	cfg := o.Gate.Workspace().Config
 	w := &Watcher{
 		o: o, log: o.Logger, clock: o.Clock, dir: dir,
@@ -163,6 +175,7 @@ func New(o Options) (*Watcher, error) {
 		q:          newJobQueue(o.Clock),
 		leftAlone:  map[string]uint64{},
 		reserved:   map[string]bool{},
+		lane:       newLane(),
 	}
 	w.m = newMetrics(o.Registerer, func() float64 { return float64(w.q.len()) })
 	w.det = newDetector(w.path(Inbox), o.Clock, o.Quiet, o.MaxFileSize, o.Logger, func(name string) {
@@ -212,13 +225,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer w.running.Store(false)
 	w.log.Info("watching", "dir", w.dir, "quiet", w.o.Quiet, "lock_hold", w.o.LockHold)
 
-	workerDone := make(chan struct{})
+	workerDone, laneDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(workerDone)
 		w.work(ctx)
 	}()
+	go func() {
+		defer close(laneDone)
+		w.largeFiles(ctx)
+	}()
 	w.loop(ctx, fw)
 	<-workerDone
+	<-laneDone
 	w.log.Info("stopped watching", "dir", w.dir)
 	return nil
 }
@@ -392,7 +410,12 @@ func (w *Watcher) work(ctx context.Context) {
 			continue
 		}
 		jobs, next := w.q.pop(maxRound)
-		if len(jobs) == 0 {
+		select {
+		case it := <-w.lane.out:
+			w.parsed = append(w.parsed, it)
+		default:
+		}
+		if len(jobs) == 0 && len(w.parsed) == 0 {
 			w.release(bg)
 			var due <-chan time.Time
 			if !next.IsZero() {
@@ -403,6 +426,8 @@ func (w *Watcher) work(ctx context.Context) {
 				return
 			case <-w.q.wake:
 			case <-due:
+			case it := <-w.lane.out:
+				w.parsed = append(w.parsed, it)
 			}
 			continue
 		}

@@ -136,11 +136,12 @@ func (w *Workspace) PlanProviders() map[string]*plan.Provider {
 }
 
 // LoadManifests reads and checks manifests: decoding, schema, provider
-// rules and policy limits. All errors of all files come back at once.
+// rules and policy limits. All errors of all files come back at once,
+// sorted, at most diag.MaxPerFile of each file and then a count of the rest.
 func (w *Workspace) LoadManifests(paths []string) ([]*manifest.Batch, diag.List) {
 	batches, errs := manifest.Load(paths)
 	errs = append(errs, manifest.Check(batches, w.Config, registry.Rules)...)
-	errs.Sort()
+	errs.Limit(diag.MaxPerFile)
 	return batches, errs
 }
 

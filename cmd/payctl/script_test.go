@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/internal/gen"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
@@ -40,6 +42,8 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	                         again; a new ADDRESS copies the payout named by a first
 //	                         from=ADDRESS
 //	plan-repin FILE          pin the manifests of a saved plan at their current digests
+//	gen-hostile KIND SIZE FILE  write about SIZE bytes of hostile input of a kind of
+//	                         gen.Hostile (yaml-list, yaml-deep, json-list, ...) to FILE
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
@@ -62,6 +66,7 @@ func TestScripts(t *testing.T) {
 			"wait-nonempty": cmdWaitNonempty,
 			"plan-edit":     cmdPlanEdit,
 			"plan-repin":    cmdPlanRepin,
+			"gen-hostile":   cmdGenHostile,
 		},
 	})
 }
@@ -296,4 +301,21 @@ func cmdPlanRepin(ts *testscript.TestScript, neg bool, args []string) {
 		m.Digest = plan.Digest([]byte(ts.ReadFile(m.File)))
 	}
 	ts.Check(p.Save(ts.MkAbs(args[0])))
+}
+func cmdGenHostile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: gen-hostile KIND SIZE FILE")
+	}
+	size, err := strconv.Atoi(args[1])
+	if err != nil {
+		ts.Fatalf("gen-hostile: size: %v", err)
+	}
+	f, err := os.Create(ts.MkAbs(args[2]))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	defer f.Close()
+	if err := gen.Hostile(f, args[0], size); err != nil {
+		ts.Fatalf("gen-hostile: %v", err)
+	}
 }

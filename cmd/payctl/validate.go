@@ -48,7 +48,7 @@ there is any. Needs no credentials and contacts nothing.`)
 			return err
 		}
 		if len(errs) > 0 {
-			return &reported{summary: fmt.Sprintf("%d errors", len(errs))}
+			return &reported{summary: fmt.Sprintf("%d errors", errs.Total())}
 		}
 		return nil
 	}

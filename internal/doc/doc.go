@@ -15,10 +15,12 @@
 // YAML anchors, aliases, merge keys, custom tags, non-string keys, several
 // YAML documents in one file, and trailing data after a JSON value are all
 // errors with positions. Both decoders refuse input above a size cap before
-// looking at it.
+// looking at it, and input of more than MaxNodes keys and values or
+// MaxDepth levels of nesting with one error, before building a tree of it.
 package doc
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -182,7 +184,11 @@ func ReadFile(path string, max int) ([]byte, *diag.Error) {
 	if !st.Mode().IsRegular() {
 		return nil, &diag.Error{File: path, Msg: "not a regular file"}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	// Sized from the file so that a large file is not copied through
+	// doubling buffers; ReadFrom wants bytes.MinRead to spare.
+	buf := bytes.NewBuffer(make([]byte, 0, min(st.Size(), int64(max))+bytes.MinRead+1))
+	_, err = buf.ReadFrom(io.LimitReader(f, int64(max)+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
 	}
@@ -238,8 +244,14 @@ func Decode(file string, data []byte, f Format, max int) (*Node, diag.List) {
 	var root *Node
 	switch f {
 	case JSON:
+		if _, e := preScanJSON(file, data); e != nil {
+			return nil, diag.List{e}
+		}
 		root, errs = decodeJSON(file, data)
 	case YAML:
+		if _, e := preScanYAML(file, data); e != nil {
+			return nil, diag.List{e}
+		}
 		root, errs = decodeYAML(file, data)
 	default:
 		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "unknown format %q", f)

@@ -53,6 +53,7 @@ type jsonParser struct {
 	col    int32
 
 	depth int
+	nodes int // keys and values so far; see MaxNodes
 	// stack holds the children of the containers being parsed; a
 	// container copies its children out into an exactly sized slice when
 	// it closes.
@@ -121,6 +122,9 @@ func (p *jsonParser) value() (Node, bool) {
 		return n, p.fail(p.off, "unexpected end of file; expected a value")
 	}
 	n.line, n.col = p.pos(p.off)
+	if p.nodes++; p.nodes > MaxNodes {
+		return n, p.fail(p.off, "%s", tooManyNodes())
+	}
 	var ok bool
 	switch c := p.src[p.off]; {
 	case c == '{':
@@ -320,7 +324,7 @@ func hex4(s string, i int) (rune, bool) {
 func (p *jsonParser) enter(open int) bool {
 	p.depth++
 	if p.depth > MaxDepth {
-		return p.fail(open, "nesting is deeper than %d levels", MaxDepth)
+		return p.fail(open, "%s", tooDeep())
 	}
 	return true
 }
@@ -366,6 +370,9 @@ func (p *jsonParser) object(n *Node) bool {
 			return p.fail(p.off, "unexpected %s; expected a key in double quotes", p.describe(p.off))
 		}
 		kl, kc := p.pos(p.off)
+		if p.nodes++; p.nodes > MaxNodes {
+			return p.fail(p.off, "%s", tooManyNodes())
+		}
 		key, ok := p.str()
 		if !ok {
 			return false

@@ -133,7 +133,7 @@ var plainTags = map[string]bool{
 func (c *yamlConv) convert(y *yaml.Node, n *Node, depth int) {
 	n.line, n.col = int32(y.Line), int32(y.Column)
 	if depth > MaxDepth {
-		c.errs.Add(c.file, c.pos(y), "nesting is deeper than %d levels", MaxDepth)
+		c.errs.Add(c.file, c.pos(y), "%s", tooDeep())
 		n.Kind = Null
 		return
 	}

@@ -1,0 +1,50 @@
+package diag
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func errs(file string, n int) List {
+	var l List
+	for i := n; i > 0; i-- {
+		l.Add(file, Pos{Line: i, Col: 1}, "bad")
+	}
+	return l
+}
+
+func lines(l List) string {
+	var b strings.Builder
+	for _, e := range l {
+		fmt.Fprintln(&b, e)
+	}
+	return b.String()
+}
+
+func TestLimit(t *testing.T) {
+	var l List
+	l.Append(errs("b.yaml", 5), errs("a.yaml", 2))
+	l.Limit(3)
+	want := "a.yaml:1:1: bad\na.yaml:2:1: bad\nb.yaml:1:1: bad\nb.yaml:2:1: bad\nb.yaml:3:1: bad\n… and 2 more errors in b.yaml\n"
+	if got := lines(l); got != want {
+		t.Errorf("got\n%swant\n%s", got, want)
+	}
+	if got := l.Total(); got != 7 {
+		t.Errorf("Total: got %d, want 7", got)
+	}
+	// Limiting again, or after appending more errors of the same file,
+	// adds the counts up and keeps the summary last.
+	l.Add("b.yaml", Pos{Line: 1, Col: 1}, "worse")
+	l.Limit(3)
+	want = "a.yaml:1:1: bad\na.yaml:2:1: bad\nb.yaml:1:1: bad\nb.yaml:1:1: worse\nb.yaml:2:1: bad\n… and 3 more errors in b.yaml\n"
+	if got := lines(l); got != want {
+		t.Errorf("after a second Limit: got\n%swant\n%s", got, want)
+	}
+	if got := l.Total(); got != 8 {
+		t.Errorf("Total: got %d, want 8", got)
+	}
+	if got, want := l.Error(), "a.yaml:1:1: bad (and 7 more errors)"; got != want {
+		t.Errorf("Error: got %q, want %q", got, want)
+	}
+}
