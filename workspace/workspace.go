@@ -139,10 +139,12 @@ func (w *Workspace) PlanProviders() map[string]*plan.Provider {
 // LoadManifests reads and checks manifests: decoding, schema, provider
 // rules and policy limits. All errors of all files come back at once.
 // payctl.yaml and the state's files in a folder are skipped (see
-// OwnFiles).
+// OwnFiles), and so is a fee the recipient bears that would leave them
+// nothing, which plan refuses as well.
 func (w *Workspace) LoadManifests(paths []string) ([]*manifest.Batch, diag.List) {
 	batches, errs := manifest.Load(paths, w.OwnFiles()...)
 	errs = append(errs, manifest.Check(batches, w.Config, registry.Rules)...)
+	errs = append(errs, plan.CheckFees(batches, w.PlanProviders())...)
 	errs.Sort()
 	return batches, errs
 }
