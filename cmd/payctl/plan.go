@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/workspace"
@@ -48,6 +49,15 @@ refuses if the state, payctl.yaml or a manifest changed since.`)
 			(&plan.Plan{Errors: l}).WriteMarkdown(e.Stdout)
 		}
 		return err
+	}
+	if *out != "" {
+		own := reserved.NewSet(w.OwnFiles()...)
+		for _, m := range p.Manifests {
+			own.Add(reserved.File{Path: m.File, What: "an input manifest of this plan"})
+		}
+		if err := checkOutput("-out "+*out, *out, own); err != nil {
+			return err
+		}
 	}
 	var buf bytes.Buffer
 	switch {

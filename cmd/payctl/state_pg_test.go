@@ -233,6 +233,9 @@ func TestPostgresCommands(t *testing.T) {
 		{"push of a missing file", nil, []string{"state", "push", "-config", "second.yaml", filepath.Join(local, "nothing.json")}, []string{
 			"payctl: error: no local state at ",
 		}},
+		{"pull over payctl.yaml", nil, []string{"state", "pull", "./payctl.yaml"}, []string{
+			"payctl: error: ./payctl.yaml is the config file: choose another file",
+		}},
 		{"push with a local backend", nil, []string{"state", "push", "-config", filepath.Join(local, "payctl.yaml"), "copy.state.json"}, []string{
 			"`payctl state push` works with the postgres state backend",
 			"payctl: hint: select it in payctl.yaml: state: {backend: postgres",
