@@ -104,19 +104,7 @@ func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*
 		}
 		for _, addr := range wanted {
 			p := s.Payouts[addr]
-			a := p.Latest()
-			c, _ := money.LookupCurrency(p.Currency)
-			token := ""
-			if g := s.Groups[a.Group]; g != nil {
-				token = g.Token
-			}
-			byProvider[p.Provider] = append(byProvider[p.Provider], lookup{
-				attempt: providers.Attempt{
-					Payout: providers.Payout{Address: addr, Attempt: a.N, Key: a.Key, Amount: p.Amount, Currency: c, Recipient: p.Recipient},
-					IDs:    a.IDs.Map(), Token: token, SentAt: a.SentAt, Status: a.Status,
-				},
-				status: a.Status, ids: a.IDs, payout: p,
-			})
+			byProvider[p.Provider] = append(byProvider[p.Provider], lookupOf(s, p))
 		}
 	})
 	var names []string
@@ -168,6 +156,23 @@ func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*
 		}
 	}
 	return out, firstErr
+}
+
+// lookupOf is what a provider is asked about p's latest attempt.
+func lookupOf(s *state.Snapshot, p *state.Payout) lookup {
+	a := p.Latest()
+	c, _ := money.LookupCurrency(p.Currency)
+	token := ""
+	if g := s.Groups[a.Group]; g != nil {
+		token = g.Token
+	}
+	return lookup{
+		attempt: providers.Attempt{
+			Payout: providers.Payout{Address: p.Address, Attempt: a.N, Key: a.Key, Amount: p.Amount, Currency: c, Recipient: p.Recipient},
+			IDs:    a.IDs.Map(), Token: token, SentAt: a.SentAt, Status: a.Status,
+		},
+		status: a.Status, ids: a.IDs, payout: p,
+	}
 }
 
 // judge decides what a lookup result means for the state: the event to

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/internal/doc"
+	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/schema"
 )
@@ -119,12 +121,17 @@ func fillRecipient(p *Payout, r *doc.Node) {
 // skipped. A file named explicitly must have one of those extensions.
 // Files are read in sorted order; a file named twice is read once.
 //
+// Named pipes, devices and sockets are refused before they are opened,
+// whether named or found in a folder. The files in own (payctl.yaml, the
+// state's files) are never manifests: a folder's listing skips them, and
+// naming one is an error saying what it is.
+//
 // Load returns the batches that parsed, and every error of every file,
 // including two files declaring the same batch name. Callers must not act
 // on the batches when there are errors; they are returned so that Check
 // can report more problems in the same run.
-func Load(paths []string) ([]*Batch, diag.List) {
-	files, errs := expand(paths)
+func Load(paths []string, own ...reserved.File) ([]*Batch, diag.List) {
+	files, errs := expand(paths, reserved.NewSet(own...))
 	var batches []*Batch
 	first := map[string]*Batch{}
 	for _, file := range files {
@@ -149,7 +156,7 @@ func Load(paths []string) ([]*Batch, diag.List) {
 	return batches, errs
 }
 
-func expand(paths []string) ([]string, diag.List) {
+func expand(paths []string, own *reserved.Set) ([]string, diag.List) {
 	var (
 		files []string
 		errs  diag.List
@@ -167,6 +174,14 @@ func expand(paths []string) ([]string, diag.List) {
 			continue
 		}
 		if !st.IsDir() {
+			if why := doc.NotRegular(st.Mode()); why != "" {
+				errs = append(errs, &diag.Error{File: p, Msg: why + "; manifests are regular files"})
+				continue
+			}
+			if f, ok := own.Lookup(p); ok {
+				errs = append(errs, &diag.Error{File: p, Msg: fmt.Sprintf("this is %s, not a manifest", f.What)})
+				continue
+			}
 			if _, ok := doc.FormatOf(p); !ok {
 				errs = append(errs, &diag.Error{File: p, Msg: fmt.Sprintf("unsupported file extension %q; manifests are .yaml, .yml or .json files", filepath.Ext(p))})
 				continue
@@ -184,9 +199,30 @@ func expand(paths []string) ([]string, diag.List) {
 			if strings.HasPrefix(name, ".") || e.IsDir() {
 				continue
 			}
-			if _, ok := doc.FormatOf(name); ok {
-				files = append(files, filepath.Join(p, name))
+			if _, ok := doc.FormatOf(name); !ok {
+				continue
 			}
+			file := filepath.Join(p, name)
+			mode := e.Type()
+			if mode&fs.ModeSymlink != 0 {
+				st, err := os.Stat(file)
+				if err != nil {
+					errs = append(errs, &diag.Error{File: file, Msg: fmt.Sprintf("cannot follow the symbolic link: %v", err)})
+					continue
+				}
+				if st.IsDir() {
+					continue
+				}
+				mode = st.Mode()
+			}
+			if why := doc.NotRegular(mode); why != "" {
+				errs = append(errs, &diag.Error{File: file, Msg: why + "; manifests are regular files"})
+				continue
+			}
+			if _, ok := own.Lookup(file); ok {
+				continue // payctl.yaml or the state's snapshot beside the manifests
+			}
+			files = append(files, file)
 		}
 	}
 	slices.Sort(files)

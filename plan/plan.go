@@ -18,6 +18,7 @@ package plan
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
@@ -376,20 +377,48 @@ func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
 		if it.Fee != nil && s.Payer == fee.Recipient {
 			it.Receives = it.Amount.Sub(*it.Fee)
 			if it.Receives.Sign() <= 0 {
-				p.Errors.Add(b.File, posOf(b, it), "payout %s: the fee %s %s is not less than the amount %s %s, and the recipient bears it: the recipient would receive nothing; raise the amount or change fees.payer in payctl.yaml",
-					it.Address, it.Fee.Format(prov.Currency), it.Currency, it.Amount.Format(prov.Currency), it.Currency)
+				p.Errors = append(p.Errors, feeError(b, payoutOf(b, it.Address), *it.Fee, prov.Currency))
 			}
 		}
 	}
 }
 
-func posOf(b *manifest.Batch, it *Item) diag.Pos {
-	for _, mp := range b.Payouts {
-		if manifest.Address(b.Name, mp.ID) == it.Address {
-			return mp.Pos.Item
+// CheckFees refuses every payout of batches whose fee the recipient bears
+// and is not less than its amount: the recipient would receive nothing.
+// It needs no state, so validate runs it on every payout; Make refuses
+// the same of the payouts it sends, with the same error.
+func CheckFees(batches []*manifest.Batch, provs map[string]*Provider) diag.List {
+	var errs diag.List
+	for _, b := range batches {
+		prov := provs[b.Provider]
+		if prov == nil || prov.Fees.Payer != fee.Recipient || prov.Fees.Basis == fee.PerBatch {
+			continue
+		}
+		for i := range b.Payouts {
+			mp := &b.Payouts[i]
+			if f := prov.Fees.Compute(mp.Amount); mp.Amount.Sub(f).Sign() <= 0 {
+				errs = append(errs, feeError(b, mp, f, prov.Currency))
+			}
 		}
 	}
-	return b.Pos.Payouts
+	return errs
+}
+
+// feeError is the error for a payout whose fee f, borne by the recipient,
+// leaves them nothing; it points at the payout's amount.
+func feeError(b *manifest.Batch, mp *manifest.Payout, f money.Amount, c money.Currency) *diag.Error {
+	return diag.Errorf(b.File, mp.Pos.Amount, "payout %s: the fee %s %s is not less than the amount %s %s, and the recipient bears it: the recipient would receive nothing; raise the amount or change fees.payer in payctl.yaml",
+		manifest.Address(b.Name, mp.ID), f.Format(c), b.Currency, mp.Amount.Format(c), b.Currency)
+}
+
+// payoutOf is the payout of b at addr (Make's items all come from one).
+func payoutOf(b *manifest.Batch, addr string) *manifest.Payout {
+	for i := range b.Payouts {
+		if manifest.Address(b.Name, b.Payouts[i].ID) == addr {
+			return &b.Payouts[i]
+		}
+	}
+	return &manifest.Payout{ID: strings.TrimPrefix(addr, b.Name+"/"), Pos: manifest.PayoutPos{Amount: b.Pos.Payouts}}
 }
 
 func (p *Plan) totals() {

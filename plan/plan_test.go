@@ -20,7 +20,7 @@ func batch(n int) *manifest.Batch {
 		b.Payouts = append(b.Payouts, manifest.Payout{
 			ID: fmt.Sprintf("p%05d", i), Amount: money.FromInt64(int64(1000 + i)),
 			Recipient: providers.Recipient{Name: fmt.Sprintf("Person %d", i), BankCode: "014", Account: fmt.Sprintf("0%09d", i)},
-			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: i + 8, Col: 5}},
+			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: i + 8, Col: 5}, Amount: diag.Pos{Line: i + 8, Col: 20}},
 		})
 	}
 	return b
@@ -79,8 +79,16 @@ func TestTotalsAndBalanceCharged(t *testing.T) {
 	if len(p.Errors) != 3 || !strings.Contains(p.Errors[0].Error(), "the recipient would receive nothing") {
 		t.Fatalf("errors: %v", p.Errors)
 	}
-	if p.Errors[0].Pos.Line != 8 {
-		t.Errorf("error position: %v", p.Errors[0].Pos)
+	if got := p.Errors[0].Pos; got != (diag.Pos{Line: 8, Col: 20}) {
+		t.Errorf("error position: got %v, want the amount's, 8:20", got)
+	}
+	// validate's check, which needs no state, says the same in the same
+	// places.
+	if got, want := fmt.Sprint(CheckFees([]*manifest.Batch{b}, pv)), fmt.Sprint(p.Errors); got != want {
+		t.Errorf("CheckFees: got %s, want %s", got, want)
+	}
+	if errs := CheckFees([]*manifest.Batch{b}, provs()); len(errs) != 0 {
+		t.Errorf("CheckFees with the sender bearing the fee: got %v, want none", errs)
 	}
 }
 

@@ -189,8 +189,8 @@ func TestMakeRefusesAboveMaxPayout(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		"b.yaml: payout big/p00002: amount 1002 IDR is above the policy maximum 1001 IDR; it is never sent",
-		"g.yaml: payout grp/p00002: amount 1002 IDR is above the policy maximum 1001 IDR; it is never sent",
+		"b.yaml:10:20: payout big/p00002: amount 1002 IDR is above the policy maximum 1001 IDR; it is never sent",
+		"g.yaml:10:20: payout grp/p00002: amount 1002 IDR is above the policy maximum 1001 IDR; it is never sent",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -17,6 +17,7 @@ import (
 	"github.com/payctl/payctl/daemon"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/internal/atomicfile"
+	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
@@ -126,14 +127,8 @@ func refusal(o observation, maxSize int64) string {
 	switch {
 	case o.mode&fs.ModeSymlink != 0:
 		return "it is a symbolic link; watch reads only regular files placed in inbox/ itself: copy the file in (under a temporary name such as .NAME or NAME.part, then rename it)"
-	case o.mode&fs.ModeNamedPipe != 0:
-		return "it is a named pipe (FIFO), not a regular file; watch never reads from pipes"
-	case o.mode&fs.ModeSocket != 0:
-		return "it is a socket, not a regular file"
-	case o.mode&fs.ModeDevice != 0:
-		return "it is a device file, not a regular file"
 	case o.mode != 0:
-		return fmt.Sprintf("it is not a regular file (%s)", o.mode)
+		return doc.NotRegular(o.mode) // the rule every manifest is read by
 	case o.nlink > 1:
 		return fmt.Sprintf("it has %d hard links, so it can be changed through another name after it was checked; copy the file in instead of linking it", o.nlink)
 	case o.size > maxSize:

@@ -22,6 +22,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
@@ -136,13 +137,39 @@ func (w *Workspace) PlanProviders() map[string]*plan.Provider {
 }
 
 // LoadManifests reads and checks manifests: decoding, schema, provider
-// rules and policy limits. All errors of all files come back at once,
-// sorted, at most diag.MaxPerFile of each file and then a count of the rest.
+// rules, policy limits, and a fee the recipient bears that would leave
+// them nothing (plan refuses it as well). All errors of all files come
+// back at once, sorted, at most diag.MaxPerFile of each file and then a
+// count of the rest. payctl.yaml and the state's files in a folder are
+// skipped (see OwnFiles).
 func (w *Workspace) LoadManifests(paths []string) ([]*manifest.Batch, diag.List) {
-	batches, errs := manifest.Load(paths)
+	batches, errs := manifest.Load(paths, w.OwnFiles()...)
 	errs = append(errs, manifest.Check(batches, w.Config, registry.Rules)...)
+	errs = append(errs, plan.CheckFees(batches, w.PlanProviders())...)
+	errs.Sort()
 	errs.Limit(diag.MaxPerFile)
 	return batches, errs
+}
+
+// OwnFiles are payctl.yaml and the local state's files, with what each
+// is: never read as manifests, never written over by a command's output.
+func (w *Workspace) OwnFiles() []reserved.File {
+	files := []reserved.File{{Path: w.Config.File, What: "the config file"}}
+	if b := w.Config.State.Backend; b == "" || b == config.BackendLocal {
+		files = append(files, StateFiles(w.Config.State.Path)...)
+	}
+	return files
+}
+
+// StateFiles are the files of a local state whose snapshot is at path.
+func StateFiles(path string) []reserved.File {
+	return []reserved.File{
+		{Path: path, What: "the state's snapshot"},
+		{Path: path + ".journal", What: "the state's journal"},
+		{Path: path + ".lock", What: "the state's lock"},
+		{Path: path + ".backup", What: "the state's backup"},
+		{Path: path + ".journal.backup", What: "the state's journal backup"},
+	}
 }
 
 // Backend opens the configured state backend.

@@ -29,13 +29,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		fmt.Fprintln(os.Stderr, "payctl: interrupted: finishing what is in flight and recording it; interrupt again to quit at once (the next apply looks up anything left unrecorded)")
-		cancel()
-		<-sigs
-		os.Exit(130)
-	}()
+	go onSignals(sigs, graceful(os.Args[1:]), cancel, os.Stderr, os.Exit)
 	if path := os.Getenv("PAYCTL_CPUPROFILE"); path != "" {
 		// For profiling payctl itself (the benchmark harness uses it).
 		if f, err := os.Create(path); err == nil {
@@ -48,6 +42,58 @@ func main() {
 	})
 	pprof.StopCPUProfile() // writes the profile, if one was started
 	os.Exit(code)
+}
+
+// onSignals handles SIGINT and SIGTERM. A command that cannot move money
+// quits at the first one. One that can (graceful) is cancelled instead: it
+// finishes and records what is in flight, and quits at once at the second.
+func onSignals(sigs <-chan os.Signal, graceful bool, cancel func(), stderr io.Writer, exit func(int)) {
+	sig := <-sigs
+	if !graceful {
+		fmt.Fprintf(stderr, "payctl: stopped by %s\n", signalName(sig))
+		exit(130)
+		return
+	}
+	fmt.Fprintln(stderr, "payctl: interrupted: finishing what is in flight and recording it; interrupt again to quit at once (the next apply looks up anything left unrecorded)")
+	cancel()
+	<-sigs
+	exit(130)
+}
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "an interrupt"
+}
+
+// readOnly are the commands (and state subcommands) that cannot move money
+// or change the state: they quit at the first signal. Anything else,
+// including a command this list does not know, stops gracefully.
+var readOnly = map[string]bool{
+	"validate": true, "plan": true, "history": true, "doctor": true,
+	"version": true, "-version": true, "--version": true,
+	"help": true, "-h": true, "-help": true, "--help": true,
+	"state list": true, "state show": true, "state diff": true,
+	"state verify": true, "state export": true, "state help": true, "state -h": true,
+}
+
+// graceful reports whether the command of args must finish what is in
+// flight when interrupted: apply, refresh, watch, serve, sandbox (its
+// ledgers) and the state subcommands that write (resolve, unlock, push,
+// pull, migrate-schema).
+func graceful(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	name := args[0]
+	if name == "state" {
+		if len(args) == 1 {
+			return false // prints the usage
+		}
+		name += " " + args[1]
+	}
+	return !readOnly[name]
 }
 
 // Env is what a command may touch of the outside world; tests replace it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/workspace"
 )
@@ -49,6 +50,15 @@ the manifests again does not give the saved plan (the file was edited).`)
 			(&plan.Plan{Errors: l}).WriteMarkdown(e.Stdout)
 		}
 		return err
+	}
+	if *out != "" {
+		own := reserved.NewSet(w.OwnFiles()...)
+		for _, m := range p.Manifests {
+			own.Add(reserved.File{Path: m.File, What: "an input manifest of this plan"})
+		}
+		if err := checkOutput("-out "+*out, *out, own); err != nil {
+			return err
+		}
 	}
 	var buf bytes.Buffer
 	switch {

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
+	"github.com/payctl/payctl/workspace"
 )
 
 // faultList collects repeated -fault flags.
@@ -46,6 +48,22 @@ emulator's documentation for the names; "name=N" repeats it N times).`)
 			return fmt.Errorf("-fault %q: write it as TYPE:FAULT, e.g. cronos:5xx-after-commit", ft)
 		}
 		byType[typ] = append(byType[typ], name)
+	}
+	// The sandbox needs no payctl.yaml, but never writes a ledger over
+	// one, or over the state of the one it would find.
+	own := reserved.NewSet()
+	if path, err := f.configPath(); err == nil {
+		if w, err := workspace.Load(path, nil, e.Getenv); err == nil {
+			own.Add(w.OwnFiles()...)
+		} else {
+			own.Add(reserved.File{Path: path, What: "the config file"})
+		}
+	}
+	for _, name := range registry.Names() {
+		ledger := filepath.Join(*dir, name+".json")
+		if err := checkOutput(fmt.Sprintf("the %s emulator's ledger %s (-dir %s)", name, ledger, *dir), ledger, own); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return err

@@ -193,14 +193,21 @@ returned, timestamps, and who resolved it if a person did.`)
 }
 
 func runStateResolve(ctx context.Context, e *Env, args []string) error {
-	f := newFlags(e, "state resolve", "[-config FILE] ADDRESS (-paid | -failed) -reason TEXT", `
+	f := newFlags(e, "state resolve", "[-config FILE] ADDRESS (-paid | -failed [-force]) -reason TEXT", `
 Records a person's decision about a payout whose outcome payctl could not learn
 from the provider (status unknown), or that stays pending at the provider: -paid
 if the money left (check the provider's dashboard or the recipient's bank), or
 -failed if it did not, in which case the next plan retries it with a new attempt.
-The decision, who made it and the reason are kept in the journal.`)
+The decision, who made it and the reason are kept in the journal.
+
+Before recording -failed, payctl asks the provider (the emulator too), and
+refuses if the provider reports the payout paid or pending, or cannot be asked:
+the retry would pay it twice. -force records it anyway, with the provider's
+answer in the reason. When the provider cannot tell (Dinar Dragon after a lost
+execute has no lookup), or has no record of the payout, your decision stands.`)
 	paid := f.Bool("paid", false, "the money was paid")
 	failed := f.Bool("failed", false, "the money was not paid; the next apply retries")
+	force := f.Bool("force", false, "with -failed: record it even if the provider reports it paid or pending, or cannot be asked")
 	reason := f.String("reason", "", "how you know, for the audit trail (required)")
 	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
 	if err := f.parse(args); err != nil {
@@ -211,6 +218,9 @@ The decision, who made it and the reason are kept in the journal.`)
 	}
 	if *paid == *failed {
 		return errors.New("say what happened: exactly one of -paid or -failed")
+	}
+	if *force && *paid {
+		return errors.New("-force goes with -failed: -paid is recorded without asking the provider")
 	}
 	if strings.TrimSpace(*reason) == "" {
 		return withHint(errors.New("-reason is required"), `say how you know, e.g. -reason "dashboard shows payment 4f1c... refunded"`)
@@ -225,7 +235,15 @@ The decision, who made it and the reason are kept in the journal.`)
 		return lockHint(err)
 	}
 	defer st.Close()
-	if err := apply.Resolve(ctx, st, f.Arg(0), *paid, strings.TrimSpace(*reason)); err != nil {
+	res, err := w.Engine(st).Resolve(ctx, apply.Decision{Address: f.Arg(0), Paid: *paid, Reason: strings.TrimSpace(*reason), Force: *force})
+	var de *apply.DisagreeError
+	if errors.As(err, &de) {
+		if de.Err != nil {
+			return withHint(err, "retry when the provider can be reached; -force records it as failed without its answer, if you are sure nothing was paid")
+		}
+		return withHint(err, "`payctl refresh` records the provider's answer; -force records it as failed anyway, with the provider's answer in the reason")
+	}
+	if err != nil {
 		return err
 	}
 	if err := st.Checkpoint(ctx); err != nil {
@@ -233,9 +251,10 @@ The decision, who made it and the reason are kept in the journal.`)
 	}
 	if *paid {
 		fmt.Fprintf(e.Stdout, "Recorded %s as paid.\n", f.Arg(0))
-	} else {
-		fmt.Fprintf(e.Stdout, "Recorded %s as failed; the next apply pays it with a new attempt.\n", f.Arg(0))
+		return nil
 	}
+	fmt.Fprintf(e.Stdout, "Recorded %s as failed; the next apply pays it with a new attempt.\n", f.Arg(0))
+	fmt.Fprintf(e.Stdout, "Reason recorded: %s\n", res.Reason)
 	return nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate"
 	"github.com/payctl/payctl/workspace"
@@ -149,6 +151,16 @@ refused: -force replaces it (its journal is kept as FILE.journal.backup).`)
 		return err
 	}
 	defer w.Close()
+	own := reserved.NewSet(w.OwnFiles()...)
+	for _, t := range workspace.StateFiles(f.Arg(0)) {
+		label := t.Path
+		if t.Path != f.Arg(0) {
+			label = fmt.Sprintf("%s (%s of %s)", t.Path, strings.TrimPrefix(t.What, "the state's "), f.Arg(0))
+		}
+		if err := checkOutput(label, t.Path, own); err != nil {
+			return err
+		}
+	}
 	t, err := b.Pull(ctx, f.Arg(0), pgstate.TransferOptions{Force: *force, LockWait: *lockWait})
 	if err != nil {
 		return transferHint(err)

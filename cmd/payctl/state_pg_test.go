@@ -189,17 +189,17 @@ func TestPostgresCommands(t *testing.T) {
 	if out, err := r.run(dir, nil, "apply", "-auto-approve", r.files[0]); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	if out, err := r.run(dir, nil, "state", "verify"); err != nil || !strings.Contains(out, "postgres:payouts: verified: 41 journal records") {
+	if out, err := r.run(dir, nil, "state", "verify"); err != nil || !strings.Contains(out, "postgres:payouts: verified: 42 journal records") {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 	out, err = r.run(dir, nil, "state", "pull", "copy.state.json")
-	if err != nil || !strings.Contains(out, "Pulled postgres:payouts to copy.state.json: lineage ") || !strings.Contains(out, "serial 41, 41 journal records copied, snapshot written.") {
+	if err != nil || !strings.Contains(out, "Pulled postgres:payouts to copy.state.json: lineage ") || !strings.Contains(out, "serial 42, 42 journal records copied, snapshot written.") {
 		t.Fatalf("pull: %v\n%s", err, out)
 	}
 	// The pulled file is a local state like any other: payctl reads it.
 	local := t.TempDir()
 	write(t, filepath.Join(local, "payctl.yaml"), "state: "+filepath.Join(dir, "copy.state.json")+"\nproviders:\n  fk: {type: fake, baseURL: "+r.url+", tokenEnv: FAKE_TOKEN}\n")
-	if out, err := r.run(local, nil, "state", "verify"); err != nil || !strings.Contains(out, "verified: 41 journal records") {
+	if out, err := r.run(local, nil, "state", "verify"); err != nil || !strings.Contains(out, "verified: 42 journal records") {
 		t.Fatalf("verify of the pulled file: %v\n%s", err, out)
 	}
 	// Push it into a second state of the same database.
@@ -232,6 +232,9 @@ func TestPostgresCommands(t *testing.T) {
 		}},
 		{"push of a missing file", nil, []string{"state", "push", "-config", "second.yaml", filepath.Join(local, "nothing.json")}, []string{
 			"payctl: error: no local state at ",
+		}},
+		{"pull over payctl.yaml", nil, []string{"state", "pull", "./payctl.yaml"}, []string{
+			"payctl: error: ./payctl.yaml is the config file: choose another file",
 		}},
 		{"push with a local backend", nil, []string{"state", "push", "-config", filepath.Join(local, "payctl.yaml"), "copy.state.json"}, []string{
 			"`payctl state push` works with the postgres state backend",

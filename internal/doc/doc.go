@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -171,18 +172,28 @@ const MaxDepth = 64
 // ReadFile reads a regular file of at most max bytes. It reads at most
 // max+1 bytes whatever the file's size, so an oversized or growing file
 // costs no more than the cap. Errors name the file and carry no position.
+//
+// A named pipe, device or socket is refused before it is opened (opening a
+// pipe waits for a writer; reading a device may never end), and the file
+// is opened without blocking in case one replaced it after that look.
 func ReadFile(path string, max int) ([]byte, *diag.Error) {
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
+	}
+	if why := NotRegular(st.Mode()); why != "" {
+		return nil, &diag.Error{File: path, Msg: why}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	if st, err = f.Stat(); err != nil {
 		return nil, &diag.Error{File: path, Msg: ioMessage(err)}
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &diag.Error{File: path, Msg: "not a regular file"}
+	if why := NotRegular(st.Mode()); why != "" {
+		return nil, &diag.Error{File: path, Msg: why}
 	}
 	// Sized from the file so that a large file is not copied through
 	// doubling buffers; ReadFrom wants bytes.MinRead to spare.
@@ -196,6 +207,28 @@ func ReadFile(path string, max int) ([]byte, *diag.Error) {
 		return nil, &diag.Error{File: path, Msg: tooLarge(max)}
 	}
 	return data, nil
+}
+
+// NotRegular says why a file of this mode is not read as a document ("it
+// is a named pipe (FIFO), not a regular file"), or "" for a regular file.
+// Manifests, payctl.yaml and watch's inbox all go by it.
+func NotRegular(mode fs.FileMode) string {
+	switch t := mode.Type(); {
+	case t == 0:
+		return ""
+	case t&fs.ModeDir != 0:
+		return "it is a directory, not a regular file"
+	case t&fs.ModeSymlink != 0:
+		return "it is a symbolic link, not a regular file"
+	case t&fs.ModeNamedPipe != 0:
+		return "it is a named pipe (FIFO), not a regular file; payctl never reads from pipes"
+	case t&fs.ModeSocket != 0:
+		return "it is a socket, not a regular file"
+	case t&fs.ModeDevice != 0:
+		return "it is a device file, not a regular file"
+	default:
+		return fmt.Sprintf("it is not a regular file (%s)", t)
+	}
 }
 
 func ioMessage(err error) string {

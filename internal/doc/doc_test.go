@@ -291,7 +291,7 @@ func TestReadFile(t *testing.T) {
 		{"fits", small, ""},
 		{"one byte over the cap", big, big + ": file is larger than the 2 KiB limit"},
 		{"missing", filepath.Join(dir, "nope.yaml"), filepath.Join(dir, "nope.yaml") + ": no such file or directory"},
-		{"directory", dir, dir + ": not a regular file"},
+		{"directory", dir, dir + ": it is a directory, not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

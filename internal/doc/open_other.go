@@ -1,0 +1,5 @@
+//go:build !unix
+
+package doc
+
+const openNonblock = 0
