@@ -14,11 +14,11 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 )
@@ -45,17 +45,17 @@ func newEnv(t *testing.T) *env {
 	}
 }
 
-func (e *env) batchOf(n int, accounts ...string) *manifest.Batch {
-	b := &manifest.Batch{File: "b.yaml", Name: "b", Provider: "fk", Currency: "IDR"}
+func (e *env) batchOf(n int, accounts ...string) *schema.Batch {
+	b := &schema.Batch{File: "b.yaml", Name: "b", Provider: "fk", Currency: "IDR"}
 	for i := 0; i < n; i++ {
 		acct := fmt.Sprintf("7%07d2", i)
 		if i < len(accounts) {
 			acct = accounts[i]
 		}
-		b.Payouts = append(b.Payouts, manifest.Payout{
+		b.Payouts = append(b.Payouts, schema.Payout{
 			ID: fmt.Sprintf("p%04d", i), Amount: money.FromInt64(int64(1000 + i)),
 			Recipient: providers.Recipient{Name: "R", BankCode: "014", Account: acct},
-			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: i + 1, Col: 1}},
+			Pos:       schema.PayoutPos{Item: diag.Pos{Line: i + 1, Col: 1}},
 		})
 	}
 	return b
@@ -87,14 +87,14 @@ func (e *env) engine(s *state.State) *apply.Engine {
 	}
 }
 
-func (e *env) plan(s *state.State, b *manifest.Batch) *plan.Plan {
+func (e *env) plan(s *state.State, b *schema.Batch) *plan.Plan {
 	pv := &plan.Provider{Name: "fk", Type: "fake", Currency: idr,
 		Fees: fee.Schedule{Fixed: ptr(money.FromInt64(10)), Payer: fee.Sender, Basis: fee.PerPayout, Places: 0}}
 	if e.batch {
 		pv.Batch, pv.MaxBatch = true, 3
 		pv.Fees = fee.Schedule{Percent: ptr(money.MustParse("2.5")), Payer: fee.Sender, Basis: fee.PerBatch, Places: 3}
 	}
-	p := plan.Make(plan.Input{Batches: []*manifest.Batch{b}, Providers: map[string]*plan.Provider{"fk": pv}, State: s.Snapshot()})
+	p := plan.Make(plan.Input{Batches: []*schema.Batch{b}, Providers: map[string]*plan.Provider{"fk": pv}, State: s.Snapshot()})
 	if len(p.Errors) > 0 {
 		e.t.Fatalf("plan errors: %v", p.Errors)
 	}
@@ -104,7 +104,7 @@ func (e *env) plan(s *state.State, b *manifest.Batch) *plan.Plan {
 func ptr[T any](v T) *T { return &v }
 
 // apply runs recover + plan + run + checkpoint, like `payctl apply`.
-func (e *env) apply(b *manifest.Batch) (*apply.Report, *plan.Plan, error) {
+func (e *env) apply(b *schema.Batch) (*apply.Report, *plan.Plan, error) {
 	s := e.open()
 	defer s.Close()
 	eng := e.engine(s)

@@ -26,13 +26,13 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos"
 	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 )
@@ -179,20 +179,20 @@ func cronosPlanProvider() *plan.Provider {
 
 // cronosBatch is a manifest of n payouts; accounts end in 1, so the
 // emulator settles them as success.
-func cronosBatch(name string, n int) *manifest.Batch {
-	b := &manifest.Batch{File: name + ".yaml", Name: name, Provider: cronosName, Currency: "IDR"}
+func cronosBatch(name string, n int) *schema.Batch {
+	b := &schema.Batch{File: name + ".yaml", Name: name, Provider: cronosName, Currency: "IDR"}
 	for i := 0; i < n; i++ {
-		b.Payouts = append(b.Payouts, manifest.Payout{
+		b.Payouts = append(b.Payouts, schema.Payout{
 			ID: fmt.Sprintf("p%05d", i), Amount: money.FromInt64(int64(10000 + i)),
 			Recipient: providers.Recipient{Name: fmt.Sprintf("Penerima %d", i), BankCode: "014", Account: fmt.Sprintf("8%08d1", i)},
-			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: i + 1, Col: 5}},
+			Pos:       schema.PayoutPos{Item: diag.Pos{Line: i + 1, Col: 5}},
 		})
 	}
 	return b
 }
 
 // apply runs recover + plan + run + checkpoint, like `payctl apply`.
-func (r *cronosRig) apply(b *manifest.Batch) (*apply.Report, *plan.Plan, error) {
+func (r *cronosRig) apply(b *schema.Batch) (*apply.Report, *plan.Plan, error) {
 	r.t.Helper()
 	ctx := context.Background()
 	s := r.open()
@@ -201,7 +201,7 @@ func (r *cronosRig) apply(b *manifest.Batch) (*apply.Report, *plan.Plan, error) 
 	if _, err := eng.Recover(ctx); err != nil {
 		return nil, nil, fmt.Errorf("recover: %w", err)
 	}
-	p := plan.Make(plan.Input{Batches: []*manifest.Batch{b}, Providers: map[string]*plan.Provider{cronosName: cronosPlanProvider()}, State: s.Snapshot()})
+	p := plan.Make(plan.Input{Batches: []*schema.Batch{b}, Providers: map[string]*plan.Provider{cronosName: cronosPlanProvider()}, State: s.Snapshot()})
 	if len(p.Errors) > 0 {
 		r.t.Fatalf("plan errors: %v", p.Errors)
 	}
@@ -283,7 +283,7 @@ func readSnapshot(t testing.TB, path string) *state.Snapshot {
 
 // settle alternates apply and after until every payout of b is paid, as an
 // operator (or watch) would; it returns the rounds it took.
-func (r *cronosRig) settle(b *manifest.Batch, callbacks, refresh bool) int {
+func (r *cronosRig) settle(b *schema.Batch, callbacks, refresh bool) int {
 	r.t.Helper()
 	for round := 1; round <= 8; round++ {
 		if round > 1 {
@@ -295,7 +295,7 @@ func (r *cronosRig) settle(b *manifest.Batch, callbacks, refresh bool) int {
 		snap := readSnapshot(r.t, r.path)
 		done := true
 		for _, mp := range b.Payouts {
-			if p := snap.Payouts[manifest.Address(b.Name, mp.ID)]; p == nil || p.Status != providers.StatusPaid {
+			if p := snap.Payouts[schema.Address(b.Name, mp.ID)]; p == nil || p.Status != providers.StatusPaid {
 				done = false
 			}
 		}
@@ -318,7 +318,7 @@ func (r *cronosRig) settle(b *manifest.Batch, callbacks, refresh bool) int {
 // more create requests for a reference than the state recorded sends, and
 // the state records what the ledger holds (status, id, fee, totalAmount,
 // feePayer, amount).
-func (r *cronosRig) verifyAgainstLedger(b *manifest.Batch) {
+func (r *cronosRig) verifyAgainstLedger(b *schema.Batch) {
 	r.t.Helper()
 	snap := readSnapshot(r.t, r.path)
 	ledger := r.em.Ledger()
@@ -328,7 +328,7 @@ func (r *cronosRig) verifyAgainstLedger(b *manifest.Batch) {
 	}
 	keys := map[string]bool{}
 	for _, mp := range b.Payouts {
-		addr := manifest.Address(b.Name, mp.ID)
+		addr := schema.Address(b.Name, mp.ID)
 		p := snap.Payouts[addr]
 		if p == nil {
 			r.t.Errorf("%s: not in the state", addr)
@@ -595,7 +595,7 @@ func TestCronosUnknownWithoutIDFoundByScan(t *testing.T) {
 	r := newCronosRig(t)
 	r.em.InjectNext(cronosemu.Fault5xxAfterCommit, 1)
 	b := cronosBatch("nov", 1)
-	addr := manifest.Address(b.Name, b.Payouts[0].ID)
+	addr := schema.Address(b.Name, b.Payouts[0].ID)
 	rep, _, err := r.apply(b)
 	if err != nil {
 		t.Fatal(err)
@@ -633,7 +633,7 @@ func TestCronosUnknownPastRetentionNeedsResolve(t *testing.T) {
 	r := newCronosRig(t)
 	r.em.InjectNext(cronosemu.FaultDropAfterCommit, 1)
 	b := cronosBatch("nov", 1)
-	addr := manifest.Address(b.Name, b.Payouts[0].ID)
+	addr := schema.Address(b.Name, b.Payouts[0].ID)
 	if _, _, err := r.apply(b); err != nil {
 		t.Fatal(err)
 	}
@@ -684,7 +684,7 @@ func TestCronosSuccessLaterFailedIsANewEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.settle(b, false, true)
-	addr := manifest.Address(b.Name, b.Payouts[0].ID)
+	addr := schema.Address(b.Name, b.Payouts[0].ID)
 	id := readSnapshot(t, r.path).Payouts[addr].Latest().IDs.Get("id")
 	r.mu.Lock()
 	r.returned[id] = true
@@ -710,7 +710,7 @@ func TestCronosSuccessLaterFailedIsANewEvent(t *testing.T) {
 		changed = append(changed, o.Address+":"+string(o.Status))
 	}
 	sort.Strings(changed)
-	if want := []string{addr + ":failed", manifest.Address(b.Name, b.Payouts[1].ID) + ":paid"}; !slices.Equal(changed, want) {
+	if want := []string{addr + ":failed", schema.Address(b.Name, b.Payouts[1].ID) + ":paid"}; !slices.Equal(changed, want) {
 		t.Fatalf("refresh -all: got %v, want %v", changed, want)
 	}
 	h := history(journalOf(t, r.path))[addr]

@@ -22,13 +22,13 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/dinardragon"
 	ddemu "github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/providertest"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 )
@@ -109,9 +109,9 @@ func (r *ddRig) planProvider() *plan.Provider {
 	return &plan.Provider{Name: ddName, Type: dinardragon.TypeName, Batch: true, MaxBatch: r.maxBatch, Currency: usd, Fees: dinardragon.Type.DefaultFees}
 }
 
-func (r *ddRig) plan(s *state.State, b *manifest.Batch) *plan.Plan {
+func (r *ddRig) plan(s *state.State, b *schema.Batch) *plan.Plan {
 	r.t.Helper()
-	p := plan.Make(plan.Input{Batches: []*manifest.Batch{b}, Providers: map[string]*plan.Provider{ddName: r.planProvider()}, State: s.Snapshot()})
+	p := plan.Make(plan.Input{Batches: []*schema.Batch{b}, Providers: map[string]*plan.Provider{ddName: r.planProvider()}, State: s.Snapshot()})
 	if len(p.Errors) > 0 {
 		r.t.Fatalf("plan errors: %v", p.Errors)
 	}
@@ -119,7 +119,7 @@ func (r *ddRig) plan(s *state.State, b *manifest.Batch) *plan.Plan {
 }
 
 // apply runs recover + plan + run + checkpoint, like `payctl apply`.
-func (r *ddRig) apply(b *manifest.Batch) (*apply.Report, *plan.Plan, error) {
+func (r *ddRig) apply(b *schema.Batch) (*apply.Report, *plan.Plan, error) {
 	r.t.Helper()
 	ctx := context.Background()
 	s := r.open()
@@ -176,13 +176,13 @@ var docsExample = []ddPayout{
 	{"bob", "75.00", "Bob Lee", "Chase Bank", "US", "987654321"},
 }
 
-func ddBatch(name string, ps []ddPayout) *manifest.Batch {
-	b := &manifest.Batch{File: name + ".yaml", Name: name, Provider: ddName, Currency: "USD"}
+func ddBatch(name string, ps []ddPayout) *schema.Batch {
+	b := &schema.Batch{File: name + ".yaml", Name: name, Provider: ddName, Currency: "USD"}
 	for i, p := range ps {
-		b.Payouts = append(b.Payouts, manifest.Payout{
+		b.Payouts = append(b.Payouts, schema.Payout{
 			ID: p.id, AmountText: p.amount, Amount: money.MustParse(p.amount),
 			Recipient: providers.Recipient{Name: p.name, Bank: p.bank, Country: p.country, Account: p.account},
-			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: 10 + i, Col: 7}},
+			Pos:       schema.PayoutPos{Item: diag.Pos{Line: 10 + i, Col: 7}},
 		})
 	}
 	return b
@@ -197,17 +197,17 @@ func ddPayouts(n int) []ddPayout {
 	return ps
 }
 
-func addrs(b *manifest.Batch) []string {
+func addrs(b *schema.Batch) []string {
 	var out []string
 	for _, p := range b.Payouts {
-		out = append(out, manifest.Address(b.Name, p.ID))
+		out = append(out, schema.Address(b.Name, p.ID))
 	}
 	return out
 }
 
 // paidOnce checks the emulator's ledger: every account of b received
 // money at most once, apart from payments that failed and were refunded.
-func (r *ddRig) paidOnce(b *manifest.Batch) {
+func (r *ddRig) paidOnce(b *schema.Batch) {
 	r.t.Helper()
 	n := map[string]int{}
 	for _, p := range r.em.Ledger() {
@@ -275,7 +275,7 @@ func TestDinarDragonDocsExample(t *testing.T) {
 		t.Errorf("group addresses: %v", g.Addresses)
 	}
 	for _, mp := range b.Payouts {
-		addr := manifest.Address(b.Name, mp.ID)
+		addr := schema.Address(b.Name, mp.ID)
 		a := snap.Payouts[addr].Latest()
 		if a.Group != g.ID || a.IDs.Get("payment_id") != pay.PaymentID || a.IDs.Get("uniqueid") != uid[mp.Recipient.Account] || a.IDs.Get("uniqueid") == "" {
 			t.Errorf("%s: group %q ids %v; want group %q, payment_id %s, uniqueid %s", addr, a.Group, a.IDs, g.ID, pay.PaymentID, uid[mp.Recipient.Account])
@@ -639,7 +639,7 @@ func TestDinarDragonFailedRefundedIsRetried(t *testing.T) {
 	ps := slices.Clone(docsExample)
 	ps[1].account = "55000123" + ddemu.FailMarker
 	b := ddBatch("vendors", ps)
-	failing := manifest.Address(b.Name, ps[1].id)
+	failing := schema.Address(b.Name, ps[1].id)
 	if _, _, err := r.apply(b); err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 )
 
@@ -20,9 +20,9 @@ type Workspace interface {
 	// OpenState opens the state, locked for writers.
 	OpenState(ctx context.Context, write bool, op string, wait time.Duration) (*state.State, error)
 	// LoadManifests reads and checks manifests (files or folders).
-	LoadManifests(paths []string) ([]*manifest.Batch, diag.List)
+	LoadManifests(paths []string) ([]*schema.Batch, diag.List)
 	// PlanInput is everything a plan of batches needs but the state.
-	PlanInput(batches []*manifest.Batch) plan.Input
+	PlanInput(batches []*schema.Batch) plan.Input
 	// Engine puts the providers to work on an opened state.
 	Engine(st *state.State) *Engine
 	// ConfigDigest pins payctl.yaml in saved plans.
@@ -71,7 +71,7 @@ func Open(ctx context.Context, ws Workspace, o Options) (*Session, error) {
 }
 
 // Load reads and checks manifests; its error is a diag.List.
-func (s *Session) Load(paths []string) ([]*manifest.Batch, error) {
+func (s *Session) Load(paths []string) ([]*schema.Batch, error) {
 	batches, errs := s.ws.LoadManifests(paths)
 	if len(errs) > 0 {
 		return nil, errs
@@ -80,7 +80,7 @@ func (s *Session) Load(paths []string) ([]*manifest.Batch, error) {
 }
 
 // Plan plans batches against the state as it is now.
-func (s *Session) Plan(batches ...*manifest.Batch) *plan.Plan {
+func (s *Session) Plan(batches ...*schema.Batch) *plan.Plan {
 	in := s.ws.PlanInput(batches)
 	var p *plan.Plan
 	s.State.View(func(snap *state.Snapshot) {

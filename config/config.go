@@ -12,6 +12,7 @@
 package config
 
 import (
+	"github.com/payctl/payctl/schema"
 	"maps"
 	"slices"
 	"time"
@@ -41,6 +42,27 @@ type Config struct {
 // ProviderNames returns the provider names, sorted.
 func (c *Config) ProviderNames() []string {
 	return slices.Sorted(maps.Keys(c.Providers))
+}
+
+// Deployment is what checking manifests needs of the config. A nil
+// config gives nil: no payctl.yaml, so no provider or policy checks.
+func (c *Config) Deployment() *schema.Deployment {
+	if c == nil {
+		return nil
+	}
+	d := &schema.Deployment{File: c.File, Providers: map[string]string{}, MaxPayout: c.Policy.MaxPayout, MaxPayoutLine: map[string]int{}}
+	if d.File == "" {
+		d.File = DefaultFile
+	}
+	for name, p := range c.Providers {
+		d.Providers[name] = p.Type
+	}
+	for cur := range c.Policy.MaxPayout {
+		if p := c.Policy.Pos["maxPayout."+cur]; p.IsValid() {
+			d.MaxPayoutLine[cur] = p.Line
+		}
+	}
+	return d
 }
 
 // Backends of the state.

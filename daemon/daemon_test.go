@@ -20,11 +20,11 @@ import (
 
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	cronosemu "github.com/payctl/payctl/providers/cronos/emulator"
 	"github.com/payctl/payctl/providers/providertest"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/workspace"
@@ -115,7 +115,7 @@ func (r *rig) pay(batch string, accounts ...string) {
 	for i, a := range accounts {
 		fmt.Fprintf(&m, "    - {id: p%d, amount: \"%d\", recipient: {name: Person %d, bankCode: \"014\", account: \"%s\"}}\n", i, 10000+i, i, a)
 	}
-	b, errs := manifest.Parse(batch+".yaml", []byte(m.String()))
+	b, errs := schema.Parse(batch+".yaml", []byte(m.String()))
 	if len(errs) > 0 {
 		r.t.Fatal(errs)
 	}
@@ -125,7 +125,7 @@ func (r *rig) pay(batch string, accounts ...string) {
 		r.t.Fatal(err)
 	}
 	defer sess.Close(ctx)
-	p := plan.Make(plan.Input{Batches: []*manifest.Batch{b}, Config: r.ws.Config, Providers: r.ws.PlanProviders(), State: sess.State.Snapshot(), StateLocation: "s"})
+	p := plan.Make(plan.Input{Batches: []*schema.Batch{b}, Config: r.ws.Config, Providers: r.ws.PlanProviders(), State: sess.State.Snapshot(), StateLocation: "s"})
 	if _, err := sess.Engine.Run(ctx, p); err != nil {
 		r.t.Fatal(err)
 	}

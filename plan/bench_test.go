@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/payctl/payctl/manifest"
+	"github.com/payctl/payctl/schema"
 )
 
 // BenchmarkMake100kPayouts plans 100,000 payouts split into 1, 100 and
@@ -13,7 +13,7 @@ import (
 // batches.
 func BenchmarkMake100kPayouts(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
-		var batches []*manifest.Batch
+		var batches []*schema.Batch
 		for i := 0; i < n; i++ {
 			bt := batch(100000 / n)
 			bt.Name = fmt.Sprintf("b%04d", i)
@@ -30,7 +30,7 @@ func BenchmarkMake100kPayouts(b *testing.B) {
 // BenchmarkReadSaved100k reads back a saved plan of 100,000 payouts, as
 // `payctl apply PLANFILE` does.
 func BenchmarkReadSaved100k(b *testing.B) {
-	p := Make(Input{Batches: []*manifest.Batch{batch(100000)}, Providers: provs()})
+	p := Make(Input{Batches: []*schema.Batch{batch(100000)}, Providers: provs()})
 	path := filepath.Join(b.TempDir(), "plan.json")
 	if err := p.Save(path); err != nil {
 		b.Fatal(err)

@@ -23,9 +23,9 @@ import (
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 )
 
@@ -186,7 +186,7 @@ func (p *Plan) Changes() bool {
 
 // Input is what Make compares.
 type Input struct {
-	Batches   []*manifest.Batch
+	Batches   []*schema.Batch
 	Config    *config.Config
 	Providers map[string]*Provider
 	State     *state.Snapshot
@@ -217,7 +217,7 @@ func Make(in Input) *Plan {
 	if in.Config != nil {
 		maxPayout = in.Config.Policy.MaxPayout
 	}
-	batches := append([]*manifest.Batch(nil), in.Batches...)
+	batches := append([]*schema.Batch(nil), in.Batches...)
 	sort.Slice(batches, func(i, j int) bool { return batches[i].Name < batches[j].Name })
 	for _, b := range batches {
 		p.Manifests = append(p.Manifests, ManifestRef{
@@ -239,12 +239,12 @@ func Make(in Input) *Plan {
 // addBatch plans one batch. maxPayout is policy.maxPayout: manifest
 // validation applies it too, but a plan never sends above it whatever its
 // caller checked.
-func (p *Plan) addBatch(b *manifest.Batch, prov *Provider, snap *state.Snapshot, maxPayout map[string]money.Amount) {
+func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, maxPayout map[string]money.Amount) {
 	seen := make(map[string]bool, len(b.Payouts))
 	var sends []*Item
 	for i := range b.Payouts {
 		mp := &b.Payouts[i]
-		addr := manifest.Address(b.Name, mp.ID)
+		addr := schema.Address(b.Name, mp.ID)
 		seen[addr] = true
 		it := &Item{
 			Address: addr, Provider: prov.Name, Type: prov.Type,
@@ -328,7 +328,7 @@ func (p *Plan) classify(it *Item, sp *state.Payout) {
 
 // charge computes fees of one batch's payouts that send: per payout, per
 // batch, and the provider payouts of batch providers.
-func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
+func (p *Plan) charge(b *schema.Batch, prov *Provider, sends []*Item) {
 	s := prov.Fees
 	var chunks [][]*Item
 	switch {
@@ -387,7 +387,7 @@ func (p *Plan) charge(b *manifest.Batch, prov *Provider, sends []*Item) {
 // and is not less than its amount: the recipient would receive nothing.
 // It needs no state, so validate runs it on every payout; Make refuses
 // the same of the payouts it sends, with the same error.
-func CheckFees(batches []*manifest.Batch, provs map[string]*Provider) diag.List {
+func CheckFees(batches []*schema.Batch, provs map[string]*Provider) diag.List {
 	var errs diag.List
 	for _, b := range batches {
 		prov := provs[b.Provider]
@@ -406,19 +406,19 @@ func CheckFees(batches []*manifest.Batch, provs map[string]*Provider) diag.List 
 
 // feeError is the error for a payout whose fee f, borne by the recipient,
 // leaves them nothing; it points at the payout's amount.
-func feeError(b *manifest.Batch, mp *manifest.Payout, f money.Amount, c money.Currency) *diag.Error {
+func feeError(b *schema.Batch, mp *schema.Payout, f money.Amount, c money.Currency) *diag.Error {
 	return diag.Errorf(b.File, mp.Pos.Amount, "payout %s: the fee %s %s is not less than the amount %s %s, and the recipient bears it: the recipient would receive nothing; raise the amount or change fees.payer in payctl.yaml",
-		manifest.Address(b.Name, mp.ID), f.Format(c), b.Currency, mp.Amount.Format(c), b.Currency)
+		schema.Address(b.Name, mp.ID), f.Format(c), b.Currency, mp.Amount.Format(c), b.Currency)
 }
 
 // payoutOf is the payout of b at addr (Make's items all come from one).
-func payoutOf(b *manifest.Batch, addr string) *manifest.Payout {
+func payoutOf(b *schema.Batch, addr string) *schema.Payout {
 	for i := range b.Payouts {
-		if manifest.Address(b.Name, b.Payouts[i].ID) == addr {
+		if schema.Address(b.Name, b.Payouts[i].ID) == addr {
 			return &b.Payouts[i]
 		}
 	}
-	return &manifest.Payout{ID: strings.TrimPrefix(addr, b.Name+"/"), Pos: manifest.PayoutPos{Amount: b.Pos.Payouts}}
+	return &schema.Payout{ID: strings.TrimPrefix(addr, b.Name+"/"), Pos: schema.PayoutPos{Amount: b.Pos.Payouts}}
 }
 
 func (p *Plan) totals() {

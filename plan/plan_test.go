@@ -9,18 +9,18 @@ import (
 
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/schema"
 )
 
-func batch(n int) *manifest.Batch {
-	b := &manifest.Batch{File: "b.yaml", Name: "big", Provider: "idr", Currency: "IDR"}
+func batch(n int) *schema.Batch {
+	b := &schema.Batch{File: "b.yaml", Name: "big", Provider: "idr", Currency: "IDR"}
 	for i := 0; i < n; i++ {
-		b.Payouts = append(b.Payouts, manifest.Payout{
+		b.Payouts = append(b.Payouts, schema.Payout{
 			ID: fmt.Sprintf("p%05d", i), Amount: money.FromInt64(int64(1000 + i)),
 			Recipient: providers.Recipient{Name: fmt.Sprintf("Person %d", i), BankCode: "014", Account: fmt.Sprintf("0%09d", i)},
-			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: i + 8, Col: 5}, Amount: diag.Pos{Line: i + 8, Col: 20}},
+			Pos:       schema.PayoutPos{Item: diag.Pos{Line: i + 8, Col: 5}, Amount: diag.Pos{Line: i + 8, Col: 20}},
 		})
 	}
 	return b
@@ -36,7 +36,7 @@ func provs() map[string]*Provider {
 
 func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
 	for _, n := range []int{3, 400, 5000} {
-		p := Make(Input{Batches: []*manifest.Batch{batch(n)}, Providers: provs()})
+		p := Make(Input{Batches: []*schema.Batch{batch(n)}, Providers: provs()})
 		var b bytes.Buffer
 		if err := p.WriteMarkdown(&b); err != nil {
 			t.Fatal(err)
@@ -59,7 +59,7 @@ func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
 
 func TestTotalsAndBalanceCharged(t *testing.T) {
 	b := batch(3) // 1000 + 1001 + 1002
-	p := Make(Input{Batches: []*manifest.Batch{b}, Providers: provs()})
+	p := Make(Input{Batches: []*schema.Batch{b}, Providers: provs()})
 	tot := p.Totals[0]
 	for _, c := range []struct{ name, got, want string }{
 		{"amount", tot.Amount.String(), "3003"},
@@ -75,7 +75,7 @@ func TestTotalsAndBalanceCharged(t *testing.T) {
 	// the amounts, and 1000 - 3000 would leave the recipient nothing.
 	pv := provs()
 	pv["idr"].Fees.Payer = fee.Recipient
-	p = Make(Input{Batches: []*manifest.Batch{b}, Providers: pv})
+	p = Make(Input{Batches: []*schema.Batch{b}, Providers: pv})
 	if len(p.Errors) != 3 || !strings.Contains(p.Errors[0].Error(), "the recipient would receive nothing") {
 		t.Fatalf("errors: %v", p.Errors)
 	}
@@ -84,10 +84,10 @@ func TestTotalsAndBalanceCharged(t *testing.T) {
 	}
 	// validate's check, which needs no state, says the same in the same
 	// places.
-	if got, want := fmt.Sprint(CheckFees([]*manifest.Batch{b}, pv)), fmt.Sprint(p.Errors); got != want {
+	if got, want := fmt.Sprint(CheckFees([]*schema.Batch{b}, pv)), fmt.Sprint(p.Errors); got != want {
 		t.Errorf("CheckFees: got %s, want %s", got, want)
 	}
-	if errs := CheckFees([]*manifest.Batch{b}, provs()); len(errs) != 0 {
+	if errs := CheckFees([]*schema.Batch{b}, provs()); len(errs) != 0 {
 		t.Errorf("CheckFees with the sender bearing the fee: got %v, want none", errs)
 	}
 }
@@ -96,7 +96,7 @@ func TestBatchProviderChunks(t *testing.T) {
 	pct := money.MustParse("2.5")
 	pv := map[string]*Provider{"idr": {Name: "idr", Type: "x", Batch: true, MaxBatch: 4, Currency: idr,
 		Fees: fee.Schedule{Percent: &pct, Basis: fee.PerBatch, Places: 3}}}
-	p := Make(Input{Batches: []*manifest.Batch{batch(10)}, Providers: pv})
+	p := Make(Input{Batches: []*schema.Batch{batch(10)}, Providers: pv})
 	if len(p.Groups) != 3 {
 		t.Fatalf("groups: %d, want 3 (4+4+2)", len(p.Groups))
 	}
@@ -118,7 +118,7 @@ func TestBatchProviderChunks(t *testing.T) {
 // FuzzRead: a saved plan file either reads (and then its keys and digests
 // are payctl's own) or is refused; never a panic.
 func FuzzRead(f *testing.F) {
-	p := Make(Input{Batches: []*manifest.Batch{batch(2)}, Providers: provs()})
+	p := Make(Input{Batches: []*schema.Batch{batch(2)}, Providers: provs()})
 	var b bytes.Buffer
 	p.WriteJSON(&b)
 	f.Add(b.Bytes())

@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/manifest"
+	"github.com/payctl/payctl/schema"
 )
 
 // savedPlan writes a plan of three payouts and returns its path and bytes.
 func savedPlan(t *testing.T) (string, []byte) {
 	t.Helper()
-	p := Make(Input{Batches: []*manifest.Batch{batch(3)}, Providers: provs()})
+	p := Make(Input{Batches: []*schema.Batch{batch(3)}, Providers: provs()})
 	path := filepath.Join(t.TempDir(), "plan.json")
 	if err := p.Save(path); err != nil {
 		t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 )
 
@@ -29,14 +29,14 @@ func verifyInput(t *testing.T) Input {
 	b.Digest, g.Digest = "sha256:b", "sha256:g"
 	snap := &state.Snapshot{Lineage: "l", Serial: 4, Payouts: map[string]*state.Payout{}}
 	mp := b.Payouts[1]
-	addr := manifest.Address(b.Name, mp.ID)
+	addr := schema.Address(b.Name, mp.ID)
 	snap.Payouts[addr] = &state.Payout{
 		Address: addr, Provider: "idr", Currency: "IDR", Amount: mp.Amount, Recipient: mp.Recipient,
 		Digest:   state.Details{Provider: "idr", Currency: "IDR", Amount: mp.Amount, Recipient: mp.Recipient}.Digest(),
 		Status:   providers.StatusFailed,
 		Attempts: []*state.Attempt{{N: 1, Key: state.Key("idr", addr, 1), Status: providers.StatusFailed, Reason: "closed account"}},
 	}
-	return Input{Batches: []*manifest.Batch{b, g}, Providers: pv, State: snap}
+	return Input{Batches: []*schema.Batch{b, g}, Providers: pv, State: snap}
 }
 
 // roundTrip is p as `payctl apply` reads it back from its file.

@@ -1,28 +1,3 @@
-// Package schema holds payctl's published JSON Schemas (draft 2020-12) and
-// validates decoded documents against them, turning the validator's
-// findings into plain sentences that name the field, say what is expected,
-// and carry the position of the offending node.
-//
-// The two schemas are the contract for editors as much as for payctl:
-//
-//   - payout-batch.schema.json: a PayoutBatch manifest. A manifest may start
-//     with "# yaml-language-server: $schema=<path or URL>" (YAML) or carry a
-//     top-level "$schema" string (JSON), which the schema allows.
-//   - config.schema.json: payctl.yaml.
-//
-// Both are embedded in the binary and compiled once. Validation reports
-// every violation of a document at once, one per place: where the
-// validator's error tree has alternatives (oneOf, anyOf), the most useful
-// leaf errors are kept and the "no alternative matched" noise is dropped.
-//
-// Messages use the schemas' own annotations where they exist
-// ("patternErrorMessage", "errorMessage", "title", "examples": the
-// conventions VS Code's and yaml-language-server's JSON support read), so
-// an editor and `payctl validate` explain a mistake the same way.
-//
-// A large manifest is validated in two parts that together are the same
-// check as the whole schema: the batch with its payouts array left open,
-// and each payout against #/$defs/payout, in parallel chunks.
 package schema
 
 import (

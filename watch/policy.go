@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/config"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/schema"
 )
 
 // maxListed bounds how many payouts one policy reason names.
@@ -27,7 +27,7 @@ const maxListed = 5
 // some currencies and not the batch's holds the batch, since a forgotten
 // limit must not read as "unlimited". A limit map that is absent sets no
 // limit of its kind (policy.maxPayout still applies at validation).
-func Judge(a *config.AutoApply, b *manifest.Batch, p *plan.Plan, now time.Time) []string {
+func Judge(a *config.AutoApply, b *schema.Batch, p *plan.Plan, now time.Time) []string {
 	if !p.Changes() {
 		return nil
 	}

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/config"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/schema"
 )
 
 func TestJudge(t *testing.T) {
@@ -19,16 +19,16 @@ func TestJudge(t *testing.T) {
 	}
 	idr := func(s string) money.Amount { return money.MustParse(s) }
 	// A batch of three payouts; the first was paid before (unchanged).
-	batch := func(amounts ...string) (*manifest.Batch, *plan.Plan) {
-		b := &manifest.Batch{Name: "nov", Provider: "idr-main", Currency: "IDR"}
+	batch := func(amounts ...string) (*schema.Batch, *plan.Plan) {
+		b := &schema.Batch{Name: "nov", Provider: "idr-main", Currency: "IDR"}
 		p := &plan.Plan{}
 		for i, a := range amounts {
-			b.Payouts = append(b.Payouts, manifest.Payout{ID: fmt.Sprint(i), Amount: idr(a)})
+			b.Payouts = append(b.Payouts, schema.Payout{ID: fmt.Sprint(i), Amount: idr(a)})
 			action := plan.Pay
 			if i == 0 {
 				action = plan.Unchanged
 			}
-			p.Payouts = append(p.Payouts, &plan.Item{Address: manifest.Address("nov", fmt.Sprint(i)), Action: action, Amount: idr(a)})
+			p.Payouts = append(p.Payouts, &plan.Item{Address: schema.Address("nov", fmt.Sprint(i)), Action: action, Amount: idr(a)})
 		}
 		return b, p
 	}
@@ -98,7 +98,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestJudgeListsAtMostFivePayouts(t *testing.T) {
-	b := &manifest.Batch{Name: "n", Provider: "p", Currency: "IDR"}
+	b := &schema.Batch{Name: "n", Provider: "p", Currency: "IDR"}
 	p := &plan.Plan{}
 	for i := range 8 {
 		p.Payouts = append(p.Payouts, &plan.Item{Address: fmt.Sprintf("n/%d", i), Action: plan.Pay, Amount: money.MustParse("10")})

@@ -18,10 +18,10 @@ import (
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/internal/doc"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 )
 
@@ -35,7 +35,7 @@ const maxRound = 16
 type item struct {
 	j     job
 	start time.Time
-	b     *manifest.Batch
+	b     *schema.Batch
 	p     *plan.Plan // the file's own plan
 }
 
@@ -214,9 +214,9 @@ func (w *Watcher) check(j job, start time.Time) (*item, diag.List) {
 		w.refuse(Processing, j.name, o, reason, start)
 		return nil, nil
 	}
-	b, errs := manifest.Parse(j.name, data)
+	b, errs := schema.Parse(j.name, data)
 	if b != nil {
-		errs = append(errs, manifest.Check([]*manifest.Batch{b}, w.o.Gate.Workspace().Config, registry.Rules)...)
+		errs = append(errs, schema.Check([]*schema.Batch{b}, w.o.Gate.Workspace().Config.Deployment(), registry.Rules)...)
 	}
 	if len(errs) > 0 {
 		errs.Limit(diag.MaxPerFile)
@@ -252,7 +252,7 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 	var addrs []string
 	for _, it := range items {
 		for _, mp := range it.b.Payouts {
-			addrs = append(addrs, manifest.Address(it.b.Name, mp.ID))
+			addrs = append(addrs, schema.Address(it.b.Name, mp.ID))
 		}
 	}
 	outs, err := sess.Engine.RecoverAddresses(ctx, addrs)
@@ -282,7 +282,7 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 	var rep *apply.Report
 	var runErr error
 	if len(run) > 0 {
-		batches := make([]*manifest.Batch, len(run))
+		batches := make([]*schema.Batch, len(run))
 		for i, it := range run {
 			batches[i] = it.b
 		}

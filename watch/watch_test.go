@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 )
@@ -161,7 +161,7 @@ func TestInvalidFileIsRejected(t *testing.T) {
 	if got[0].Folder != Rejected {
 		t.Fatalf("got %+v, want rejected/", got[0])
 	}
-	_, want := manifest.Parse(filepath.Join(Rejected, "bad.yaml"), []byte(bad))
+	_, want := schema.Parse(filepath.Join(Rejected, "bad.yaml"), []byte(bad))
 	if len(want) < 2 {
 		t.Fatalf("the test manifest should have two errors, has %v", want)
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/daemon"
 	"github.com/payctl/payctl/internal/atomicfile"
-	"github.com/payctl/payctl/manifest"
+	"github.com/payctl/payctl/schema"
 )
 
 // The folders of a watched directory.
@@ -69,7 +69,7 @@ type Options struct {
 	// Rescan is the period of the full listing of inbox that catches what
 	// events missed.
 	Rescan time.Duration
-	// MaxFileSize refuses larger files unread; 0 means manifest.MaxFileSize.
+	// MaxFileSize refuses larger files unread; 0 means schema.MaxFileSize.
 	MaxFileSize int64
 	// LockHold is how long the state's lock is kept over consecutive
 	// files; 0 releases it after every file. Either way it is released
@@ -154,7 +154,7 @@ func New(o Options) (*Watcher, error) {
 		o.Rescan = DefaultRescan
 	}
 	if o.MaxFileSize <= 0 {
-		o.MaxFileSize = manifest.MaxFileSize
+		o.MaxFileSize = schema.MaxFileSize
 	}
 	if o.LockHold < 0 {
 		o.LockHold = 0

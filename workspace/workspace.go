@@ -23,11 +23,11 @@ import (
 	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/internal/reserved"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 )
@@ -142,9 +142,9 @@ func (w *Workspace) PlanProviders() map[string]*plan.Provider {
 // back at once, sorted, at most diag.MaxPerFile of each file and then a
 // count of the rest. payctl.yaml and the state's files in a folder are
 // skipped (see OwnFiles).
-func (w *Workspace) LoadManifests(paths []string) ([]*manifest.Batch, diag.List) {
-	batches, errs := manifest.Load(paths, w.OwnFiles()...)
-	errs = append(errs, manifest.Check(batches, w.Config, registry.Rules)...)
+func (w *Workspace) LoadManifests(paths []string) ([]*schema.Batch, diag.List) {
+	batches, errs := schema.Load(paths, w.OwnFiles()...)
+	errs = append(errs, schema.Check(batches, w.Config.Deployment(), registry.Rules)...)
 	errs = append(errs, plan.CheckFees(batches, w.PlanProviders())...)
 	errs.Sort()
 	errs.Limit(diag.MaxPerFile)
@@ -335,7 +335,7 @@ func (w *Workspace) Settings(name string) apply.Settings {
 }
 
 // PlanInput is what a plan of batches needs from payctl.yaml.
-func (w *Workspace) PlanInput(batches []*manifest.Batch) plan.Input {
+func (w *Workspace) PlanInput(batches []*schema.Batch) plan.Input {
 	return plan.Input{Batches: batches, Config: w.Config, Providers: w.PlanProviders(), StateLocation: w.StateLocation()}
 }
 

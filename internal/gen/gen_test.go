@@ -6,8 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/schema"
 )
 
 func generate(t *testing.T, n int, format string, o Options) []byte {
@@ -39,14 +39,14 @@ func TestDeterministic(t *testing.T) {
 func TestCronosValid(t *testing.T) {
 	for _, f := range []string{"json", "yaml"} {
 		const n = 2000
-		b, errs := manifest.Parse("gen."+f, generate(t, n, f, Options{Seed: 1, Name: "load-test", Provider: "idr-sandbox"}))
+		b, errs := schema.Parse("gen."+f, generate(t, n, f, Options{Seed: 1, Name: "load-test", Provider: "idr-sandbox"}))
 		if len(errs) > 0 {
 			t.Fatalf("%s: %v", f, errs)
 		}
 		if b.Name != "load-test" || b.Provider != "idr-sandbox" || b.Currency != "IDR" || len(b.Payouts) != n {
 			t.Fatalf("%s: got %s %s %s with %d payouts", f, b.Name, b.Provider, b.Currency, len(b.Payouts))
 		}
-		if errs := manifest.Check([]*manifest.Batch{b}, nil, nil); len(errs) > 0 {
+		if errs := schema.Check([]*schema.Batch{b}, nil, nil); len(errs) > 0 {
 			t.Fatalf("%s: %v", f, errs)
 		}
 		minAmount := money.FromInt64(10000)

@@ -11,12 +11,12 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/manifest"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
+	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
 	"github.com/payctl/payctl/state/pgstate/pgtest"
@@ -64,17 +64,17 @@ func (r *applyRun) run(t testing.TB, b state.Backend, conc int) {
 	if _, err := eng.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
-	batch := &manifest.Batch{File: "b.yaml", Name: "b", Provider: "fk", Currency: "IDR"}
+	batch := &schema.Batch{File: "b.yaml", Name: "b", Provider: "fk", Currency: "IDR"}
 	for i := 0; i < r.payouts; i++ {
-		batch.Payouts = append(batch.Payouts, manifest.Payout{
+		batch.Payouts = append(batch.Payouts, schema.Payout{
 			ID: fmt.Sprintf("p%05d", i), Amount: money.FromInt64(int64(10000 + i)),
 			Recipient: providers.Recipient{Name: "R", BankCode: "014", Account: fmt.Sprintf("7%07d2", i)},
-			Pos:       manifest.PayoutPos{Item: diag.Pos{Line: i + 1, Col: 1}},
+			Pos:       schema.PayoutPos{Item: diag.Pos{Line: i + 1, Col: 1}},
 		})
 	}
 	idr, _ := money.LookupCurrency("IDR")
 	fixed := money.FromInt64(3000)
-	p := plan.Make(plan.Input{Batches: []*manifest.Batch{batch}, State: s.Snapshot(), Providers: map[string]*plan.Provider{
+	p := plan.Make(plan.Input{Batches: []*schema.Batch{batch}, State: s.Snapshot(), Providers: map[string]*plan.Provider{
 		"fk": {Name: "fk", Type: "fake", Currency: idr, Fees: fee.Schedule{Fixed: &fixed, Payer: fee.Sender, Basis: fee.PerPayout}},
 	}})
 	if len(p.Errors) > 0 {

@@ -1,4 +1,4 @@
-package manifest
+package schema_test
 
 import (
 	"github.com/payctl/payctl/money"

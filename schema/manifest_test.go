@@ -1,9 +1,10 @@
-package manifest
+package schema_test
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/payctl/payctl/schema"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,13 +27,13 @@ func errStrings(l diag.List) string {
 
 func pos(line, col int) diag.Pos { return diag.Pos{Line: line, Col: col} }
 
-func parseFile(t *testing.T, path string) (*Batch, diag.List) {
+func parseFile(t *testing.T, path string) (*schema.Batch, diag.List) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Parse(path, data)
+	return schema.Parse(path, data)
 }
 
 func TestParseCronosYAML(t *testing.T) {
@@ -48,7 +49,7 @@ func TestParseCronosYAML(t *testing.T) {
 	if b.Format != "yaml" || b.Name != "contractors-2026-11" || b.Provider != "idr-main" || b.Currency != "IDR" || b.Description != "November contractor payments" {
 		t.Errorf("header: got %q %q %q %q %q", b.Format, b.Name, b.Provider, b.Currency, b.Description)
 	}
-	if want := (BatchPos{Name: pos(5, 9), Provider: pos(8, 13), Currency: pos(9, 13), Payouts: pos(10, 3)}); b.Pos != want {
+	if want := (schema.BatchPos{Name: pos(5, 9), Provider: pos(8, 13), Currency: pos(9, 13), Payouts: pos(10, 3)}); b.Pos != want {
 		t.Errorf("batch positions: got %+v, want %+v", b.Pos, want)
 	}
 	if len(b.Payouts) != 3 {
@@ -62,7 +63,7 @@ func TestParseCronosYAML(t *testing.T) {
 	if alice.Recipient != wantR {
 		t.Errorf("alice's recipient: got %+v, want %+v", alice.Recipient, wantR)
 	}
-	wantP := PayoutPos{Item: pos(11, 5), ID: pos(11, 11), Amount: pos(12, 15), Recipient: pos(13, 7), Name: pos(14, 15), BankCode: pos(15, 19), Account: pos(16, 18)}
+	wantP := schema.PayoutPos{Item: pos(11, 5), ID: pos(11, 11), Amount: pos(12, 15), Recipient: pos(13, 7), Name: pos(14, 15), BankCode: pos(15, 19), Account: pos(16, 18)}
 	if alice.Pos != wantP {
 		t.Errorf("alice's positions: got %+v, want %+v", alice.Pos, wantP)
 	}
@@ -117,11 +118,11 @@ func TestYAMLAndJSONAgree(t *testing.T) {
 	if err := gen.Manifest(&j, 200, "json", gen.Options{Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
-	by, errs := Parse("g.yaml", y.Bytes())
+	by, errs := schema.Parse("g.yaml", y.Bytes())
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	bj, errs := Parse("g.json", j.Bytes())
+	bj, errs := schema.Parse("g.json", j.Bytes())
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -204,7 +205,7 @@ testdata/broken-duplicate.json:10:43: duplicate key "amount"; first at line 10, 
 					t.Fatal(err)
 				}
 			}
-			b, errs := Parse(tt.file, data)
+			b, errs := schema.Parse(tt.file, data)
 			if b != nil {
 				t.Error("got a batch, want nil on error")
 			}
@@ -250,7 +251,7 @@ func TestLoad(t *testing.T) {
 		"broken.yaml":    "apiVersion: [",
 		"other/one.yaml": batchYAML("fourth"),
 	})
-	batches, errs := Load([]string{
+	batches, errs := schema.Load([]string{
 		dir,
 		filepath.Join(dir, "a.yml"), // named twice: read once
 		filepath.Join(dir, "other", "one.yaml"),
@@ -406,7 +407,7 @@ m.yaml:13:15: amount 0.5 has 1 decimal places; IDR allows 0
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, errs := Parse("m.yaml", []byte(tt.manifest))
+			b, errs := schema.Parse("m.yaml", []byte(tt.manifest))
 			if len(errs) > 0 {
 				t.Fatalf("Parse: %v", errs)
 			}
@@ -414,7 +415,7 @@ m.yaml:13:15: amount 0.5 has 1 decimal places; IDR allows 0
 			if tt.cfg != nil {
 				c = tt.cfg
 			}
-			if got := errStrings(Check([]*Batch{b}, c, testRules)); got != tt.want {
+			if got := errStrings(schema.Check([]*schema.Batch{b}, c.Deployment(), testRules)); got != tt.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
 			}
 		})
@@ -422,20 +423,20 @@ m.yaml:13:15: amount 0.5 has 1 decimal places; IDR allows 0
 }
 
 func TestCheckWithoutConfig(t *testing.T) {
-	b, errs := Parse("m.yaml", []byte(header("IDR")+"    - id: a\n      amount: \"900000000000\"\n      recipient: {name: A, account: \"1\"}\n"))
+	b, errs := schema.Parse("m.yaml", []byte(header("IDR")+"    - id: a\n      amount: \"900000000000\"\n      recipient: {name: A, account: \"1\"}\n"))
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if errs := Check([]*Batch{b}, nil, nil); len(errs) > 0 {
+	if errs := schema.Check([]*schema.Batch{b}, nil, nil); len(errs) > 0 {
 		t.Errorf("got %v, want no errors: without payctl.yaml there is no provider or policy to check", errs)
 	}
 }
 
 func TestCheckSortsAcrossBatches(t *testing.T) {
 	cfg := loadTestConfig(t)
-	var batches []*Batch
+	var batches []*schema.Batch
 	for _, f := range []string{"z.yaml", "a.yaml"} {
-		b, errs := Parse(f, []byte(header("IDR")+"    - id: a\n      amount: \"0\"\n      recipient: {name: A, bankCode: \"014\", account: \"0821837182\"}\n    - id: a\n      amount: \"1.5\"\n      recipient: {name: A, bankCode: \"014\", account: \"0821837182\"}\n"))
+		b, errs := schema.Parse(f, []byte(header("IDR")+"    - id: a\n      amount: \"0\"\n      recipient: {name: A, bankCode: \"014\", account: \"0821837182\"}\n    - id: a\n      amount: \"1.5\"\n      recipient: {name: A, bankCode: \"014\", account: \"0821837182\"}\n"))
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
@@ -448,13 +449,13 @@ z.yaml:10:15: amount must be greater than zero, not 0
 z.yaml:12:11: payout id "a" is repeated; it is first used at line 9 (ids are unique in a batch: the address nov/a must name one payment)
 z.yaml:13:15: amount 1.5 has 1 decimal places; IDR allows 0
 `
-	if got := errStrings(Check(batches, cfg, testRules)); got != want {
+	if got := errStrings(schema.Check(batches, cfg.Deployment(), testRules)); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
 
 func TestPayoutPosField(t *testing.T) {
-	p := PayoutPos{Item: pos(1, 5), ID: pos(1, 11), Amount: pos(2, 15), Recipient: pos(3, 7), Account: pos(4, 18)}
+	p := schema.PayoutPos{Item: pos(1, 5), ID: pos(1, 11), Amount: pos(2, 15), Recipient: pos(3, 7), Account: pos(4, 18)}
 	tests := map[string]diag.Pos{
 		"id":                 pos(1, 11),
 		"amount":             pos(2, 15),

@@ -1,18 +1,4 @@
-// Package manifest reads payout manifests: one batch of payouts per YAML or
-// JSON file, decoded with positions so that every error names its place.
-//
-// A manifest is checked in three layers, each reporting all of its errors
-// at once, sorted:
-//
-//  1. decoding: size cap, UTF-8, syntax, duplicate keys, YAML anchors and
-//     aliases, non-string scalars where the schema wants strings (YAML's
-//     012345 is never read as a number);
-//  2. the JSON Schema in schema/ (structure, formats, unknown fields);
-//  3. semantic rules: batch and payout ids, the provider's rules for its
-//     type, per-currency limits from payctl.yaml (see Check).
-//
-// Address is the identity of a payout everywhere in payctl: "<batch>/<id>".
-package manifest
+package schema
 
 import (
 	"github.com/payctl/payctl/diag"

@@ -1,13 +1,13 @@
-package manifest
+package schema
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/payctl/payctl/config"
 	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/money"
 	"github.com/payctl/payctl/providers"
+	"sort"
 )
 
 // Check applies the rules a schema cannot express, each error at the
@@ -21,39 +21,61 @@ import (
 //   - each payout passes its provider type's Rules.
 //
 // rules returns the Rules of a provider type, or nil for a type it does
-// not know (its payouts are then not checked by type). cfg may be nil
-// when there is no payctl.yaml: provider and policy checks are skipped and
-// the rest still runs. Provider rules run only on payouts whose currency
+// not know (its payouts are then not checked by type). d may be nil when
+// there is no payctl.yaml: provider and policy checks are skipped and the
+// rest still runs. Provider rules run only on payouts whose currency
 // is the provider's, and are not repeated at a position that already has
 // an error. The result is sorted.
-func Check(batches []*Batch, cfg *config.Config, rules func(providerType string) providers.Rules) diag.List {
+func Check(batches []*Batch, d *Deployment, rules func(providerType string) providers.Rules) diag.List {
 	var errs diag.List
 	for _, b := range batches {
-		errs = append(errs, checkBatch(b, cfg, rules)...)
+		errs = append(errs, checkBatch(b, d, rules)...)
 	}
 	errs.Sort()
 	return errs
 }
 
-func checkBatch(b *Batch, cfg *config.Config, rules func(string) providers.Rules) diag.List {
+// Deployment is what checking manifests needs of payctl.yaml (the config
+// package makes one from a loaded file).
+type Deployment struct {
+	// File names payctl.yaml in messages.
+	File string
+	// Providers maps each configured provider's name to its type.
+	Providers map[string]string
+	// MaxPayout is policy.maxPayout by currency, and MaxPayoutLine the
+	// line of each in File (0 when not known).
+	MaxPayout     map[string]money.Amount
+	MaxPayoutLine map[string]int
+}
+
+func (d *Deployment) providerNames() []string {
+	names := make([]string, 0, len(d.Providers))
+	for n := range d.Providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func checkBatch(b *Batch, d *Deployment, rules func(string) providers.Rules) diag.List {
 	var errs diag.List
 	cur, curOK := money.LookupCurrency(b.Currency)
 	if !curOK {
 		errs.Add(b.File, b.Pos.Currency, "unknown currency %q; payctl pays in %s", b.Currency, joinAnd(money.CurrencyCodes()))
 	}
 	var r providers.Rules
-	if cfg != nil {
-		prov, ok := cfg.Providers[b.Provider]
+	if d != nil {
+		typ, ok := d.Providers[b.Provider]
 		switch {
-		case !ok && len(cfg.Providers) == 0:
-			errs.Add(b.File, b.Pos.Provider, "unknown provider %q; %s configures no providers", b.Provider, configName(cfg))
+		case !ok && len(d.Providers) == 0:
+			errs.Add(b.File, b.Pos.Provider, "unknown provider %q; %s configures no providers", b.Provider, d.File)
 		case !ok:
-			errs.Add(b.File, b.Pos.Provider, "unknown provider %q; %s configures %s", b.Provider, configName(cfg), joinAnd(cfg.ProviderNames()))
+			errs.Add(b.File, b.Pos.Provider, "unknown provider %q; %s configures %s", b.Provider, d.File, joinAnd(d.providerNames()))
 		case rules != nil:
-			r = rules(prov.Type)
+			r = rules(typ)
 		}
 		if r != nil && curOK && r.Currency() != b.Currency {
-			errs.Add(b.File, b.Pos.Currency, "currency %s cannot be paid through provider %q: a %s provider pays in %s", b.Currency, b.Provider, prov.Type, r.Currency())
+			errs.Add(b.File, b.Pos.Currency, "currency %s cannot be paid through provider %q: a %s provider pays in %s", b.Currency, b.Provider, typ, r.Currency())
 			r = nil
 		}
 	}
@@ -65,12 +87,12 @@ func checkBatch(b *Batch, cfg *config.Config, rules func(string) providers.Rules
 		hasMax bool
 		maxAt  string
 	)
-	if cfg != nil {
-		if m, ok := cfg.Policy.MaxPayout[b.Currency]; ok {
+	if d != nil {
+		if m, ok := d.MaxPayout[b.Currency]; ok {
 			max, hasMax = m, true
-			maxAt = configName(cfg)
-			if p := cfg.Policy.Pos["maxPayout."+b.Currency]; p.IsValid() {
-				maxAt = fmt.Sprintf("%s:%d", maxAt, p.Line)
+			maxAt = d.File
+			if line := d.MaxPayoutLine[b.Currency]; line > 0 {
+				maxAt = fmt.Sprintf("%s:%d", maxAt, line)
 			}
 		}
 	}
@@ -137,13 +159,6 @@ func fieldMessage(fe providers.FieldError) string {
 		return fe.Msg
 	}
 	return fe.Field + ": " + fe.Msg
-}
-
-func configName(cfg *config.Config) string {
-	if cfg.File == "" {
-		return config.DefaultFile
-	}
-	return cfg.File
 }
 
 func joinAnd(words []string) string {

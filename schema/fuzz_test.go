@@ -1,6 +1,7 @@
-package manifest
+package schema_test
 
 import (
+	"github.com/payctl/payctl/schema"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,11 +24,11 @@ func seed(f *testing.F, pattern string) {
 	}
 }
 
-// checkParse holds the invariants of Parse on any input: it does not
+// checkParse holds the invariants of schema.Parse on any input: it does not
 // panic, every error has a position, and a batch that parses keeps its
 // amounts exactly as written.
 func checkParse(t *testing.T, file string, data []byte) {
-	b, errs := Parse(file, data)
+	b, errs := schema.Parse(file, data)
 	for _, e := range errs {
 		if !e.Pos.IsValid() {
 			t.Fatalf("error without a position: %v", e)
@@ -47,9 +48,9 @@ func checkParse(t *testing.T, file string, data []byte) {
 			t.Fatalf("payout %s has a field without a position: %+v", p.ID, p.Pos)
 		}
 	}
-	// The semantic layer must take whatever Parse accepts.
+	// The semantic layer must take whatever schema.Parse accepts.
 	cfg := &config.Config{File: "payctl.yaml", Providers: map[string]*config.Provider{b.Provider: {Name: b.Provider, Type: "cronos"}}}
-	for _, e := range Check([]*Batch{b}, cfg, testRules) {
+	for _, e := range schema.Check([]*schema.Batch{b}, cfg.Deployment(), testRules) {
 		if !e.Pos.IsValid() {
 			t.Fatalf("check error without a position: %v", e)
 		}

@@ -1,8 +1,9 @@
-package manifest
+package schema_test
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/payctl/payctl/schema"
 	"sync"
 	"testing"
 
@@ -52,17 +53,17 @@ func benchParseCheck(b *testing.B, format string) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		batch, errs := Parse("big."+format, data)
+		batch, errs := schema.Parse("big."+format, data)
 		if len(errs) > 0 {
 			b.Fatal(errs)
 		}
-		if errs := Check([]*Batch{batch}, cfg, benchRules); len(errs) > 0 {
+		if errs := schema.Check([]*schema.Batch{batch}, cfg.Deployment(), benchRules); len(errs) > 0 {
 			b.Fatal(errs)
 		}
 	}
 }
 
-// BenchmarkParse100kJSON is Parse + Check of a 100 000 payout JSON
+// BenchmarkParse100kJSON is schema.Parse + schema.Check of a 100 000 payout JSON
 // manifest; compare with BenchmarkDecodeEncodingJSON100k.
 func BenchmarkParse100kJSON(b *testing.B) { benchParseCheck(b, "json") }
 

@@ -1,4 +1,4 @@
-package manifest
+package schema
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/money"
-	"github.com/payctl/payctl/schema"
 )
 
 // Parse decodes one manifest and checks it against the schema. The file
@@ -36,8 +35,8 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if vs := schema.ValidateManifest(root, f); len(vs) > 0 {
-		errs = schema.Errors(file, vs)
+	if vs := ValidateManifest(root, f); len(vs) > 0 {
+		errs = Errors(file, vs)
 		errs.Limit(diag.MaxPerFile)
 		return nil, errs
 	}
