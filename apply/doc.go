@@ -1,6 +1,14 @@
-// Package apply executes plans: it pays the payouts a plan says to pay,
-// through the providers, recording everything in the state so that no
-// crash, retry, re-run or concurrent run pays one address twice.
+// Package apply is the "pay these manifests" use case: it pays the
+// payouts a plan says to pay, through the providers, recording everything
+// in the state so that no crash, retry, re-run or concurrent run pays one
+// address twice.
+//
+// A Session is one apply from start to end, and `payctl apply`, `watch`,
+// `serve`, `refresh` and `plan` all go through it: open the state (locked
+// for writers), look up payouts whose outcome an earlier run could not
+// learn (Recover), load and plan manifests (PlanPaths, Plan), check a
+// saved plan as a claim (Reviewed), pay (Run, with an Engine per state),
+// and write the snapshot once (Close).
 //
 // # Protocol
 //

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
 )

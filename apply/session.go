@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"

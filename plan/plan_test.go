@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/fee"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/schema"
 )

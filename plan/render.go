@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/textable"
-	"github.com/payctl/payctl/money"
 )
 
 func amt(a money.Amount, code string) string { return a.Format(money.CurrencyOf(code)) + " " + code }

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/payctl/payctl/diag"
 	"github.com/payctl/payctl/internal/atomicfile"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/state"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/schema"
 )
 

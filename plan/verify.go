@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 )
 
 // ErrMismatch is wrapped by every refusal to apply a saved plan that is not

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/config"
-	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/config"
+	"github.com/payctl/payctl/internal/fee"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/internal/fee"
 )
 
 // Type describes a provider type to the rest of payctl: everything payctl

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/gen"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"sort"
 )

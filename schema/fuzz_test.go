@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/internal/config"
 )
 
 // seed adds the testdata manifests of one format to a fuzz corpus.

@@ -1,8 +1,8 @@
 package schema
 
 import (
-	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/config"
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/config"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/gen"
 	"github.com/payctl/payctl/providers"
 )

@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/reserved"
-	"github.com/payctl/payctl/money"
 )
 
 // Parse decodes one manifest and checks it against the schema. The file

@@ -1,7 +1,7 @@
 package schema_test
 
 import (
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

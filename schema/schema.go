@@ -11,7 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )

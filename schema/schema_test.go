@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
 )
 
@@ -394,7 +394,7 @@ func TestSplitValidationIsWholeValidation(t *testing.T) {
 		"payouts not a list": header[:len(header)-len("  payouts:\n")] +
 			"  payouts: {a: 1}\n",
 	}
-	files, _ := filepath.Glob("../manifest/testdata/*")
+	files, _ := filepath.Glob("testdata/*")
 	for _, f := range files {
 		format, ok := doc.FormatOf(f)
 		if !ok {

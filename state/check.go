@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/fee"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

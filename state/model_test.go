@@ -3,7 +3,7 @@ package state
 import (
 	"testing"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

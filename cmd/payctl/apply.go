@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/apply"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payctl/payctl/audit"
-	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/internal/audit"
+	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"

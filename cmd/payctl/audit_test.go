@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/audit"
+	"github.com/payctl/payctl/internal/audit"
 )
 
 // TestFindingsError: findings print as errors, each hint once after the

@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/term"
 
-	"github.com/payctl/payctl/config"
-	"github.com/payctl/payctl/diag"
-	"github.com/payctl/payctl/workspace"
+	"github.com/payctl/payctl/internal/config"
+	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/workspace"
 )
 
 // flags is a subcommand's flag set with the flags every command shares.

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/payctl/payctl/doctor"
+	"github.com/payctl/payctl/internal/doctor"
 	"github.com/payctl/payctl/internal/textable"
 	"github.com/payctl/payctl/providers"
 )

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/payctl/payctl/audit"
+	"github.com/payctl/payctl/internal/audit"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -22,7 +22,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 )
 
 func main() {

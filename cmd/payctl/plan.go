@@ -7,10 +7,10 @@ import (
 	"fmt"
 
 	"github.com/payctl/payctl/apply"
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/reserved"
+	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
-	"github.com/payctl/payctl/workspace"
 )
 
 func runPlan(ctx context.Context, e *Env, args []string) error {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/reserved"
+	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
-	"github.com/payctl/payctl/workspace"
 )
 
 // faultList collects repeated -fault flags.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/payctl/payctl/fee"
+	"github.com/payctl/payctl/internal/fee"
 	"github.com/payctl/payctl/internal/gen"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/plan"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 	"github.com/payctl/payctl/state"

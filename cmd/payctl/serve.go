@@ -15,8 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/payctl/payctl/daemon"
-	"github.com/payctl/payctl/workspace"
+	"github.com/payctl/payctl/internal/daemon"
+	"github.com/payctl/payctl/internal/workspace"
 )
 
 func runServe(ctx context.Context, e *Env, args []string) error {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/apply"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/state"
 )
 

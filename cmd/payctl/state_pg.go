@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/payctl/payctl/config"
+	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/reserved"
+	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate"
-	"github.com/payctl/payctl/workspace"
 )
 
 // The postgres state backend is part of every payctl build: payctl.yaml's

@@ -9,8 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/payctl/payctl/daemon"
-	"github.com/payctl/payctl/watch"
+	"github.com/payctl/payctl/internal/daemon"
+	"github.com/payctl/payctl/internal/watch"
 )
 
 func runWatch(ctx context.Context, e *Env, args []string) error {

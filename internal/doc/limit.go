@@ -3,7 +3,7 @@ package doc
 import (
 	"fmt"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 )
 
 // MaxNodes bounds the keys and values of one file, counted together. A

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -57,8 +57,8 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
 
-	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/fee"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 )
 
 // BenchmarkQuoteBody writes a get-authcode body of DefaultMaxBatch accounts.

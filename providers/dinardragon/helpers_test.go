@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/dinardragon/emulator"
 	"github.com/payctl/payctl/providers/providertest"

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/payctl/payctl/internal/jsonnum"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/internal/jsontext"
 )

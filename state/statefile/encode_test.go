@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payctl/payctl/fee"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/fee"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
 )

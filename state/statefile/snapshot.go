@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/payctl/payctl/diag"
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/state"
 )
 

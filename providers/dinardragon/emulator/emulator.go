@@ -64,7 +64,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/atomicfile"
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 )
 

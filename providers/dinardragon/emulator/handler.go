@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payctl/payctl/money"
+	"github.com/payctl/payctl/internal/money"
 )
 
 // reply is an answer about to be written.

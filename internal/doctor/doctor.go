@@ -1,0 +1,259 @@
+// Package doctor checks a payctl deployment before it pays: the config and
+// the credentials it names (present, never their values), the state
+// directory (permissions, filesystem, how long an fsync takes), and whether
+// each provider answers.
+//
+// A check fails when payctl would refuse to run or could lose a record
+// (a network or FUSE filesystem under a local state, where flock and fsync
+// may not mean what payctl relies on); it warns when payctl would run
+// poorly (fsyncs over 2 ms) or something looks off (a state directory others
+// can read).
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/payctl/payctl/internal/config"
+	"github.com/payctl/payctl/providers"
+)
+
+// Level is a check's outcome.
+type Level string
+
+// The outcomes.
+const (
+	OK   Level = "ok"
+	Warn Level = "warn"
+	Fail Level = "fail"
+	Skip Level = "skip"
+)
+
+// Check is one result.
+type Check struct {
+	Name   string `json:"name"`
+	Level  Level  `json:"level"`
+	Detail string `json:"detail"`
+	// Hint says what to do, for warnings and failures.
+	Hint string `json:"hint,omitempty"`
+}
+
+// Options are what Run needs from its caller.
+type Options struct {
+	Config *config.Config
+	Getenv func(string) string
+	// Credentials lists, by provider name, the config fields naming
+	// environment variables and whether each is optional.
+	Credentials func(provider string) []providers.Credential
+	// HTTP is used for reachability; nil means a client with a 10 s timeout.
+	HTTP *http.Client
+	// FsyncSamples is how many fsyncs to time (default 50).
+	FsyncSamples int
+}
+
+// FsyncWarn is the fsync latency above which doctor warns: each payout
+// waits for about one fsync, so it bounds the payouts per second of one
+// worker.
+const FsyncWarn = 2 * time.Millisecond
+
+// Run runs every check.
+func Run(ctx context.Context, o Options) []Check {
+	var out []Check
+	add := func(c Check) { out = append(out, c) }
+	cfg := o.Config
+	add(Check{Name: "config", Level: OK, Detail: fmt.Sprintf("%s: %d providers", cfg.File, len(cfg.Providers))})
+	names := cfg.ProviderNames()
+	for _, n := range names {
+		for _, c := range credentialChecks(n, cfg.Providers[n], o) {
+			add(c)
+		}
+	}
+	if cfg.State.Backend == config.BackendPostgres {
+		v := cfg.State.DSNEnv
+		if o.Getenv(v) == "" {
+			add(Check{Name: "state", Level: Fail, Detail: fmt.Sprintf("postgres state %s: %s is not set", cfg.State.Name, v), Hint: "set " + v + " to the database's connection string"})
+		} else {
+			add(Check{Name: "state", Level: OK, Detail: fmt.Sprintf("postgres state %s: %s is set", cfg.State.Name, v)})
+		}
+	} else {
+		out = append(out, stateDirChecks(cfg.State.Path, o.FsyncSamples)...)
+	}
+	hc := o.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	for _, n := range names {
+		add(reach(ctx, hc, n, cfg.Providers[n]))
+	}
+	return out
+}
+
+func credentialChecks(name string, p *config.Provider, o Options) []Check {
+	if p.Emulator {
+		return []Check{{Name: "credentials " + name, Level: Skip, Detail: "built-in emulator: no credentials"}}
+	}
+	var out []Check
+	var creds []providers.Credential
+	if o.Credentials != nil {
+		creds = o.Credentials(name)
+	}
+	for _, c := range creds {
+		v := p.Env[c.Field]
+		switch {
+		case v == "" && c.Optional:
+			continue
+		case v == "":
+			out = append(out, Check{Name: "credentials " + name, Level: Fail, Detail: c.Field + " is not set in " + "payctl.yaml", Hint: "name the environment variable that holds it"})
+		case o.Getenv(v) == "":
+			out = append(out, Check{Name: "credentials " + name, Level: Fail, Detail: fmt.Sprintf("%s (%s) is not set in the environment", v, c.Field), Hint: "export " + v + " where payctl runs; payctl never reads credentials from files it writes"})
+		default:
+			out = append(out, Check{Name: "credentials " + name, Level: OK, Detail: fmt.Sprintf("%s (%s) is set", v, c.Field)})
+		}
+	}
+	return out
+}
+
+// Filesystems payctl refuses under a local state: their locks and fsyncs
+// are not the ones a local disk gives. Values of statfs f_type.
+var refused = map[int64]string{
+	0x6969:     "NFS",
+	0x517B:     "SMB",
+	0xFF534D42: "CIFS",
+	0xFE534D42: "SMB2",
+	0x65735546: "FUSE",
+	0x01021997: "9p",
+	0x00C36400: "Ceph",
+	0x5346414F: "AFS",
+	0x013111A8: "IBRIX",
+	0x0BD00BD0: "Lustre",
+}
+
+var known = map[int64]string{
+	0xEF53: "ext4", 0x58465342: "xfs", 0x9123683E: "btrfs", 0x01021994: "tmpfs",
+	0x794c7630: "overlayfs", 0x2FC12FC1: "zfs", 0xF2F52010: "f2fs",
+}
+
+// statfs is syscall.Statfs; tests pretend to be on other filesystems.
+var statfs = syscall.Statfs
+
+func stateDirChecks(statePath string, samples int) []Check {
+	dir := filepath.Dir(statePath)
+	var out []Check
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return []Check{{Name: "state directory", Level: Fail, Detail: dir + " does not exist", Hint: "create it (mode 0700) or point state: in payctl.yaml elsewhere"}}
+	case err != nil:
+		return []Check{{Name: "state directory", Level: Fail, Detail: err.Error()}}
+	case !fi.IsDir():
+		return []Check{{Name: "state directory", Level: Fail, Detail: dir + " is not a directory"}}
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		out = append(out, Check{Name: "state directory", Level: Warn, Detail: fmt.Sprintf("%s is writable by others (mode %o)", dir, fi.Mode().Perm()), Hint: "chmod go-w " + dir + ": whoever can write there can replace the state"})
+	} else {
+		out = append(out, Check{Name: "state directory", Level: OK, Detail: fmt.Sprintf("%s (mode %o)", dir, fi.Mode().Perm())})
+	}
+	for _, f := range []string{statePath, statePath + ".journal"} {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, Check{Name: "state files", Level: Warn, Detail: fmt.Sprintf("%s is readable by others (mode %o)", f, fi.Mode().Perm()), Hint: "chmod 600 " + f + ": it names every recipient and account"})
+		}
+	}
+	var st syscall.Statfs_t
+	if err := statfs(dir, &st); err != nil {
+		out = append(out, Check{Name: "filesystem", Level: Warn, Detail: "cannot tell the filesystem type: " + err.Error()})
+	} else if name, bad := refused[int64(st.Type)]; bad {
+		out = append(out, Check{Name: "filesystem", Level: Fail, Detail: fmt.Sprintf("%s is on %s", dir, name),
+			Hint: "keep a local state on a local disk (flock and fsync over a network filesystem do not give the guarantees payctl relies on), or use the postgres backend to share a state"})
+	} else {
+		name := known[int64(st.Type)]
+		if name == "" {
+			name = fmt.Sprintf("type 0x%x", st.Type)
+		}
+		out = append(out, Check{Name: "filesystem", Level: OK, Detail: fmt.Sprintf("%s is on %s", dir, name)})
+	}
+	out = append(out, fsyncCheck(dir, samples))
+	return out
+}
+
+func fsyncCheck(dir string, samples int) Check {
+	if samples <= 0 {
+		samples = 50
+	}
+	f, err := os.CreateTemp(dir, ".payctl-doctor-")
+	if err != nil {
+		return Check{Name: "fsync", Level: Fail, Detail: "cannot write in the state directory: " + err.Error(), Hint: "payctl must create files there"}
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 4096)
+	var lat []time.Duration
+	for i := 0; i < samples; i++ {
+		t0 := time.Now()
+		if _, err := f.WriteAt(buf, int64(i%8)*4096); err != nil {
+			return Check{Name: "fsync", Level: Fail, Detail: err.Error()}
+		}
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			return Check{Name: "fsync", Level: Fail, Detail: err.Error()}
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	detail := fmt.Sprintf("4 KiB write + fdatasync: p50 %.2f ms, p99 %.2f ms over %d", ms(p50), ms(p99), samples)
+	if p50 > FsyncWarn {
+		return Check{Name: "fsync", Level: Warn, Detail: detail, Hint: "each payout waits for about one fsync: at this speed one worker pays at most " +
+			fmt.Sprintf("%.0f", 1/p50.Seconds()) + " payouts/s; a local SSD does it in well under 1 ms"}
+	}
+	return Check{Name: "fsync", Level: OK, Detail: detail}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// reach checks that a provider's host answers HTTP at all. It sends a HEAD
+// request to the base URL: nothing that can move money, and no credentials.
+func reach(ctx context.Context, hc *http.Client, name string, p *config.Provider) Check {
+	if p.Emulator {
+		return Check{Name: "provider " + name, Level: Skip, Detail: "built-in emulator"}
+	}
+	u, err := url.Parse(p.BaseURL)
+	if err != nil {
+		return Check{Name: "provider " + name, Level: Fail, Detail: err.Error()}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
+	if err != nil {
+		return Check{Name: "provider " + name, Level: Fail, Detail: err.Error()}
+	}
+	t0 := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		hint := "check DNS, the firewall and the proxy between this host and " + u.Host
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			hint = "the name " + u.Hostname() + " does not resolve here"
+		}
+		return Check{Name: "provider " + name, Level: Fail, Detail: fmt.Sprintf("%s does not answer: %v", u.Host, err), Hint: hint}
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return Check{Name: "provider " + name, Level: OK, Detail: fmt.Sprintf("%s answers (HTTP %d in %.0f ms); credentials are checked by the first real request", u.Host, resp.StatusCode, ms(time.Since(t0)))}
+}
+
+// Failed reports whether any check failed.
+func Failed(cs []Check) bool {
+	for _, c := range cs {
+		if c.Level == Fail {
+			return true
+		}
+	}
+	return false
+}

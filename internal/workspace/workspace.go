@@ -1,0 +1,371 @@
+// Package workspace puts a payctl.yaml to work: it resolves provider
+// defaults, opens the state backend, reads credentials from the
+// environment (only when a command needs a provider), and starts built-in
+// emulators for providers configured with `emulator: true`.
+//
+// cmd/payctl, watch and serve all go through it, so every command sees a
+// config the same way.
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payctl/payctl/apply"
+	"github.com/payctl/payctl/internal/config"
+	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/reserved"
+	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/providers/registry"
+	"github.com/payctl/payctl/schema"
+	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/localstate"
+)
+
+// Workspace is a loaded config and what it opens.
+type Workspace struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Getenv func(string) string
+	Now    func() time.Time
+	// StateNow, if set, is the state's own clock (journal event times);
+	// nil means Now. Tests give the state a clock of its own so that event
+	// times do not depend on what other goroutines read meanwhile.
+	StateNow func() time.Time
+	// NewID, if set, makes lineages and provider payout ids (tests set it
+	// for byte-stable files).
+	NewID func() string
+
+	mu        sync.Mutex
+	emulators []*runningEmulator
+	backend   state.Backend
+}
+
+type runningEmulator struct {
+	name string
+	em   providers.Emulator
+	host *providers.EmulatorHost
+	url  string
+}
+
+// Load reads the config at path.
+func Load(path string, logger *slog.Logger, getenv func(string) string) (*Workspace, error) {
+	cfg, errs := config.Load(path)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	w := &Workspace{Config: cfg, Logger: logger, Getenv: getenv, Now: time.Now}
+	var errList diag.List
+	for _, name := range cfg.ProviderNames() {
+		p := cfg.Providers[name]
+		if _, ok := registry.Lookup(p.Type); !ok {
+			errList.Add(cfg.File, p.Pos["type"], "provider %s: unknown type %q (known: %s)", name, p.Type, strings.Join(registry.Names(), ", "))
+		}
+	}
+	if err := errList.Err(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Type returns a configured provider's type.
+func (w *Workspace) Type(name string) *providers.Type {
+	p := w.Config.Providers[name]
+	if p == nil {
+		return nil
+	}
+	t, _ := registry.Lookup(p.Type)
+	return t
+}
+
+// PlanProvider resolves what the plan needs of a provider: its fee
+// schedule (the type's defaults unless payctl.yaml sets one) and its shape.
+func (w *Workspace) PlanProvider(name string) *plan.Provider {
+	p, t := w.Config.Providers[name], w.Type(name)
+	if p == nil || t == nil {
+		return nil
+	}
+	c := money.CurrencyOf(t.Rules.Currency())
+	fees := t.DefaultFees
+	if p.FeesSet {
+		fees = p.Fees
+		if fees.Places < 0 {
+			fees.Places = c.Scale
+		}
+	}
+	pp := &plan.Provider{Name: name, Type: p.Type, Batch: t.Batch, Currency: c, Fees: fees}
+	if t.Batch {
+		pp.MaxBatch = maxBatch(p, t)
+	}
+	return pp
+}
+
+// maxBatch is a batch provider's payouts per provider payout: payctl.yaml's
+// maxBatch, else the type's default.
+func maxBatch(p *config.Provider, t *providers.Type) int {
+	if p.MaxBatch > 0 {
+		return p.MaxBatch
+	}
+	return t.DefaultMaxBatch
+}
+
+// PlanProviders resolves every configured provider.
+func (w *Workspace) PlanProviders() map[string]*plan.Provider {
+	out := map[string]*plan.Provider{}
+	for _, n := range w.Config.ProviderNames() {
+		if pp := w.PlanProvider(n); pp != nil {
+			out[n] = pp
+		}
+	}
+	return out
+}
+
+// LoadManifests reads and checks manifests: decoding, schema, provider
+// rules, policy limits, and a fee the recipient bears that would leave
+// them nothing (plan refuses it as well). All errors of all files come
+// back at once, sorted, at most diag.MaxPerFile of each file and then a
+// count of the rest. payctl.yaml and the state's files in a folder are
+// skipped (see OwnFiles).
+func (w *Workspace) LoadManifests(paths []string) ([]*schema.Batch, diag.List) {
+	batches, errs := schema.Load(paths, w.OwnFiles()...)
+	errs = append(errs, schema.Check(batches, w.Config.Deployment(), registry.Rules)...)
+	errs = append(errs, plan.CheckFees(batches, w.PlanProviders())...)
+	errs.Sort()
+	errs.Limit(diag.MaxPerFile)
+	return batches, errs
+}
+
+// OwnFiles are payctl.yaml and the local state's files, with what each
+// is: never read as manifests, never written over by a command's output.
+func (w *Workspace) OwnFiles() []reserved.File {
+	files := []reserved.File{{Path: w.Config.File, What: "the config file"}}
+	if b := w.Config.State.Backend; b == "" || b == config.BackendLocal {
+		files = append(files, StateFiles(w.Config.State.Path)...)
+	}
+	return files
+}
+
+// StateFiles are the files of a local state whose snapshot is at path.
+func StateFiles(path string) []reserved.File {
+	return []reserved.File{
+		{Path: path, What: "the state's snapshot"},
+		{Path: path + ".journal", What: "the state's journal"},
+		{Path: path + ".lock", What: "the state's lock"},
+		{Path: path + ".backup", What: "the state's backup"},
+		{Path: path + ".journal.backup", What: "the state's journal backup"},
+	}
+}
+
+// Backend opens the configured state backend.
+func (w *Workspace) Backend() (state.Backend, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.backend != nil {
+		return w.backend, nil
+	}
+	switch w.Config.State.Backend {
+	case "", config.BackendLocal:
+		w.backend = localstate.New(w.Config.State.Path, w.Logger, w.Now)
+	default:
+		open, ok := backends[w.Config.State.Backend]
+		if !ok {
+			return nil, fmt.Errorf("%s: state backend %q is not available in this build", w.Config.File, w.Config.State.Backend)
+		}
+		b, err := open(w)
+		if err != nil {
+			return nil, err
+		}
+		w.backend = b
+	}
+	return w.backend, nil
+}
+
+// backends are the non-local state backends, registered by their packages.
+var backends = map[string]func(*Workspace) (state.Backend, error){}
+
+// RegisterBackend makes a state backend available by name.
+func RegisterBackend(name string, open func(*Workspace) (state.Backend, error)) {
+	backends[name] = open
+}
+
+// OpenState opens the state, for writing (with the lock) or reading.
+func (w *Workspace) OpenState(ctx context.Context, write bool, op string, wait time.Duration) (*state.State, error) {
+	b, err := w.Backend()
+	if err != nil {
+		return nil, err
+	}
+	now := w.Now
+	if w.StateNow != nil {
+		now = w.StateNow
+	}
+	return state.Open(ctx, b, state.Options{Write: write, Op: op, LockWait: wait, Now: now, NewLineage: w.NewID})
+}
+
+// StateLocation names the state in plans and messages.
+func (w *Workspace) StateLocation() string {
+	if w.Config.State.Backend == config.BackendPostgres {
+		return "postgres:" + w.Config.State.Name
+	}
+	if rel, err := filepath.Rel(w.Config.Dir, w.Config.State.Path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return w.Config.State.Path
+}
+
+// MissingCredentialError names an environment variable a provider needs.
+type MissingCredentialError struct {
+	Provider, Field, Var string
+}
+
+func (e *MissingCredentialError) Error() string {
+	return fmt.Sprintf("provider %s needs the environment variable %s (named by %s in payctl.yaml), which is not set", e.Provider, e.Var, e.Field)
+}
+
+// OpenProvider opens a configured provider: the real API with credentials
+// from the environment, or the built-in emulator.
+func (w *Workspace) OpenProvider(name string) (providers.Provider, error) {
+	p, t := w.Config.Providers[name], w.Type(name)
+	if p == nil || t == nil {
+		return nil, fmt.Errorf("provider %q is not in %s", name, w.Config.File)
+	}
+	o := providers.Options{
+		Name: name, BaseURL: p.BaseURL, CallbackURL: p.CallbackURL, Timeout: p.Timeout,
+		MaxBatch: p.MaxBatch, Logger: w.Logger.With("provider", name), Now: w.Now,
+		Credentials: map[string]string{},
+	}
+	if t.Batch {
+		o.MaxBatch = maxBatch(p, t)
+	}
+	if p.Emulator {
+		em, err := w.startEmulator(name, t)
+		if err != nil {
+			return nil, err
+		}
+		o.BaseURL = em.url
+		for k, v := range em.em.Credentials() {
+			o.Credentials[k] = v
+		}
+		if o.CallbackURL == "" {
+			// The discard port: nothing listens there, so an emulator's
+			// callbacks reach no payctl serve by accident; the emulator
+			// logs them as undeliverable and carries on.
+			o.CallbackURL = "http://127.0.0.1:9/callbacks/" + name
+		}
+	} else {
+		for _, c := range t.Credentials {
+			v := p.Env[c.Field]
+			if v == "" {
+				if !c.Optional {
+					return nil, fmt.Errorf("provider %s: %s is not set in %s", name, c.Field, w.Config.File)
+				}
+				continue
+			}
+			// Optional means payctl.yaml may leave the field out; a
+			// variable it names must be set.
+			val := w.Getenv(v)
+			if val == "" {
+				return nil, &MissingCredentialError{Provider: name, Field: c.Field, Var: v}
+			}
+			o.Credentials[c.Field] = val
+		}
+	}
+	return t.Open(o)
+}
+
+func (w *Workspace) startEmulator(name string, t *providers.Type) (*runningEmulator, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.emulators {
+		if e.name == name {
+			return e, nil
+		}
+	}
+	// Beside a local state; beside payctl.yaml for a database state.
+	base := w.Config.Dir
+	if w.Config.State.Backend == "" || w.Config.State.Backend == config.BackendLocal {
+		base = filepath.Dir(w.Config.State.Path)
+	}
+	dir := filepath.Join(base, ".payctl-emulator")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("emulator for %s: %w", name, err)
+	}
+	host := providers.NewEmulatorHost()
+	em, err := host.Start(t, "", providers.EmulatorOptions{
+		LedgerPath: filepath.Join(dir, name+".json"),
+		Now:        w.Now,
+		Logger:     w.Logger.With("emulator", name),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator for %s: %w", name, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		host.Close(context.Background())
+		return nil, fmt.Errorf("emulator for %s: %w", name, err)
+	}
+	host.Serve(ln)
+	re := &runningEmulator{name: name, em: em, host: host, url: host.URL()}
+	w.emulators = append(w.emulators, re)
+	return re, nil
+}
+
+// Settings returns a provider's apply settings.
+func (w *Workspace) Settings(name string) apply.Settings {
+	p := w.Config.Providers[name]
+	if p == nil {
+		return apply.Settings{}
+	}
+	return apply.Settings{Concurrency: p.Concurrency, RatePerSecond: p.RatePerSecond, LookupGrace: p.LookupGrace, QuoteTolerance: p.QuoteTolerance}
+}
+
+// PlanInput is what a plan of batches needs from payctl.yaml.
+func (w *Workspace) PlanInput(batches []*schema.Batch) plan.Input {
+	return plan.Input{Batches: batches, Config: w.Config, Providers: w.PlanProviders(), StateLocation: w.StateLocation()}
+}
+
+// ConfigDigest is payctl.yaml's digest, as saved plans pin it.
+func (w *Workspace) ConfigDigest() string { return w.Config.Digest }
+
+var _ apply.Workspace = (*Workspace)(nil)
+
+// Engine returns an apply engine for an opened state.
+func (w *Workspace) Engine(st *state.State) *apply.Engine {
+	return &apply.Engine{
+		State: st, Providers: w.OpenProvider, Settings: w.Settings,
+		Now: w.Now, Logger: w.Logger, NewID: w.NewID,
+	}
+}
+
+// Close stops emulators (persisting their ledgers) and closes the backend.
+func (w *Workspace) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, e := range w.emulators {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, e.host.Close(ctx))
+		cancel()
+	}
+	w.emulators = nil
+	if w.backend != nil {
+		errs = append(errs, w.backend.Close())
+		w.backend = nil
+	}
+	return errors.Join(errs...)
+}
