@@ -27,11 +27,7 @@ import (
 // is the "payouts" key, and PayoutPos.Recipient, which is the "recipient"
 // key, so that an error about a missing recipient field points at it.
 func Parse(file string, data []byte) (*Batch, diag.List) {
-	f, ok := doc.FormatOf(file)
-	if !ok {
-		return nil, diag.List{&diag.Error{File: file, Msg: fmt.Sprintf("unsupported file extension %q; manifests are .yaml, .yml or .json files", filepath.Ext(file))}}
-	}
-	root, errs := doc.Decode(file, data, f, MaxFileSize)
+	root, f, errs := doc.DecodeFile(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files")
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -86,7 +86,7 @@ func (f Fields) MarshalJSON() ([]byte, error) {
 	if f == nil {
 		return []byte("null"), nil
 	}
-	return appendFields(nil, f), nil
+	return f.AppendJSON(nil), nil
 }
 
 // UnmarshalJSON reads an object.
@@ -99,7 +99,9 @@ func (f *Fields) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func appendFields(b []byte, f Fields) []byte {
+// AppendJSON appends f as a JSON object, its pairs in order, to b: the
+// bytes MarshalJSON gives, without an allocation per call.
+func (f Fields) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	for i, x := range f {
 		if i > 0 {

@@ -70,11 +70,7 @@ func Load(path string) (*Config, diag.List) {
 // "autoApply.maxBatchTotal.IDR", "autoApply.hours.start") and "" for
 // policy itself.
 func Parse(file string, data []byte) (*Config, diag.List) {
-	f, ok := doc.FormatOf(file)
-	if !ok {
-		return nil, diag.List{&diag.Error{File: file, Msg: fmt.Sprintf("unsupported file extension %q; the config is a .yaml, .yml or .json file", filepath.Ext(file))}}
-	}
-	root, errs := doc.Decode(file, data, f, MaxFileSize)
+	root, f, errs := doc.DecodeFile(file, data, MaxFileSize, "the config is a .yaml, .yml or .json file")
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -258,6 +258,18 @@ func sizeText(n int) string {
 	return fmt.Sprintf("%d byte", n)
 }
 
+// DecodeFile decodes data in the format its file name says. expected
+// ends the error for any other extension: what the file should be
+// ("manifests are .yaml, .yml or .json files").
+func DecodeFile(file string, data []byte, max int, expected string) (*Node, Format, diag.List) {
+	f, ok := FormatOf(file)
+	if !ok {
+		return nil, "", diag.List{&diag.Error{File: file, Msg: fmt.Sprintf("unsupported file extension %q; %s", filepath.Ext(file), expected)}}
+	}
+	root, errs := Decode(file, data, f, max)
+	return root, f, errs
+}
+
 // Decode checks data (size cap, UTF-8, no byte order mark, not empty) and
 // decodes it in format f. It returns the root node, or nil and every error
 // found; errors are sorted and each has a position.

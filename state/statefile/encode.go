@@ -26,19 +26,6 @@ func appendKey(b []byte, key string, first bool) []byte {
 	return append(b, '"', ':')
 }
 
-func appendFields(b []byte, f state.Fields) []byte {
-	b = append(b, '{')
-	for i, x := range f {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsontext.AppendString(b, x.Name)
-		b = append(b, ':')
-		b = jsontext.AppendString(b, x.Value)
-	}
-	return append(b, '}')
-}
-
 func appendAmount(b []byte, a money.Amount) []byte {
 	return jsontext.AppendString(b, a.String())
 }
@@ -132,7 +119,7 @@ func appendAttempt(b []byte, a *state.Attempt) []byte {
 	}
 	if len(a.IDs) > 0 {
 		b = appendKey(b, "ids", false)
-		b = appendFields(b, a.IDs)
+		b = a.IDs.AppendJSON(b)
 	}
 	if a.Fee != nil {
 		b = appendKey(b, "fee", false)
@@ -140,7 +127,7 @@ func appendAttempt(b []byte, a *state.Attempt) []byte {
 	}
 	if len(a.Answer) > 0 {
 		b = appendKey(b, "answer", false)
-		b = appendFields(b, a.Answer)
+		b = a.Answer.AppendJSON(b)
 	}
 	if a.Reason != "" {
 		b = appendKey(b, "reason", false)
