@@ -111,7 +111,7 @@ type Outcome struct {
 	Provider string            `json:"provider"`
 	Attempt  int               `json:"attempt"`
 	Status   providers.Status  `json:"status"`
-	Currency string            `json:"currency"`
+	Currency money.Currency    `json:"currency"`
 	Amount   money.Amount      `json:"amount"`
 	IDs      map[string]string `json:"ids,omitempty"`
 	Fee      *money.Amount     `json:"fee,omitempty"`
@@ -254,19 +254,11 @@ func (e *Engine) stillSendable(it *plan.Item) string {
 	return why
 }
 
-func payoutOf(it *plan.Item) providers.Payout {
-	c, _ := money.LookupCurrency(it.Currency)
-	return providers.Payout{
-		Address: it.Address, Attempt: it.Attempt, Key: it.Key,
-		Amount: it.Amount, Currency: c, Recipient: it.Recipient,
-	}
-}
-
 func intentPayout(it *plan.Item, req *providers.Request) state.EventPayout {
 	amt, rcp := it.Amount, it.Recipient
 	return state.EventPayout{
 		Address: it.Address, Attempt: it.Attempt, Key: it.Key, Status: providers.StatusSending,
-		Type: it.Type, Currency: it.Currency, Amount: &amt, Recipient: &rcp, Digest: it.Digest,
+		Type: it.Type, Currency: it.Currency.Code, Amount: &amt, Recipient: &rcp, Digest: it.Digest,
 		PlannedFee: it.Fee, FeePayer: it.FeePayer, Request: req,
 	}
 }
@@ -438,7 +430,7 @@ func (r *singleRun) prepare(ctx context.Context, it *plan.Item) *prepared {
 		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: the run was stopped"))
 		return nil
 	}
-	p := payoutOf(it)
+	p := it.Payout()
 	req, err := r.pv.Prepare(p)
 	if err != nil {
 		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: "+err.Error()))
@@ -569,7 +561,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	ps := make([]providers.Payout, len(items))
 	total := money.FromInt64(0)
 	for i, it := range items {
-		ps[i] = payoutOf(it)
+		ps[i] = it.Payout()
 		total = total.Add(it.Amount)
 	}
 	skipAll := func(why string) {
@@ -600,7 +592,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 			return err
 		}
 		skipAll(fmt.Sprintf("not sent: quoted fee %s above the planned %s", q.Fee, g.Fee))
-		return &QuoteError{Provider: prov.Name(), Batch: g.Batch, Index: g.Index, Token: q.Token, Planned: g.Fee, Quoted: q.Fee, Tolerance: set.QuoteTolerance, Currency: g.Currency}
+		return &QuoteError{Provider: prov.Name(), Batch: g.Batch, Index: g.Index, Token: q.Token, Planned: g.Fee, Quoted: q.Fee, Tolerance: set.QuoteTolerance, Currency: g.Currency.Code}
 	}
 	planned, quoted := g.Fee, q.Fee
 	req := q.Request

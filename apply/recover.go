@@ -119,7 +119,7 @@ func (e *Engine) check(ctx context.Context, sc scope, only map[string]bool) ([]*
 		prov, err := e.provider(name)
 		if err != nil {
 			for _, l := range ls {
-				out = append(out, &Outcome{Address: l.attempt.Address, Provider: name, Attempt: l.attempt.Attempt, Status: l.status, Currency: l.attempt.Currency.Code, Amount: l.attempt.Amount,
+				out = append(out, &Outcome{Address: l.attempt.Address, Provider: name, Attempt: l.attempt.Attempt, Status: l.status, Currency: l.attempt.Currency, Amount: l.attempt.Amount,
 					Reason: fmt.Sprintf("not looked up: provider %s cannot be used: %v", name, err)})
 			}
 			if firstErr == nil {
@@ -179,7 +179,7 @@ func lookupOf(s *state.Snapshot, p *state.Payout) lookup {
 // record (nil when nothing changed) and the outcome to report.
 func (e *Engine) judge(name string, l lookup, r providers.Result) (*state.EventPayout, *Outcome) {
 	a := l.attempt
-	o := &Outcome{Address: a.Address, Provider: name, Attempt: a.Attempt, Currency: a.Currency.Code, Amount: a.Amount, IDs: r.IDs, Fee: r.Fee, Reason: r.Reason}
+	o := &Outcome{Address: a.Address, Provider: name, Attempt: a.Attempt, Currency: a.Currency, Amount: a.Amount, IDs: r.IDs, Fee: r.Fee, Reason: r.Reason}
 	ep := &state.EventPayout{Address: a.Address, Attempt: a.Attempt, IDs: r.IDs, Fee: r.Fee, Answer: r.Answer, Reason: r.Reason}
 	switch r.Status {
 	case providers.StatusPending, providers.StatusPaid, providers.StatusFailed:

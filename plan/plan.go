@@ -96,7 +96,7 @@ type Item struct {
 	Attempt int `json:"attempt,omitempty"`
 	// Key is the idempotency key apply sends (pay, retry).
 	Key       string              `json:"key,omitempty"`
-	Currency  string              `json:"currency"`
+	Currency  money.Currency      `json:"currency"`
 	Amount    money.Amount        `json:"amount"`
 	Fee       *money.Amount       `json:"fee,omitempty"` // nil: charged per provider payout or batch, see Group
 	FeePayer  fee.Payer           `json:"fee_payer"`
@@ -113,20 +113,28 @@ type Item struct {
 	Line  int    `json:"line"`
 }
 
+// Payout is the item as a provider pays it: what apply sends.
+func (it *Item) Payout() providers.Payout {
+	return providers.Payout{
+		Address: it.Address, Attempt: it.Attempt, Key: it.Key,
+		Amount: it.Amount, Currency: it.Currency, Recipient: it.Recipient,
+	}
+}
+
 // Group is a set of payouts charged one fee: a batch provider's provider
 // payout, or a batch under a per-batch fee schedule.
 type Group struct {
-	Provider  string        `json:"provider"`
-	Batch     string        `json:"batch"`
-	Index     int           `json:"index"` // 1-based within the batch
-	Addresses []string      `json:"addresses"`
-	Currency  string        `json:"currency"`
-	Total     money.Amount  `json:"total"`
-	Fee       money.Amount  `json:"fee"`
-	FeeRule   string        `json:"fee_rule"`
-	FeePayer  fee.Payer     `json:"fee_payer"`
-	Request   bool          `json:"provider_payout"` // one request pays all (batch provider)
-	fees      *fee.Schedule `json:"-"`
+	Provider  string         `json:"provider"`
+	Batch     string         `json:"batch"`
+	Index     int            `json:"index"` // 1-based within the batch
+	Addresses []string       `json:"addresses"`
+	Currency  money.Currency `json:"currency"`
+	Total     money.Amount   `json:"total"`
+	Fee       money.Amount   `json:"fee"`
+	FeeRule   string         `json:"fee_rule"`
+	FeePayer  fee.Payer      `json:"fee_payer"`
+	Request   bool           `json:"provider_payout"` // one request pays all (batch provider)
+	fees      *fee.Schedule  `json:"-"`
 }
 
 // Gone is a payout in the state but missing from its batch's manifest.
@@ -226,6 +234,7 @@ func Make(in Input) *Plan {
 // caller checked.
 func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, maxPayout map[string]money.Amount) {
 	seen := make(map[string]bool, len(b.Payouts))
+	cur := money.CurrencyOf(b.Currency)
 	var sends []*Item
 	for i := range b.Payouts {
 		mp := &b.Payouts[i]
@@ -233,7 +242,7 @@ func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, m
 		seen[addr] = true
 		it := &Item{
 			Address: addr, Provider: prov.Name, Type: prov.Type,
-			Currency: b.Currency, Amount: mp.Amount, Recipient: mp.Recipient,
+			Currency: cur, Amount: mp.Amount, Recipient: mp.Recipient,
 			FeePayer: prov.Fees.Payer, Group: -1,
 			File: b.File, Line: mp.Pos.Item.Line,
 		}
@@ -338,7 +347,7 @@ func (p *Plan) charge(b *schema.Batch, prov *Provider, sends []*Item) {
 	}
 	for i, ch := range chunks {
 		g := &Group{
-			Provider: prov.Name, Batch: b.Name, Index: i + 1, Currency: b.Currency,
+			Provider: prov.Name, Batch: b.Name, Index: i + 1, Currency: money.CurrencyOf(b.Currency),
 			Total: money.FromInt64(0), FeePayer: s.Payer, Request: prov.Batch,
 			FeeRule: s.Describe(prov.Currency), fees: &s,
 		}
@@ -420,7 +429,7 @@ func (p *Plan) totals() {
 		return t
 	}
 	for _, it := range p.Payouts {
-		t := get(it.Provider, it.Currency)
+		t := get(it.Provider, it.Currency.Code)
 		switch it.Action {
 		case Pay:
 			t.Pay++
@@ -444,7 +453,7 @@ func (p *Plan) totals() {
 	}
 	for _, g := range p.Groups {
 		if g.fees != nil && g.fees.Basis == fee.PerBatch {
-			get(g.Provider, g.Currency).addFee(g.Fee, g.FeePayer)
+			get(g.Provider, g.Currency.Code).addFee(g.Fee, g.FeePayer)
 		}
 	}
 	for _, t := range p.Totals {

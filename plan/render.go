@@ -11,7 +11,7 @@ import (
 	"github.com/payctl/payctl/internal/textable"
 )
 
-func amt(a money.Amount, code string) string { return a.Format(money.CurrencyOf(code)) + " " + code }
+func amt(a money.Amount, c money.Currency) string { return a.Format(c) + " " + c.Code }
 
 func (p *Plan) counts() (pay, retry, pending, unknown, unchanged int) {
 	for _, it := range p.Payouts {
@@ -139,7 +139,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintln(&b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")
 		t = &textable.Table{Indent: "  ", Right: map[int]bool{2: true}}
 		for _, g := range p.Gone {
-			t.Row(g.Address, string(g.Status), amt(g.Amount, g.Currency), g.Provider)
+			t.Row(g.Address, string(g.Status), amt(g.Amount, money.CurrencyOf(g.Currency)), g.Provider)
 		}
 		t.WriteTo(&b)
 	}
@@ -193,7 +193,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	if len(p.Gone) > 0 {
 		fmt.Fprintf(&tail, "<details><summary>%d payouts in the state but gone from their manifests (never undone)</summary>\n\n", len(p.Gone))
 		for _, g := range p.Gone {
-			fmt.Fprintf(&tail, "- `%s` %s %s\n", g.Address, g.Status, amt(g.Amount, g.Currency))
+			fmt.Fprintf(&tail, "- `%s` %s %s\n", g.Address, g.Status, amt(g.Amount, money.CurrencyOf(g.Currency)))
 		}
 		tail.WriteString("\n</details>\n")
 	}

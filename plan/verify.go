@@ -178,7 +178,7 @@ func matchItem(field fieldFunc, ptr string, it, d *Item) {
 	f("type", it.Type, d.Type)
 	f("attempt", fmt.Sprint(it.Attempt), fmt.Sprint(d.Attempt))
 	f("key", it.Key, d.Key)
-	f("currency", it.Currency, d.Currency)
+	f("currency", it.Currency.Code, d.Currency.Code)
 	f("amount", it.Amount.String(), d.Amount.String())
 	f("fee", optAmount(it.Fee), optAmount(d.Fee))
 	f("fee_payer", string(it.FeePayer), string(d.FeePayer))
@@ -211,7 +211,7 @@ func matchGroups(p, derived *Plan, add addFunc, field fieldFunc) {
 		if !slices.Equal(g.Addresses, d.Addresses) {
 			f("addresses", strings.Join(g.Addresses, " "), strings.Join(d.Addresses, " "))
 		}
-		f("currency", g.Currency, d.Currency)
+		f("currency", g.Currency.Code, d.Currency.Code)
 		f("total", g.Total.String(), d.Total.String())
 		f("fee", g.Fee.String(), d.Fee.String())
 		f("fee_rule", g.FeeRule, d.FeeRule)

@@ -96,7 +96,7 @@ func TestMatches(t *testing.T) {
 		{"key", func(p *Plan) { item(p, "big/p00001").Key = state.Key("idr", "big/p00001", 1) }, "/payouts/1/key", `"` + state.Key("idr", "big/p00001", 1) + `" in the plan file but "` + state.Key("idr", "big/p00001", 2) + `" from the manifests`},
 		{"provider", func(p *Plan) { item(p, "big/p00000").Provider = "bat" }, "/payouts/0/provider", `"bat" in the plan file but "idr" from the manifests`},
 		{"type", func(p *Plan) { item(p, "big/p00000").Type = "fake" }, "/payouts/0/type", `"fake"`},
-		{"currency", func(p *Plan) { item(p, "big/p00000").Currency = "USD" }, "/payouts/0/currency", `"USD"`},
+		{"currency", func(p *Plan) { item(p, "big/p00000").Currency = money.CurrencyOf("USD") }, "/payouts/0/currency", `"USD"`},
 		{"amount", func(p *Plan) { item(p, "big/p00000").Amount = amt("450000000") }, "/payouts/0/amount", `"450000000" in the plan file but "1000" from the manifests`},
 		{"amount written otherwise", func(p *Plan) { item(p, "big/p00000").Amount = amt("1000.00") }, "/payouts/0/amount", `"1000.00"`},
 		{"fee", func(p *Plan) { f := amt("1"); item(p, "big/p00000").Fee = &f }, "/payouts/0/fee", `"1" in the plan file but "3000" from the manifests`},
@@ -121,7 +121,7 @@ func TestMatches(t *testing.T) {
 		{"group provider", func(p *Plan) { p.Groups[1].Provider = "idr" }, "/groups/1/provider", `"idr"`},
 		{"group batch", func(p *Plan) { p.Groups[1].Batch = "big" }, "/groups/1/batch", `"big"`},
 		{"group index", func(p *Plan) { p.Groups[1].Index = 1 }, "/groups/1/index", `"1" in the plan file but "2"`},
-		{"group currency", func(p *Plan) { p.Groups[0].Currency = "USD" }, "/groups/0/currency", `"USD"`},
+		{"group currency", func(p *Plan) { p.Groups[0].Currency = money.CurrencyOf("USD") }, "/groups/0/currency", `"USD"`},
 		{"group total", func(p *Plan) { p.Groups[0].Total = amt("1") }, "/groups/0/total", `"1" in the plan file but "2001"`},
 		{"group fee", func(p *Plan) { p.Groups[0].Fee = amt("0") }, "/groups/0/fee", `"0" in the plan file but "1000"`},
 		{"group fee rule", func(p *Plan) { p.Groups[0].FeeRule = "free" }, "/groups/0/fee_rule", `"free"`},
@@ -204,7 +204,7 @@ func TestMismatchErrorGroupsAPayoutsFields(t *testing.T) {
 	it := saved.Payouts[0]
 	it.Amount, _ = money.Parse("450000000")
 	it.Recipient.Account = "6660006660"
-	it.Digest = state.Details{Provider: it.Provider, Currency: it.Currency, Amount: it.Amount, Recipient: it.Recipient}.Digest()
+	it.Digest = state.Details{Provider: it.Provider, Currency: it.Currency.Code, Amount: it.Amount, Recipient: it.Recipient}.Digest()
 	err := saved.Matches("p.json", Make(in))
 	want := `p.json: the plan file was edited or does not come from these manifests, so nothing was paid: payout big/p00000 (/payouts/0): amount "450000000" in the plan file but "1000" from the manifests, recipient/account "6660006660" in the plan file but "0000000000" from the manifests, digest "` + it.Digest + `" in the plan file but "` + Make(in).Payouts[0].Digest + `" from the manifests`
 	if err == nil || err.Error() != want {

@@ -299,10 +299,10 @@ func (o *applyOutput) progress(p *apply.Outcome) {
 	o.mu.Lock()
 	o.done++
 	if p.Status == providers.StatusPaid || p.Status == providers.StatusPending {
-		if a, ok := o.paid[p.Currency]; ok {
-			o.paid[p.Currency] = a.Add(p.Amount)
+		if a, ok := o.paid[p.Currency.Code]; ok {
+			o.paid[p.Currency.Code] = a.Add(p.Amount)
 		} else {
-			o.paid[p.Currency] = p.Amount
+			o.paid[p.Currency.Code] = p.Amount
 		}
 	} else {
 		o.bad++
@@ -327,7 +327,7 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 	by := map[key]*sums{}
 	var keys []key
 	for _, oc := range rep.Outcomes {
-		k := key{oc.Provider, oc.Currency}
+		k := key{oc.Provider, oc.Currency.Code}
 		s := by[k]
 		if s == nil {
 			s = &sums{n: map[providers.Status]int{}, amount: map[providers.Status]money.Amount{}}

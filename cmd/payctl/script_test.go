@@ -214,7 +214,7 @@ func cmdPlanEdit(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("plan-edit: unknown field %q", k)
 		}
 	}
-	it.Digest = state.Details{Provider: it.Provider, Currency: it.Currency, Amount: it.Amount, Recipient: it.Recipient}.Digest()
+	it.Digest = state.Details{Provider: it.Provider, Currency: it.Currency.Code, Amount: it.Amount, Recipient: it.Recipient}.Digest()
 	if it.Action.Sends() {
 		it.Key = state.Key(it.Provider, it.Address, it.Attempt)
 	}
@@ -253,7 +253,7 @@ func refigure(p *plan.Plan) {
 			}
 		}
 		for _, it := range p.Payouts {
-			if it.Provider != t.Provider || it.Currency != t.Currency {
+			if it.Provider != t.Provider || it.Currency.Code != t.Currency {
 				continue
 			}
 			switch it.Action {
@@ -283,7 +283,7 @@ func refigure(p *plan.Plan) {
 					perBatch = false
 				}
 			}
-			if g.Provider == t.Provider && g.Currency == t.Currency && perBatch {
+			if g.Provider == t.Provider && g.Currency.Code == t.Currency && perBatch {
 				addFee(g.Fee, g.FeePayer)
 			}
 		}

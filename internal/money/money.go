@@ -50,6 +50,22 @@ func CurrencyOf(code string) Currency {
 	return Currency{Code: code}
 }
 
+// String is the currency's code.
+func (c Currency) String() string { return c.Code }
+
+// MarshalText writes the code: in files a currency is its code.
+func (c Currency) MarshalText() ([]byte, error) { return []byte(c.Code), nil }
+
+// UnmarshalText reads a known currency's code.
+func (c *Currency) UnmarshalText(b []byte) error {
+	k, ok := currencies[string(b)]
+	if !ok {
+		return fmt.Errorf("unknown currency %q", b)
+	}
+	*c = k
+	return nil
+}
+
 // CurrencyCodes returns the known currency codes, sorted.
 func CurrencyCodes() []string {
 	return slices.Sorted(maps.Keys(currencies))

@@ -446,7 +446,7 @@ func (w *Watcher) count(rep *apply.Report) {
 	for _, o := range rep.Outcomes {
 		w.m.payouts.WithLabelValues(o.Provider, string(o.Status)).Inc()
 		if o.Status == providers.StatusPaid || o.Status == providers.StatusPending {
-			w.m.amounts.add(o.Currency, o.Amount)
+			w.m.amounts.add(o.Currency.Code, o.Amount)
 		}
 	}
 }
