@@ -9,29 +9,8 @@ import (
 	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/internal/workspace"
-	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/pgstate"
 )
-
-// The postgres state backend is part of every payctl build: payctl.yaml's
-// `state: {backend: postgres, dsnEnv, name}` selects it.
-func init() {
-	workspace.RegisterBackend(config.BackendPostgres, openPostgres)
-}
-
-func openPostgres(w *workspace.Workspace) (state.Backend, error) {
-	st := w.Config.State
-	if st.DSNEnv == "" || st.Name == "" {
-		return nil, fmt.Errorf("%s: the postgres state backend needs dsnEnv (the environment variable holding the connection string) and name (the state's name in the database)", w.Config.File)
-	}
-	dsn := w.Getenv(st.DSNEnv)
-	if dsn == "" {
-		return nil, withHint(
-			fmt.Errorf("the state postgres:%s needs the environment variable %s (named by state.dsnEnv in %s), which is not set", st.Name, st.DSNEnv, w.Config.File),
-			"export %s=postgres://USER:PASSWORD@HOST:5432/DATABASE (the password belongs in the environment only, never in payctl.yaml)", st.DSNEnv)
-	}
-	return pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: st.DSNEnv, Name: st.Name, Logger: w.Logger, Now: w.Now})
-}
 
 // postgresState opens the workspace of a command that only makes sense
 // for the postgres backend.

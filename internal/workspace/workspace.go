@@ -30,6 +30,7 @@ import (
 	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
+	"github.com/payctl/payctl/state/pgstate"
 )
 
 // Workspace is a loaded config and what it opens.
@@ -182,26 +183,30 @@ func (w *Workspace) Backend() (state.Backend, error) {
 	switch w.Config.State.Backend {
 	case "", config.BackendLocal:
 		w.backend = localstate.New(w.Config.State.Path, w.Logger, w.Now)
-	default:
-		open, ok := backends[w.Config.State.Backend]
-		if !ok {
-			return nil, fmt.Errorf("%s: state backend %q is not available in this build", w.Config.File, w.Config.State.Backend)
-		}
-		b, err := open(w)
+	case config.BackendPostgres:
+		b, err := w.openPostgres()
 		if err != nil {
 			return nil, err
 		}
 		w.backend = b
+	default:
+		return nil, fmt.Errorf("%s: state backend %q is not available in this build", w.Config.File, w.Config.State.Backend)
 	}
 	return w.backend, nil
 }
 
-// backends are the non-local state backends, registered by their packages.
-var backends = map[string]func(*Workspace) (state.Backend, error){}
-
-// RegisterBackend makes a state backend available by name.
-func RegisterBackend(name string, open func(*Workspace) (state.Backend, error)) {
-	backends[name] = open
+func (w *Workspace) openPostgres() (state.Backend, error) {
+	st := w.Config.State
+	if st.DSNEnv == "" || st.Name == "" {
+		return nil, fmt.Errorf("%s: the postgres state backend needs dsnEnv (the environment variable holding the connection string) and name (the state's name in the database)", w.Config.File)
+	}
+	dsn := w.Getenv(st.DSNEnv)
+	if dsn == "" {
+		return nil, diag.WithHint(
+			fmt.Errorf("the state postgres:%s needs the environment variable %s (named by state.dsnEnv in %s), which is not set", st.Name, st.DSNEnv, w.Config.File),
+			"export %s=postgres://USER:PASSWORD@HOST:5432/DATABASE (the password belongs in the environment only, never in payctl.yaml)", st.DSNEnv)
+	}
+	return pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: st.DSNEnv, Name: st.Name, Logger: w.Logger, Now: w.Now})
 }
 
 // OpenState opens the state, for writing (with the lock) or reading.
