@@ -153,10 +153,12 @@ func (c *Client) Send(ctx context.Context, p providers.Payout, r providers.Reque
 		res.Status = providers.StatusUnknown
 		return res, fmt.Errorf("%w: fake provider answered reference %s for %s", providers.ErrStop, pay.Reference, p.Key)
 	}
-	return result(p.Address, pay), nil
+	return pay.Result(p.Address), nil
 }
 
-func result(addr string, pay Payment) providers.Result {
+// Result is what the payment says about the attempt at addr, whether the
+// client read it from an answer or the emulator from its ledger.
+func (pay Payment) Result(addr string) providers.Result {
 	r := providers.Result{Address: addr, IDs: map[string]string{"id": pay.ID}, Answer: map[string]string{"amount": pay.Amount}}
 	switch pay.Status {
 	case "paid":
@@ -191,7 +193,7 @@ func (c *Client) check(ctx context.Context, a providers.Attempt) providers.Resul
 		if json.Unmarshal(body, &pay) != nil {
 			return unknown("unreadable lookup answer")
 		}
-		return result(a.Address, pay)
+		return pay.Result(a.Address)
 	}
 	code, body, _, err := c.do(ctx, "GET", "/payouts?reference="+url.QueryEscape(a.Key), "")
 	if err != nil || code != 200 {
@@ -205,7 +207,7 @@ func (c *Client) check(ctx context.Context, a providers.Attempt) providers.Resul
 	case 0:
 		return providers.Result{Address: a.Address, Status: providers.StatusNotFound}
 	case 1:
-		return result(a.Address, list.Payouts[0])
+		return list.Payouts[0].Result(a.Address)
 	}
 	return unknown(fmt.Sprintf("%d payments carry reference %s", len(list.Payouts), a.Key))
 }

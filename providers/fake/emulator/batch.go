@@ -109,7 +109,7 @@ func (m *MemoryBatch) Check(ctx context.Context, as []providers.Attempt) ([]prov
 			out[i] = providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: "no lookup by authcode exists"}
 			continue
 		}
-		out[i] = result(a.Address, p)
+		out[i] = p.Result(a.Address)
 	}
 	return out, nil
 }

@@ -67,7 +67,7 @@ func (m *Memory) Send(ctx context.Context, p providers.Payout, r providers.Reque
 		res.Status = providers.StatusUnknown
 		return res, fmt.Errorf("%w: the answer for %s names another reference", providers.ErrStop, p.Address)
 	}
-	return result(p.Address, *pay), nil
+	return pay.Result(p.Address), nil
 }
 
 // Check looks attempts up in the ledger.
@@ -76,7 +76,7 @@ func (m *Memory) Check(ctx context.Context, as []providers.Attempt) ([]providers
 	for i, a := range as {
 		if id := a.IDs["id"]; id != "" {
 			if p, ok := m.Ledger.byID(id); ok {
-				out[i] = result(a.Address, p)
+				out[i] = p.Result(a.Address)
 				continue
 			}
 		}
@@ -88,7 +88,7 @@ func (m *Memory) Check(ctx context.Context, as []providers.Attempt) ([]providers
 		case 0:
 			out[i] = providers.Result{Address: a.Address, Status: providers.StatusNotFound}
 		case 1:
-			out[i] = result(a.Address, ps[0])
+			out[i] = ps[0].Result(a.Address)
 		default:
 			out[i] = providers.Result{Address: a.Address, Status: providers.StatusUnknown, Reason: "several payments carry this reference"}
 		}
@@ -96,17 +96,3 @@ func (m *Memory) Check(ctx context.Context, as []providers.Attempt) ([]providers
 	return out, nil
 }
 
-// result is what a payment in the ledger says about an attempt, as the
-// client reads the same payment from an answer.
-func result(addr string, pay fake.Payment) providers.Result {
-	r := providers.Result{Address: addr, IDs: map[string]string{"id": pay.ID}, Answer: map[string]string{"amount": pay.Amount}}
-	switch pay.Status {
-	case "paid":
-		r.Status = providers.StatusPaid
-	case "failed":
-		r.Status, r.Reason = providers.StatusFailed, "provider says failed"
-	default:
-		r.Status = providers.StatusPending
-	}
-	return r
-}
