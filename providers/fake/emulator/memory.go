@@ -95,4 +95,3 @@ func (m *Memory) Check(ctx context.Context, as []providers.Attempt) ([]providers
 	}
 	return out, nil
 }
-
