@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 
+	"github.com/payctl/payctl/internal/audit"
+
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
@@ -53,9 +55,18 @@ func checkLedger(t testing.TB, snap *state.Snapshot, ledger *fakeemu.Ledger, wan
 	return duplicates, lost
 }
 
-// openLocal is the snapshot of a local state file, read as payctl would.
+// openLocal is the snapshot of a local state file, read as payctl would,
+// after `payctl state verify`'s checks pass on it: every state a real
+// apply writes, whatever killed it on the way, verifies.
 func openLocal(t testing.TB, path string) *state.Snapshot {
 	t.Helper()
+	rep, err := audit.Verify(t.Context(), localstate.New(path, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rep.Problems {
+		t.Errorf("state verify: %s", p)
+	}
 	st, err := state.Open(t.Context(), localstate.New(path, nil, nil), state.Options{})
 	if err != nil {
 		t.Fatal(err)
