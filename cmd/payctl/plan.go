@@ -43,6 +43,10 @@ the manifests again does not give the saved plan (the file was edited).`)
 	}
 	defer w.Close()
 	p, err := makePlan(ctx, w, f.Args())
+	if err == nil && p.State.Lineage == "" {
+		// On stderr, so that -json and -markdown stay what they are.
+		fmt.Fprintf(e.Stderr, "payctl: warning: no state yet at %s, so every payout is planned as new: run `payctl init` to create it, or restore the state if it exists elsewhere\n", w.StateLocation())
+	}
 	if err != nil {
 		var l diag.List
 		if *asMD && errors.As(err, &l) {
