@@ -58,6 +58,7 @@ type Workspace struct {
 	emulators []*runningEmulator
 	backend   state.Backend
 	fresh     *state.State // the state CreateState let a writer start
+	warned    map[string]bool
 }
 
 type runningEmulator struct {
@@ -289,6 +290,22 @@ func (w *Workspace) checkIdentity(ctx context.Context, st *state.State, write bo
 	return nil
 }
 
+// CheckState checks, without taking the lock, what a writer's OpenState
+// checks: that the state exists, is of the pinned lineage, and is pinned
+// where a provider needs it. Services run it at their start.
+func (w *Workspace) CheckState(ctx context.Context) error {
+	b, err := w.Backend()
+	if err != nil {
+		return err
+	}
+	st, err := state.Open(ctx, b, state.Options{Op: "check", Now: w.stateNow()})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return w.checkIdentity(ctx, st, true)
+}
+
 // UnkeyedProviders names the configured providers that cannot look a
 // payout up by payctl's key (see providers.Type.KeyedLookup), with their
 // type's title.
@@ -303,6 +320,16 @@ func (w *Workspace) UnkeyedProviders() []string {
 }
 
 func (w *Workspace) warn(msg string) {
+	w.mu.Lock()
+	seen := w.warned[msg]
+	if w.warned == nil {
+		w.warned = map[string]bool{}
+	}
+	w.warned[msg] = true
+	w.mu.Unlock()
+	if seen {
+		return // a service opens the state again and again
+	}
 	if w.Warn != nil {
 		w.Warn(msg)
 		return
