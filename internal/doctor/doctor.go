@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -102,6 +103,43 @@ func identityCheck(ctx context.Context, o Options) Check {
 	return c
 }
 
+// gitCheck reports a local state kept in git whose files have uncommitted
+// changes, or whose checkout is behind its upstream as of the last fetch:
+// the next runner would start from an older state. ok is false when git is
+// not installed or the state is not in a git work tree.
+func gitCheck(ctx context.Context, statePath string) (Check, bool) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return Check{}, false
+	}
+	dir, base := filepath.Dir(statePath), filepath.Base(statePath)
+	git := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := git("rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
+		return Check{}, false
+	}
+	c := Check{Name: "state in git"}
+	if _, err := git("ls-files", "--error-unmatch", "--", base); err != nil {
+		c.Level, c.Detail = Skip, base+" is not committed to git"
+		return c, true
+	}
+	if out, err := git("status", "--porcelain", "--", base, base+".journal"); err == nil && out != "" {
+		c.Level, c.Detail = Warn, base+" has changes not committed to git"
+		c.Hint = "commit the state with its journal after every apply, so that the next runner starts from it"
+		return c, true
+	}
+	if out, err := git("rev-list", "--count", "HEAD..@{upstream}"); err == nil && out != "0" && out != "" {
+		c.Level, c.Detail = Warn, fmt.Sprintf("the checkout is %s commits behind its upstream (as of the last fetch): the state may be stale", out)
+		c.Hint = "pull before paying: an older state would pay again what a newer one recorded"
+		return c, true
+	}
+	c.Level, c.Detail = OK, base+" is committed and the checkout is not behind its upstream (as of the last fetch)"
+	return c, true
+}
+
 // FsyncWarn is the fsync latency above which doctor warns: each payout
 // waits for about one fsync, so it bounds the payouts per second of one
 // worker.
@@ -128,6 +166,9 @@ func Run(ctx context.Context, o Options) []Check {
 		}
 	} else {
 		out = append(out, stateDirChecks(cfg.State.Path, o.FsyncSamples)...)
+		if c, ok := gitCheck(ctx, cfg.State.Path); ok {
+			add(c)
+		}
 	}
 	if o.Identity != nil {
 		add(identityCheck(ctx, o))
