@@ -159,9 +159,12 @@ func (p *Plan) CheckCurrent(file string, snap *state.Snapshot, configDigest stri
 		return stale("the plan was made against another state (lineage %s), not %s (lineage %s)", p.State.Lineage, p.State.Location, snap.Lineage)
 	}
 	if p.State.Lineage == "" && snap.Lineage != "" {
-		return stale("the plan was made before the state existed, and %s now holds a state (serial %d)", p.State.Location, snap.Serial)
-	}
-	if snap.Serial != p.State.Serial {
+		// A state created since (`payctl init`, `apply -init`) that holds
+		// no payout yet plans as no state did.
+		if len(snap.Payouts) > 0 || len(snap.Groups) > 0 {
+			return stale("the plan was made before the state existed, and %s now holds a state (serial %d)", p.State.Location, snap.Serial)
+		}
+	} else if snap.Serial != p.State.Serial {
 		return stale("the state changed since the plan was made (serial %d then, %d now)", p.State.Serial, snap.Serial)
 	}
 	if p.Config.Digest != configDigest {

@@ -23,7 +23,13 @@ type Type struct {
 	Hidden bool
 	// Batch is true for batch providers (Open returns a Batch).
 	Batch bool
-	Rules Rules
+	// KeyedLookup is true when the provider can find a payout by payctl's
+	// idempotency key (and so refuses or reveals a repeat): a state that
+	// lost its record of a payout cannot make it pay twice. Without it,
+	// the state is the only memory of what was paid, and payctl.yaml must
+	// pin the state's lineage before payctl pays through the provider.
+	KeyedLookup bool
+	Rules       Rules
 	// DefaultFees is the schedule used when payctl.yaml sets none; it
 	// matches the provider's public facts.
 	DefaultFees fee.Schedule

@@ -1,6 +1,9 @@
 package state
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // DamageError is a journal damaged before its final record. payctl never
 // repairs it.
@@ -32,3 +35,10 @@ func (e *SnapshotError) Error() string {
 	}
 	return fmt.Sprintf("%s: %s; payctl will not pay or write from it: see what differs with `payctl state verify`, then restore the snapshot from version control or %s.backup, or rebuild it from the journal (the record of truth) with `payctl state rebuild`", e.File, e.Reason, e.File)
 }
+
+// ErrNotExist says the backend holds no state (no create record was
+// ever written there) where one is needed.
+var ErrNotExist = errors.New("no state")
+
+// ErrExists is returned by Create when the backend already holds a state.
+var ErrExists = errors.New("a state exists already")

@@ -201,6 +201,30 @@ func Open(ctx context.Context, b Backend, o Options) (*State, error) {
 	return s, nil
 }
 
+// Lineage is the state's lineage: the UUID its create record carries, ""
+// while the backend holds no state.
+func (s *State) Lineage() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.Lineage
+}
+
+// Create starts the state: it records the create event carrying a new
+// lineage and returns that lineage. It refuses (ErrExists) when the
+// backend holds a state already. Checkpoint writes the first snapshot.
+func (s *State) Create(ctx context.Context) (string, error) {
+	if !s.write {
+		return "", errors.New("create a state opened read-only")
+	}
+	if l := s.Lineage(); l != "" {
+		return "", fmt.Errorf("%s: %w (lineage %s)", s.backend.Describe(), ErrExists, l)
+	}
+	if err := s.Record(ctx, &Event{Kind: KindCreate, Lineage: s.newLineage()}); err != nil {
+		return "", err
+	}
+	return s.Lineage(), nil
+}
+
 // Snapshot returns the folded snapshot. While Records may run concurrently,
 // read it inside View instead.
 func (s *State) Snapshot() *Snapshot { return s.snap }

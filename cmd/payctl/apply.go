@@ -13,6 +13,7 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
@@ -32,10 +33,15 @@ run could not learn. Payouts whose outcome stays unknown are never sent again;
 a person decides with "payctl state resolve". Interrupting (Ctrl-C) stops
 sending new payouts and records the ones in flight.
 
+apply never starts a state by itself: a missing state is refused (run
+"payctl init"), unless -init is given and payctl.yaml pins no lineage; then
+apply creates the state, pays, and prints the line that pins it.
+
 Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	auto := f.Bool("auto-approve", false, "pay without asking for confirmation")
 	asJSON := f.Bool("json", false, "print machine-readable events (JSON lines) instead of text")
 	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
+	create := f.Bool("init", false, "create the state if there is none (first use; payctl.yaml must not pin a lineage)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -47,6 +53,8 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		return err
 	}
 	defer w.Close()
+	w.CreateState = *create
+	defer printCreated(e, w)
 	out := newApplyOutput(e, *asJSON)
 	defer out.flush()
 	saved, err := plan.Open(f.Arg(0))
@@ -110,6 +118,15 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		return errors.Join(runErr, cerr)
 	}
 	return out.finish(rep, p, runErr)
+}
+
+// printCreated tells the person who ran `apply -init` which lineage the
+// state it created has, and how to pin it.
+func printCreated(e *Env, w *workspace.Workspace) {
+	if l := w.Created(); l != "" {
+		fmt.Fprintf(e.Stderr, "payctl: created the state %s, lineage %s\n", w.StateLocation(), l)
+		fmt.Fprintf(e.Stderr, "payctl: hint: pin it: put this line in %s (in place of its state line) and commit both: %s\n", w.Config.File, w.Config.PinLine(l))
+	}
 }
 
 // warnUnknown says on stderr that payouts of the plan are still unknown

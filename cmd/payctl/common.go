@@ -134,6 +134,7 @@ func (f *flags) workspace() (*workspace.Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.Warn = func(msg string) { fmt.Fprintf(f.e.Stderr, "payctl: warning: %s\n", msg) }
 	if err := testSeams(w, f.e.Getenv); err != nil {
 		return nil, err
 	}

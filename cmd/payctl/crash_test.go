@@ -49,7 +49,46 @@ providers:
 	}
 	write(t, filepath.Join(dir, "payctl.yaml"), cfg)
 	write(t, filepath.Join(dir, "batch.yaml"), m.String())
+	initState(t, dir)
 	return &rig{t: t, dir: dir, ledger: l, n: n}
+}
+
+// initState runs `payctl init` in dir (with extra environment) and pins
+// the lineage it prints in dir/payctl.yaml, as a person would. It returns
+// the state line that pins it.
+func initState(t testing.TB, dir string, env ...string) string {
+	t.Helper()
+	cmd := exec.Command("payctl", "init")
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "PAYCTL_CONFIG="), env...)
+	out, err := cmd.CombinedOutput()
+	line := pinLine.FindString(string(out))
+	if err != nil || line == "" {
+		t.Fatalf("payctl init: %v\n%s", err, out)
+	}
+	pinConfig(t, dir, line)
+	return line
+}
+
+// pinConfig puts line in place of dir/payctl.yaml's state line.
+func pinConfig(t testing.TB, dir, line string) {
+	t.Helper()
+	path := filepath.Join(dir, "payctl.yaml")
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, done := []string{}, false
+	for _, l := range strings.Split(string(cfg), "\n") {
+		if strings.HasPrefix(l, "state:") {
+			l, done = line, true
+		}
+		out = append(out, l)
+	}
+	if !done {
+		out = append([]string{line}, out...)
+	}
+	write(t, path, strings.Join(out, "\n"))
 }
 
 func write(t testing.TB, path, s string) {

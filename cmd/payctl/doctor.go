@@ -15,7 +15,10 @@ variables it names are set (never printing their values); that the state
 directory exists, is not writable by others, is on a local filesystem (network
 and FUSE filesystems are refused for a local state) and how long an fsync takes
 there (a warning above 2 ms); and that each provider's host answers (a HEAD
-request: nothing is paid, no credential is sent). Exit status 1 if a check fails.`)
+request: nothing is paid, no credential is sent). It reports the state's lineage
+and serial and whether payctl.yaml pins that lineage, and warns when a local
+state kept in git has uncommitted changes or its checkout is behind upstream (as
+of the last fetch). Exit status 1 if a check fails.`)
 	asJSON := f.Bool("json", false, "print the checks as JSON")
 	if err := f.parse(args); err != nil {
 		return err
@@ -27,6 +30,7 @@ request: nothing is paid, no credential is sent). Exit status 1 if a check fails
 	defer w.Close()
 	checks := doctor.Run(ctx, doctor.Options{
 		Config: w.Config, Getenv: e.Getenv,
+		Identity: w.Identity, Location: w.StateLocation(), NeedsPin: w.UnkeyedProviders(),
 		Credentials: func(name string) []providers.Credential {
 			if t := w.Type(name); t != nil {
 				return t.Credentials

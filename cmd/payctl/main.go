@@ -114,6 +114,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"init", "create the state and print the lineage that pins it in payctl.yaml", runInit},
 		{"validate", "check manifests against the schema, provider rules and policy", runValidate},
 		{"plan", "show what apply would pay, with fees and totals; save it with -out", runPlan},
 		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},

@@ -43,6 +43,14 @@ the manifests again does not give the saved plan (the file was edited).`)
 	}
 	defer w.Close()
 	p, err := makePlan(ctx, w, f.Args())
+	// On stderr, so that -json and -markdown stay what they are.
+	switch pin := w.Config.State.Lineage; {
+	case err != nil || p.State.Lineage != "":
+	case pin != "":
+		fmt.Fprintf(e.Stderr, "payctl: warning: no state at %s, but %s pins lineage %s: every payout is planned as new, and apply refuses to pay without that state; restore it\n", w.StateLocation(), w.Config.File, pin)
+	default:
+		fmt.Fprintf(e.Stderr, "payctl: warning: no state yet at %s, so every payout is planned as new: run `payctl init` to create it, or restore the state if it exists elsewhere\n", w.StateLocation())
+	}
 	if err != nil {
 		var l diag.List
 		if *asMD && errors.As(err, &l) {

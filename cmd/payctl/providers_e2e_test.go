@@ -44,6 +44,7 @@ providers:
 		fmt.Fprintf(&m, "    - {id: v%d, amount: \"%d.25\", recipient: {name: Vendor %d, bank: Chase Bank, country: US, account: \"7%06d3\"}}\n", i, 20+i, i, i)
 	}
 	write(t, filepath.Join(dir, "batch.yaml"), m.String())
+	initState(t, dir)
 	return &ddFolder{t: t, dir: dir, n: n}
 }
 

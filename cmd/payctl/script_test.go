@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,8 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	plan-repin FILE          pin the manifests of a saved plan at their current digests
 //	gen-hostile KIND SIZE FILE  write about SIZE bytes of hostile input of a kind of
 //	                         gen.Hostile (yaml-list, yaml-deep, json-list, ...) to FILE
+//	pin-state CONFIG         put the state line the last command printed (payctl init,
+//	                         apply -init) in CONFIG in place of its state line
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
@@ -67,8 +70,42 @@ func TestScripts(t *testing.T) {
 			"plan-edit":     cmdPlanEdit,
 			"plan-repin":    cmdPlanRepin,
 			"gen-hostile":   cmdGenHostile,
+			"pin-state":     cmdPinState,
 		},
 	})
+}
+
+// pinLine is the state line payctl prints for a person to pin a lineage.
+var pinLine = regexp.MustCompile(`state: \{[^}]*lineage: [0-9a-f-]+\}`)
+
+// cmdPinState does what a person does with the line `payctl init` or
+// `payctl apply -init` printed: it puts it in CONFIG in place of its state
+// line (or adds it).
+func cmdPinState(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pin-state CONFIG")
+	}
+	line := pinLine.FindString(ts.ReadFile("stdout"))
+	if line == "" {
+		line = pinLine.FindString(ts.ReadFile("stderr"))
+	}
+	if line == "" {
+		ts.Fatalf("the last command printed no state line to pin")
+	}
+	var out []string
+	done := false
+	for _, l := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		if strings.HasPrefix(l, "state:") {
+			l, done = line, true
+		}
+		out = append(out, l)
+	}
+	if !done {
+		out = append([]string{line}, out...)
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(out, "\n")), 0o644); err != nil {
+		ts.Fatalf("%v", err)
+	}
 }
 
 type scriptFake struct {

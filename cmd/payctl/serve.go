@@ -121,6 +121,12 @@ func (f *flags) service(e *Env, logFormat string, lockWait time.Duration) (*work
 		return nil, nil, nil, nil, err
 	}
 	w.Logger = logger
+	// A missing state, another lineage or a missing pin stops the service
+	// at its start, not at the first file or callback.
+	if err := w.CheckState(context.Background()); err != nil {
+		w.Close()
+		return nil, nil, nil, nil, err
+	}
 	reg := daemon.NewRegistry(buildVersion())
 	return w, logger, reg, daemon.NewGate(w, daemon.GateOptions{LockWait: lockWait, Registerer: reg}), nil
 }

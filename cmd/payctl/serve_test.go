@@ -67,6 +67,7 @@ providers:
 			t.Fatal(err)
 		}
 	}
+	initState(t, root)
 	creds := em.Credentials()
 	env := append(os.Environ(), "CRONOS_KEY="+creds["keyEnv"], "CRONOS_TOKEN="+creds["tokenEnv"], "PAYCTL_CONFIG=", "PAYCTL_LOG=")
 	run := func(args ...string) string {

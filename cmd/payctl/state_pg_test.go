@@ -43,6 +43,9 @@ type pgRig struct {
 	// rate limits the provider's requests per second, so that kills land
 	// in the middle of the work rather than after it.
 	rate int
+	// pin is the state line of the database state, once the first host
+	// created it with `payctl init`.
+	pin string
 }
 
 const pgStateName = "payouts"
@@ -88,6 +91,11 @@ policy:
 			fmt.Fprintf(&m, "    - {id: p%04d, amount: \"%d\", recipient: {name: Person %d, bankCode: \"014\", account: \"9%07d7\"}}\n", i, 10000+i, i, i)
 		}
 		write(r.t, filepath.Join(dir, name), m.String())
+	}
+	if r.pin == "" {
+		r.pin = initState(r.t, dir, "PAYCTL_PG_DSN="+r.dsn)
+	} else {
+		pinConfig(r.t, dir, r.pin)
 	}
 	return dir
 }

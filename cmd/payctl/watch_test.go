@@ -53,6 +53,7 @@ policy:
     maxPayout: {IDR: "1000000"}
 %s`, srv.URL, extra)
 	r.write("payctl.yaml", cfg)
+	initState(t, r.root)
 	if err := os.MkdirAll(filepath.Join(r.root, "stage"), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ type sandbox struct {
 	mu  sync.Mutex
 	now time.Time
 	ids int
+	// lineage is the state's, once the first run created it: later runs
+	// pin it, as payctl.yaml would.
+	lineage string
 }
 
 const sandboxConfig = `state: payctl.state.json
@@ -119,10 +122,12 @@ func (s *sandbox) run(op string, fn func(ctx context.Context, w *workspace.Works
 	}
 	defer w.Close()
 	w.Now, w.NewID = s.clock, s.newID
+	w.CreateState, w.Config.State.Lineage = s.lineage == "", s.lineage
 	st, err := w.OpenState(ctx, true, op, 0)
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	defer func() { s.lineage = st.Lineage() }()
 	defer st.Close()
 	if err := fn(ctx, w, st); err != nil {
 		s.t.Fatalf("%s: %v", op, err)

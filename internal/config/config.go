@@ -12,10 +12,14 @@
 package config
 
 import (
-	"github.com/payctl/payctl/schema"
+	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/payctl/payctl/schema"
 
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/fee"
@@ -72,13 +76,33 @@ const (
 )
 
 // State says where payctl keeps its state. In YAML it is either a path
-// (local backend) or a mapping {backend, path | dsnEnv, name}.
+// (local backend, no pin) or a mapping {[backend,] path | dsnEnv, name,
+// lineage}.
 type State struct {
 	Backend string // BackendLocal (default) or BackendPostgres
 	Path    string // local: absolute path of the snapshot file
 	DSNEnv  string // postgres: environment variable holding the DSN
 	Name    string // postgres: name of the state in the database
-	Pos     diag.Pos
+	// Lineage pins the state: the lineage `payctl init` printed. Commands
+	// that pay refuse a state of another lineage, and a missing one. ""
+	// pins nothing.
+	Lineage    string
+	Pos        diag.Pos
+	LineagePos diag.Pos
+}
+
+// PinLine is the state line of payctl.yaml that pins lineage: what
+// `payctl init` tells a person to write.
+func (c *Config) PinLine(lineage string) string {
+	st := c.State
+	if st.Backend == BackendPostgres {
+		return fmt.Sprintf("state: {backend: postgres, dsnEnv: %s, name: %s, lineage: %s}", st.DSNEnv, st.Name, lineage)
+	}
+	path := st.Path
+	if rel, err := filepath.Rel(c.Dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		path = filepath.ToSlash(rel)
+	}
+	return fmt.Sprintf("state: {path: %s, lineage: %s}", path, lineage)
 }
 
 // DefaultStatePath is the local state file, beside payctl.yaml.

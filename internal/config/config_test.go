@@ -332,3 +332,49 @@ func TestLoadSizeCap(t *testing.T) {
 		t.Errorf("got %v", errs)
 	}
 }
+
+func TestStateLineage(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, state string
+		want        State
+		wantErr     string
+	}{
+		{name: "plain path pins nothing", state: "state: s.json",
+			want: State{Backend: BackendLocal, Path: filepath.Join(dir, "s.json")}},
+		{name: "path and lineage", state: "state: {path: s.json, lineage: 0b9e6c2a-3f4d-4c1e-9a7b-2d5e8f1a6c3b}",
+			want: State{Backend: BackendLocal, Path: filepath.Join(dir, "s.json"), Lineage: "0b9e6c2a-3f4d-4c1e-9a7b-2d5e8f1a6c3b"}},
+		{name: "postgres with lineage", state: "state: {backend: postgres, dsnEnv: PG_DSN, name: payouts, lineage: 0b9e6c2a-3f4d-4c1e-9a7b-2d5e8f1a6c3b}",
+			want: State{Backend: BackendPostgres, DSNEnv: "PG_DSN", Name: "payouts", Lineage: "0b9e6c2a-3f4d-4c1e-9a7b-2d5e8f1a6c3b"}},
+		{name: "not a lineage", state: "state: {path: s.json, lineage: yesterday}", wantErr: "must be a state lineage as `payctl init` prints it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "payctl.yaml")
+			src := tt.state + "\nproviders:\n  p:\n    type: fake\n    emulator: true\n"
+			if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, errs := Load(path)
+			if tt.wantErr != "" {
+				if got := errStrings(errs); !strings.Contains(got, tt.wantErr) {
+					t.Fatalf("got errors %q, want %q", got, tt.wantErr)
+				}
+				return
+			}
+			if len(errs) > 0 {
+				t.Fatalf("Load: %v", errs)
+			}
+			got := c.State
+			got.Pos, got.LineagePos = diag.Pos{}, diag.Pos{}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+			if tt.want.Lineage != "" {
+				if line := c.PinLine(tt.want.Lineage); !strings.HasSuffix(line, "lineage: "+tt.want.Lineage+"}") || !strings.HasPrefix(line, "state: {") {
+					t.Errorf("PinLine: got %q", line)
+				}
+			}
+		})
+	}
+}

@@ -129,8 +129,12 @@ func (c *Config) fill(root *doc.Node, fl *filler) {
 		case doc.String:
 			c.State.Path = c.abs(st.Text)
 		case doc.Mapping:
+			if l := st.Field("lineage"); l != nil {
+				c.State.Lineage, _ = str(l)
+				c.State.LineagePos = l.KeyPos()
+			}
 			switch backend, _ := str(st.Field("backend")); backend {
-			case BackendLocal:
+			case "", BackendLocal:
 				if p, ok := str(st.Field("path")); ok && p != "" {
 					c.State.Path = c.abs(p)
 				}

@@ -81,6 +81,7 @@ providers:
 	if err != nil {
 		t.Fatal(err)
 	}
+	ws.CreateState = true // the first session starts the state, as apply -init does
 	ws.Now = r.clock.Now
 	t.Cleanup(func() { ws.Close() })
 	r.ws = ws

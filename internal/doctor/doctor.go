@@ -19,8 +19,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -59,6 +61,83 @@ type Options struct {
 	HTTP *http.Client
 	// FsyncSamples is how many fsyncs to time (default 50).
 	FsyncSamples int
+	// Identity reads the state's lineage ("" for no state) and serial;
+	// nil skips the check.
+	Identity func(ctx context.Context) (lineage string, serial uint64, err error)
+	// Location names the state in messages.
+	Location string
+	// NeedsPin names the providers that cannot look a payout up by
+	// payctl's key: with any, paying needs the lineage pinned.
+	NeedsPin []string
+}
+
+// identityCheck reports the state's lineage and serial, and whether
+// payctl.yaml pins that lineage.
+func identityCheck(ctx context.Context, o Options) Check {
+	c := Check{Name: "state identity"}
+	cfg := o.Config
+	pin := cfg.State.Lineage
+	lineage, serial, err := o.Identity(ctx)
+	switch {
+	case err != nil:
+		c.Level, c.Detail = Fail, err.Error()
+	case lineage == "" && pin != "":
+		c.Level, c.Detail = Fail, fmt.Sprintf("no state at %s, but %s pins lineage %s", o.Location, cfg.File, pin)
+		c.Hint = "restore the state of that lineage before paying; apply refuses to start a new one"
+	case lineage == "":
+		c.Level, c.Detail = Warn, fmt.Sprintf("no state yet at %s", o.Location)
+		c.Hint = "run `payctl init`, then pin the lineage it prints in " + cfg.File
+	case pin == "":
+		c.Level, c.Detail = Warn, fmt.Sprintf("%s: lineage %s, serial %d; %s does not pin it", o.Location, lineage, serial, cfg.File)
+		c.Hint = "pin it with: " + cfg.PinLine(lineage)
+		if len(o.NeedsPin) > 0 {
+			c.Level = Fail
+			c.Hint = fmt.Sprintf("%s cannot look a payout up by payctl's key, so apply refuses an unpinned state; check that this is the latest state, then pin it with: %s", strings.Join(o.NeedsPin, ", "), cfg.PinLine(lineage))
+		}
+	case pin != lineage:
+		c.Level, c.Detail = Fail, fmt.Sprintf("%s: lineage %s, serial %d; %s pins lineage %s", o.Location, lineage, serial, cfg.File, pin)
+		c.Hint = "this is another state than the one the config pays from: restore the state of lineage " + pin
+	default:
+		c.Level, c.Detail = OK, fmt.Sprintf("%s: lineage %s, serial %d; pinned by %s", o.Location, lineage, serial, cfg.File)
+	}
+	return c
+}
+
+// gitCheck reports a local state kept in git whose files have uncommitted
+// changes, or whose checkout is behind its upstream as of the last fetch:
+// the next runner would start from an older state. ok is false when git is
+// not installed or the state is not in a git work tree.
+func gitCheck(ctx context.Context, statePath string) (Check, bool) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return Check{}, false
+	}
+	dir, base := filepath.Dir(statePath), filepath.Base(statePath)
+	git := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := git("rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
+		return Check{}, false
+	}
+	c := Check{Name: "state in git"}
+	if _, err := git("ls-files", "--error-unmatch", "--", base); err != nil {
+		c.Level, c.Detail = Skip, base+" is not committed to git"
+		return c, true
+	}
+	if out, err := git("status", "--porcelain", "--", base, base+".journal"); err == nil && out != "" {
+		c.Level, c.Detail = Warn, base+" has changes not committed to git"
+		c.Hint = "commit the state with its journal after every apply, so that the next runner starts from it"
+		return c, true
+	}
+	if out, err := git("rev-list", "--count", "HEAD..@{upstream}"); err == nil && out != "0" && out != "" {
+		c.Level, c.Detail = Warn, fmt.Sprintf("the checkout is %s commits behind its upstream (as of the last fetch): the state may be stale", out)
+		c.Hint = "pull before paying: an older state would pay again what a newer one recorded"
+		return c, true
+	}
+	c.Level, c.Detail = OK, base+" is committed and the checkout is not behind its upstream (as of the last fetch)"
+	return c, true
 }
 
 // FsyncWarn is the fsync latency above which doctor warns: each payout
@@ -87,6 +166,12 @@ func Run(ctx context.Context, o Options) []Check {
 		}
 	} else {
 		out = append(out, stateDirChecks(cfg.State.Path, o.FsyncSamples)...)
+		if c, ok := gitCheck(ctx, cfg.State.Path); ok {
+			add(c)
+		}
+	}
+	if o.Identity != nil {
+		add(identityCheck(ctx, o))
 	}
 	hc := o.HTTP
 	if hc == nil {

@@ -2,6 +2,8 @@ package doctor
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -43,4 +45,43 @@ func TestMissingStateDirectory(t *testing.T) {
 	if !Failed(cs) {
 		t.Fatalf("a missing state directory passed: %+v", cs)
 	}
+}
+
+func TestGitCheck(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	dir := t.TempDir()
+	state := filepath.Join(dir, "payctl.state.json")
+	if _, ok := gitCheck(context.Background(), state); ok {
+		t.Fatal("a folder outside git got a check")
+	}
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	run("init", "-q")
+	for _, f := range []string{state, state + ".journal"} {
+		if err := os.WriteFile(f, []byte("{}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(want Level, detail string) {
+		t.Helper()
+		c, ok := gitCheck(context.Background(), state)
+		if !ok || c.Level != want || !strings.Contains(c.Detail, detail) {
+			t.Errorf("got %v %+v, want %s %q", ok, c, want, detail)
+		}
+	}
+	check(Skip, "not committed to git")
+	run("add", ".")
+	run("commit", "-q", "-m", "state")
+	check(OK, "is committed")
+	if err := os.WriteFile(state+".journal", []byte("{}\n{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check(Warn, "changes not committed")
 }

@@ -69,6 +69,7 @@ policy:
 	if err != nil {
 		b.Fatal(err)
 	}
+	ws.CreateState = true // the first session starts the state, as apply -init does
 	defer ws.Close()
 	stage := filepath.Join(root, "stage")
 	if err := os.MkdirAll(stage, 0o700); err != nil {

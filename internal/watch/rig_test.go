@@ -129,6 +129,7 @@ policy:
 	if err != nil {
 		t.Fatal(err)
 	}
+	ws.CreateState = true // the first session starts the state, as apply -init does
 	t.Cleanup(func() { ws.Close() })
 	r := &rig{
 		t: t, root: root, dir: filepath.Join(root, "drop"), stage: filepath.Join(root, "stage"),

@@ -47,9 +47,18 @@ type Workspace struct {
 	// for byte-stable files).
 	NewID func() string
 
+	// CreateState lets a writer that finds no state start it (`apply
+	// -init`): its first record creates it. Otherwise a writer refuses a
+	// missing state.
+	CreateState bool
+	// Warn prints a warning to a person; nil logs it.
+	Warn func(msg string)
+
 	mu        sync.Mutex
 	emulators []*runningEmulator
 	backend   state.Backend
+	fresh     *state.State // the state CreateState let a writer start
+	warned    map[string]bool
 }
 
 type runningEmulator struct {
@@ -215,11 +224,173 @@ func (w *Workspace) OpenState(ctx context.Context, write bool, op string, wait t
 	if err != nil {
 		return nil, err
 	}
-	now := w.Now
-	if w.StateNow != nil {
-		now = w.StateNow
+	st, err := state.Open(ctx, b, state.Options{Write: write, Op: op, LockWait: wait, Now: w.stateNow(), NewLineage: w.NewID})
+	if err != nil {
+		return nil, err
 	}
-	return state.Open(ctx, b, state.Options{Write: write, Op: op, LockWait: wait, Now: now, NewLineage: w.NewID})
+	if err := w.checkIdentity(ctx, st, write); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// LineageError is a state whose lineage is not the one payctl.yaml pins:
+// another state than the one the config pays from.
+type LineageError struct {
+	Location string
+	Lineage  string // the state's
+	Pin      string // payctl.yaml's
+	Line     string // payctl.yaml's state line, as it would pin Lineage
+}
+
+func (e *LineageError) Error() string {
+	return fmt.Sprintf("the state %s has lineage %s, but payctl.yaml pins lineage %s: it is another state than the one this config pays from", e.Location, e.Lineage, e.Pin)
+}
+
+// checkIdentity makes sure st is the state payctl.yaml means. Any command
+// refuses a state of another lineage than the pin. A writer refuses a
+// missing state (unless CreateState, and then only without a pin: a
+// pinned state exists somewhere, and a new one would forget what it
+// paid), and an unpinned state when a provider cannot look a payout up
+// by payctl's key; it warns about any other unpinned state.
+func (w *Workspace) checkIdentity(ctx context.Context, st *state.State, write bool) error {
+	loc, pin, lineage := w.StateLocation(), w.Config.State.Lineage, st.Lineage()
+	if lineage == "" {
+		if !write {
+			return nil
+		}
+		if pin != "" {
+			return diag.WithHint(fmt.Errorf("%w at %s, but %s pins lineage %s: payctl will not start a new state in place of the one it paid from", state.ErrNotExist, loc, w.Config.File, pin),
+				"restore the state of lineage %s (from version control, a backup or the machine that ran the last apply) before paying; `payctl init` would start a state of another lineage, which this config refuses", pin)
+		}
+		if !w.CreateState {
+			return diag.WithHint(fmt.Errorf("%w at %s: payctl does not start a state implicitly, since a new state does not know what an earlier one paid", state.ErrNotExist, loc),
+				"run `payctl init` to create it (and pin its lineage in %s), or restore the state if it exists elsewhere; `payctl apply -init` creates it on first use", w.Config.File)
+		}
+		// The create record goes to the journal with the first event, as
+		// for `payctl init`; a run that records nothing leaves no state.
+		w.mu.Lock()
+		w.fresh = st
+		w.mu.Unlock()
+		return nil
+	}
+	if pin != "" && lineage != pin {
+		return diag.WithHint(&LineageError{Location: loc, Lineage: lineage, Pin: pin, Line: w.Config.PinLine(lineage)},
+			"use the state of lineage %s (restore it from version control or a backup); if this state is really the one to pay from, pin it in %s with: %s", pin, w.Config.File, w.Config.PinLine(lineage))
+	}
+	if pin != "" || !write || lineage == w.Created() {
+		return nil
+	}
+	if names := w.UnkeyedProviders(); len(names) > 0 {
+		return diag.WithHint(fmt.Errorf("%s does not pin the state's lineage, and %s cannot look a payout up by payctl's key: a missing or stale state would pay again", w.Config.File, strings.Join(names, ", ")),
+			"check that %s (lineage %s) is the latest state, then pin it in %s with: %s", loc, lineage, w.Config.File, w.Config.PinLine(lineage))
+	}
+	w.warn(fmt.Sprintf("%s does not pin the state's lineage; pin it with: %s", w.Config.File, w.Config.PinLine(lineage)))
+	return nil
+}
+
+// CheckState checks, without taking the lock, what a writer's OpenState
+// checks: that the state exists, is of the pinned lineage, and is pinned
+// where a provider needs it. Services run it at their start.
+func (w *Workspace) CheckState(ctx context.Context) error {
+	b, err := w.Backend()
+	if err != nil {
+		return err
+	}
+	st, err := state.Open(ctx, b, state.Options{Op: "check", Now: w.stateNow()})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return w.checkIdentity(ctx, st, true)
+}
+
+// UnkeyedProviders names the configured providers that cannot look a
+// payout up by payctl's key (see providers.Type.KeyedLookup), with their
+// type's title.
+func (w *Workspace) UnkeyedProviders() []string {
+	var names []string
+	for _, n := range w.Config.ProviderNames() {
+		if t := w.Type(n); t != nil && !t.KeyedLookup {
+			names = append(names, fmt.Sprintf("provider %s (%s)", n, t.Title))
+		}
+	}
+	return names
+}
+
+func (w *Workspace) warn(msg string) {
+	w.mu.Lock()
+	seen := w.warned[msg]
+	if w.warned == nil {
+		w.warned = map[string]bool{}
+	}
+	w.warned[msg] = true
+	w.mu.Unlock()
+	if seen {
+		return // a service opens the state again and again
+	}
+	if w.Warn != nil {
+		w.Warn(msg)
+		return
+	}
+	w.Logger.Warn(msg)
+}
+
+// Created is the lineage of the state this workspace created (CreateState),
+// "" if it created none.
+func (w *Workspace) Created() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fresh == nil {
+		return ""
+	}
+	return w.fresh.Lineage()
+}
+
+// InitState creates the configured state: it refuses a state that exists
+// already (state.ErrExists). It returns the new lineage.
+func (w *Workspace) InitState(ctx context.Context, wait time.Duration) (string, error) {
+	b, err := w.Backend()
+	if err != nil {
+		return "", err
+	}
+	st, err := state.Open(ctx, b, state.Options{Write: true, Op: "init", LockWait: wait, Now: w.stateNow(), NewLineage: w.NewID})
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	l, err := st.Create(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := st.Checkpoint(ctx); err != nil {
+		return "", err
+	}
+	return l, nil
+}
+
+// Identity reads the state's lineage ("" for no state) and serial,
+// without the lock and without checking them against payctl.yaml.
+func (w *Workspace) Identity(ctx context.Context) (string, uint64, error) {
+	b, err := w.Backend()
+	if err != nil {
+		return "", 0, err
+	}
+	st, err := state.Open(ctx, b, state.Options{Op: "doctor", Now: w.stateNow()})
+	if err != nil {
+		return "", 0, err
+	}
+	defer st.Close()
+	snap := st.Snapshot()
+	return snap.Lineage, snap.Serial, nil
+}
+
+func (w *Workspace) stateNow() func() time.Time {
+	if w.StateNow != nil {
+		return w.StateNow
+	}
+	return w.Now
 }
 
 // StateLocation names the state in plans and messages.

@@ -64,9 +64,10 @@ import (
 
 // Type describes Cronos Engine to the rest of payctl.
 var Type = providers.Type{
-	Name:  "cronos",
-	Title: "Cronos",
-	Rules: Rules{},
+	Name:        "cronos",
+	KeyedLookup: true,
+	Title:       "Cronos",
+	Rules:       Rules{},
 	// The disbursement fee looks flat at 3000 IDR in every source; who
 	// bears it is a project setting at Cronos (feePayer), so the default
 	// says the sender pays, as the docs' example (totalAmount = amount +

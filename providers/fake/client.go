@@ -56,6 +56,7 @@ type createRequest struct {
 // Type is the fake provider type, "fake". It pays in IDR.
 var Type = providers.Type{
 	Name:        "fake",
+	KeyedLookup: true,
 	Title:       "fake",
 	Rules:       rules{},
 	DefaultFees: fee.Schedule{Fixed: new(money.FromInt64(1)), Payer: fee.Sender, Basis: fee.PerPayout, Rounding: money.HalfEven, Places: 0},
