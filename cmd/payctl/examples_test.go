@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,47 @@ func TestExamples(t *testing.T) {
 	readme, _ := os.ReadFile(filepath.Join(root, "examples/broken/README.md"))
 	if !strings.Contains(string(readme), out) {
 		t.Fatalf("examples/broken/README.md does not show what validate prints:\n%s", out)
+	}
+}
+
+// TestExampleWorkflows keeps the GitHub Actions examples safe as written
+// (.ci/run also lints them with actionlint): both run one pinned payctl
+// version, and the apply workflow applies the saved plan, never a new one,
+// one apply at a time.
+func TestExampleWorkflows(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	pin := regexp.MustCompile(`(?m)^\s*PAYCTL_VERSION: (v\d+\.\d+\.\d+)\b`)
+	versions := map[string]string{}
+	for _, name := range []string{"payctl-plan.yml", "payctl-apply.yml"} {
+		b, err := os.ReadFile(filepath.Join(root, "examples/github-actions", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		m := pin.FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("%s: no pinned PAYCTL_VERSION", name)
+		} else {
+			versions[m[1]] = name
+		}
+		if strings.Contains(text, "@latest") {
+			t.Errorf("%s: installs payctl@latest; pin the version", name)
+		}
+		if !strings.Contains(text, `cmd/payctl@${PAYCTL_VERSION}`) {
+			t.Errorf("%s: does not install the pinned PAYCTL_VERSION", name)
+		}
+	}
+	if len(versions) > 1 {
+		t.Errorf("the plan and apply workflows pin different payctl versions: %v", versions)
+	}
+	apply, _ := os.ReadFile(filepath.Join(root, "examples/github-actions/payctl-apply.yml"))
+	if regexp.MustCompile(`(?m)^\s*(-\s*run:\s*)?payctl plan\b`).Match(apply) {
+		t.Error("payctl-apply.yml plans again instead of applying the reviewed plan")
+	}
+	if !strings.Contains(string(apply), "payctl apply reviewed/plan.json") {
+		t.Error("payctl-apply.yml does not apply the downloaded plan")
+	}
+	if !strings.Contains(string(apply), "group: payctl-apply") || !strings.Contains(string(apply), "cancel-in-progress: false") {
+		t.Error("payctl-apply.yml: applies must share one concurrency group and never be cancelled")
 	}
 }
