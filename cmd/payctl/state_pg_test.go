@@ -43,9 +43,6 @@ type pgRig struct {
 	// rate limits the provider's requests per second, so that kills land
 	// in the middle of the work rather than after it.
 	rate int
-	// pin is the state line of the database state, once the first host
-	// created it with `payctl init`.
-	pin string
 }
 
 const pgStateName = "payouts"
@@ -92,11 +89,6 @@ policy:
 		}
 		write(r.t, filepath.Join(dir, name), m.String())
 	}
-	if r.pin == "" {
-		r.pin = initState(r.t, dir, "PAYCTL_PG_DSN="+r.dsn)
-	} else {
-		pinConfig(r.t, dir, r.pin)
-	}
 	return dir
 }
 
@@ -126,6 +118,9 @@ func (r *pgRig) migrate(dir string) {
 	if out, err := r.run(dir, nil, "state", "migrate-schema"); err != nil {
 		r.t.Fatalf("migrate-schema: %v\n%s", err, out)
 	}
+	// The state is created once, as a person would; the other hosts'
+	// configs stay unpinned (the fake provider finds payouts by key).
+	initState(r.t, dir, "PAYCTL_PG_DSN="+r.dsn)
 }
 
 // settle applies every batch until nothing is left to do, as an operator
@@ -194,8 +189,15 @@ func TestPostgresCommands(t *testing.T) {
 			t.Fatalf("migrate-schema: %v\n%s\nwant %q", err, out, want)
 		}
 	}
-	if out, err := r.run(dir, nil, "apply", "-auto-approve", r.files[0]); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
+	if out, err := r.run(dir, nil, "apply", "-auto-approve", r.files[0]); err == nil || !strings.Contains(out, "payctl: error: no state at postgres:payouts: payctl does not start a state implicitly") {
+		t.Fatalf("apply before init: %v\n%s", err, out)
+	}
+	if out, err := r.run(dir, nil, "apply", "-init", "-auto-approve", r.files[0]); err != nil || !strings.Contains(out, "payctl: created the state postgres:payouts, lineage ") ||
+		!strings.Contains(out, "state: {backend: postgres, dsnEnv: PAYCTL_PG_DSN, name: payouts, lineage: ") {
+		t.Fatalf("apply -init: %v\n%s", err, out)
+	}
+	if out, err := r.run(dir, nil, "init"); err == nil || !strings.Contains(out, "payctl: error: the state postgres:payouts exists already") {
+		t.Fatalf("init of an existing state: %v\n%s", err, out)
 	}
 	if out, err := r.run(dir, nil, "state", "verify"); err != nil || !strings.Contains(out, "postgres:payouts: verified: 42 journal records") {
 		t.Fatalf("verify: %v\n%s", err, out)
