@@ -202,6 +202,10 @@ type Emulator struct {
 	ids      *rand.ChaCha8
 	closed   bool
 	journal  *appendlog.Log // nil without a LedgerPath
+	// No pending disbursement is due before nextDue, when dueKnown: the
+	// scan of the ledger that each request starts with is then skipped.
+	nextDue  time.Time
+	dueKnown bool
 
 	out outbox
 }
@@ -599,6 +603,9 @@ func (e *Emulator) commitLocked(req Disbursement) *Disbursement {
 	e.ledger = append(e.ledger, p)
 	e.byRef[p.MerchantRef] = p
 	e.byID[p.ID] = p
+	if due := now.Add(e.cfg.SettleDelay); due.Before(e.nextDue) {
+		e.nextDue = due
+	}
 	e.log.Debug("cronos emulator: disbursement created", "id", p.ID, "reference", p.MerchantRef, "amount", p.Amount)
 	return p
 }
@@ -626,9 +633,19 @@ func (e *Emulator) newIDLocked() string {
 // dated when they became due, and queues their callbacks.
 func (e *Emulator) progressLocked() {
 	now := e.now()
+	if e.dueKnown && now.Before(e.nextDue) {
+		return
+	}
+	e.nextDue, e.dueKnown = never, true
 	for _, d := range e.ledger {
+		if d.Status != "pending" {
+			continue
+		}
 		due := d.Created.Add(e.cfg.SettleDelay)
-		if d.Status != "pending" || now.Before(due) {
+		if now.Before(due) {
+			if due.Before(e.nextDue) {
+				e.nextDue = due
+			}
 			continue
 		}
 		switch {
@@ -653,6 +670,9 @@ func (e *Emulator) progressLocked() {
 		}
 	}
 }
+
+// never is later than any due date.
+var never = time.Unix(1<<62, 0)
 
 func last4(s string) string {
 	if len(s) > 4 {
