@@ -21,6 +21,9 @@ type EmulatorHost struct {
 	ems  []Emulator
 	srv  *http.Server
 	url  string
+
+	connMu sync.Mutex
+	fresh  map[net.Conn]bool // connections that have not sent a request yet
 }
 
 // NewEmulatorHost returns a host with no emulators that serves nothing yet.
@@ -60,7 +63,7 @@ func (h *EmulatorHost) Serve(ln net.Listener) <-chan error {
 	if h.root != nil {
 		handler = h.root
 	}
-	h.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	h.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnState: h.track}
 	h.url = "http://" + ln.Addr().String()
 	srv := h.srv
 	h.mu.Unlock()
@@ -71,6 +74,22 @@ func (h *EmulatorHost) Serve(ln net.Listener) <-chan error {
 		}
 	}()
 	return errc
+}
+
+// track remembers the connections that have sent no request yet: a
+// client dials a spare one now and then, and Shutdown would wait five
+// seconds for each before counting it idle.
+func (h *EmulatorHost) track(c net.Conn, s http.ConnState) {
+	h.connMu.Lock()
+	defer h.connMu.Unlock()
+	if s == http.StateNew {
+		if h.fresh == nil {
+			h.fresh = map[net.Conn]bool{}
+		}
+		h.fresh[c] = true
+	} else {
+		delete(h.fresh, c)
+	}
 }
 
 // URL is the base URL of the emulator served at the root, or with a
@@ -89,6 +108,12 @@ func (h *EmulatorHost) Close(ctx context.Context) error {
 	defer h.mu.Unlock()
 	var errs []error
 	if h.srv != nil {
+		h.srv.SetKeepAlivesEnabled(false)
+		h.connMu.Lock()
+		for c := range h.fresh {
+			c.Close() // no request on it: nothing is lost
+		}
+		h.connMu.Unlock()
 		if err := h.srv.Shutdown(ctx); err != nil && ctx.Err() == nil {
 			errs = append(errs, err)
 		}

@@ -2,10 +2,12 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"testing"
+	"time"
 )
 
 type stubEmulator struct {
@@ -85,5 +87,45 @@ func TestEmulatorHostRoot(t *testing.T) {
 	defer h.Close(context.Background())
 	if got := get(t, h.URL()+"/payouts"); got != "a /payouts" {
 		t.Errorf("got %q, want %q", got, "a /payouts")
+	}
+}
+
+// A connection a client dialed and never used is closed at once by Close:
+// Shutdown alone waits five seconds before it counts one idle.
+func TestEmulatorHostClosesUnusedConnections(t *testing.T) {
+	closed := 0
+	h := NewEmulatorHost()
+	if _, err := h.Start(stubType("a", &closed), "", EmulatorOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Serve(ln)
+	get(t, h.URL()+"/x") // the server is serving
+	spare, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	// A request on a new connection, accepted after the spare one, is
+	// answered only once the server has seen the spare connection.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := fresh.Get(h.URL() + "/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	spare.SetReadDeadline(time.Now().Add(time.Minute)) // a failure, not a hang
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Shutdown must not be what closes the connection
+	h.Close(ctx)
+	var ne net.Error
+	if n, err := spare.Read(make([]byte, 1)); err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("unused connection after Close: read %d bytes, error %v; want it closed", n, err)
+	}
+	if closed != 1 {
+		t.Errorf("%d emulators closed, want 1", closed)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -176,16 +177,23 @@ func confirm(e *Env, p *plan.Plan) error {
 	return nil
 }
 
-// applyOutput prints apply's progress and results: text (with a progress
-// line on a terminal) or JSON lines.
+// applyOutput prints apply's progress and results: text or JSON lines.
+//
+// Progress goes to stderr as a line redrawn in place on a terminal, and as
+// one line every progressEvery otherwise (a CI log), so that a long run
+// piped somewhere still shows it is alive. With -json, the same figures
+// are "progress" events on stdout at that interval. PAYCTL_PROGRESS_INTERVAL
+// (a Go duration) sets the interval; scripts use it to see lines quickly.
 type applyOutput struct {
 	e     *Env
 	json  bool
 	tty   bool
+	every time.Duration // interval of progress lines and events off a terminal
 	mu    sync.Mutex
 	total int
 	done  int
 	bad   int
+	by    map[providers.Status]int
 	paid  map[string]money.Amount
 	began time.Time
 	stopC chan struct{}
@@ -195,8 +203,20 @@ type applyOutput struct {
 	flushTimer *time.Timer
 }
 
+// defaultProgressEvery is how often progress is reported off a terminal.
+const defaultProgressEvery = 10 * time.Second
+
 func newApplyOutput(e *Env, asJSON bool) *applyOutput {
-	return &applyOutput{e: e, json: asJSON, tty: !asJSON && e.stderrIsTerminal(), paid: map[string]money.Amount{}}
+	o := &applyOutput{e: e, json: asJSON, tty: !asJSON && e.stderrIsTerminal(), every: defaultProgressEvery,
+		by: map[providers.Status]int{}, paid: map[string]money.Amount{}}
+	if s := e.Getenv("PAYCTL_PROGRESS_INTERVAL"); s != "" {
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			o.every = d
+		} else {
+			o.warn("PAYCTL_PROGRESS_INTERVAL=%q is not a positive duration such as 30s; reporting progress every %s", s, defaultProgressEvery)
+		}
+	}
+	return o
 }
 
 // event writes one JSON line. Lines are buffered and flushed at least
@@ -270,26 +290,81 @@ func (o *applyOutput) start(p *plan.Plan) {
 	o.began = time.Now()
 	if o.json {
 		o.event(map[string]any{"type": "start", "payouts": o.total, "state_serial": p.State.Serial})
+	}
+	report, every := o.reportProgress, o.every
+	if o.tty {
+		report, every = o.drawProgress, 200*time.Millisecond
+	}
+	o.stopC = make(chan struct{})
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-o.stopC:
+				return
+			case <-t.C:
+				report()
+			}
+		}
+	}()
+}
+
+// progressFigures is a snapshot of the run's progress.
+type progressFigures struct {
+	done, total                             int
+	paid, pending, unknown, failed, notSent int
+	elapsed                                 time.Duration
+	rate                                    float64 // payouts per second
+	left                                    time.Duration
+	leftKnown                               bool
+}
+
+func (o *applyOutput) figures() progressFigures {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f := progressFigures{
+		done: o.done, total: o.total,
+		paid: o.by[providers.StatusPaid], pending: o.by[providers.StatusPending],
+		unknown: o.by[providers.StatusUnknown], failed: o.by[providers.StatusFailed],
+		notSent: o.by[providers.StatusNotSent],
+		elapsed: time.Since(o.began),
+	}
+	if s := f.elapsed.Seconds(); s > 0 {
+		f.rate = float64(f.done) / s
+	}
+	if f.rate > 0 {
+		f.left = time.Duration(float64(f.total-f.done) / f.rate * float64(time.Second))
+		f.leftKnown = true
+	}
+	return f
+}
+
+// reportProgress prints one progress line on stderr, or with -json one
+// progress event on stdout.
+func (o *applyOutput) reportProgress() {
+	f := o.figures()
+	if o.json {
+		ev := map[string]any{"type": "progress", "done": f.done, "total": f.total,
+			"paid": f.paid, "pending": f.pending, "unknown": f.unknown, "failed": f.failed, "not_sent": f.notSent,
+			"payouts_per_second": round1(f.rate), "elapsed_seconds": round1(f.elapsed.Seconds()), "seconds_left": nil}
+		if f.leftKnown {
+			ev["seconds_left"] = round1(f.left.Seconds())
+		}
+		o.event(ev)
 		return
 	}
-	if o.tty {
-		o.stopC = make(chan struct{})
-		o.wg.Add(1)
-		go func() {
-			defer o.wg.Done()
-			t := time.NewTicker(200 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-o.stopC:
-					return
-				case <-t.C:
-					o.drawProgress()
-				}
-			}
-		}()
+	left := "time left unknown"
+	if f.leftKnown {
+		left = "about " + f.left.Round(time.Second).String() + " left"
 	}
+	fmt.Fprintf(o.e.Stderr, "payctl: progress: %d/%d done (%d paid, %d pending, %d unknown, %d failed, %d not sent), %.1f payouts/s, %s elapsed, %s\n",
+		f.done, f.total, f.paid, f.pending, f.unknown, f.failed, f.notSent, f.rate, f.elapsed.Round(time.Second), left)
 }
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
 func (o *applyOutput) drawProgress() {
 	o.mu.Lock()
@@ -304,9 +379,13 @@ func (o *applyOutput) drawProgress() {
 }
 
 func (o *applyOutput) stop() {
-	if o.stopC != nil {
-		close(o.stopC)
-		o.wg.Wait()
+	if o.stopC == nil {
+		return
+	}
+	close(o.stopC)
+	o.wg.Wait()
+	o.stopC = nil
+	if o.tty {
 		o.drawProgress()
 		fmt.Fprintln(o.e.Stderr)
 	}
@@ -315,6 +394,7 @@ func (o *applyOutput) stop() {
 func (o *applyOutput) progress(p *apply.Outcome) {
 	o.mu.Lock()
 	o.done++
+	o.by[p.Status]++
 	if p.Status == providers.StatusPaid || p.Status == providers.StatusPending {
 		if a, ok := o.paid[p.Currency.Code]; ok {
 			o.paid[p.Currency.Code] = a.Add(p.Amount)

@@ -71,10 +71,21 @@ type ddLedgerFile struct {
 	Executes map[string]int  `json:"executes"`
 }
 
+// ledger reads the ledger file as the next emulator finds it: a killed
+// payctl leaves its last changes in the emulator's journal, which an
+// emulator opened on the file replays into it.
 func (f *ddFolder) ledger() ddLedgerFile {
 	f.t.Helper()
 	var l ddLedgerFile
-	b, err := os.ReadFile(filepath.Join(f.dir, ".payctl-emulator", "usd.json"))
+	path := filepath.Join(f.dir, ".payctl-emulator", "usd.json")
+	em, err := ddemu.New(providers.EmulatorOptions{LedgerPath: path})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := em.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -50,8 +50,13 @@
 // the other request faults apply to the next POST /disburse requests that
 // pass authentication. Each firing is counted in Faults.
 //
-// The ledger is persisted to EmulatorOptions.LedgerPath, atomically, after
-// every change, and reloaded by New.
+// The ledger is persisted to EmulatorOptions.LedgerPath. Each change is
+// appended to a journal beside it (LedgerPath + ".journal", JSON lines)
+// and a disbursement is answered only once its line is durable; answers
+// in flight together share one fsync. New replays the journal over the
+// ledger file, so a killed process loses no acknowledged disbursement,
+// and Close (like New, after a replay) compacts everything into the
+// ledger file, one indented JSON document, and removes the journal.
 package emulator
 
 import (
@@ -77,6 +82,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/payctl/payctl/internal/appendlog"
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/cronos/internal/wire"
@@ -195,6 +201,11 @@ type Emulator struct {
 	fired    map[Fault]int
 	ids      *rand.ChaCha8
 	closed   bool
+	journal  *appendlog.Log // nil without a LedgerPath
+	// No pending disbursement is due before nextDue, when dueKnown: the
+	// scan of the ledger that each request starts with is then skipped.
+	nextDue  time.Time
+	dueKnown bool
 
 	out outbox
 }
@@ -245,6 +256,9 @@ func NewWithConfig(opts providers.EmulatorOptions, cfg Config) (*Emulator, error
 		if err := e.load(); err != nil {
 			return nil, err
 		}
+		if err := e.openJournal(); err != nil {
+			return nil, err
+		}
 	}
 	e.mux = http.NewServeMux()
 	e.mux.HandleFunc("POST /disburse", e.handleDisburse)
@@ -288,12 +302,15 @@ func (e *Emulator) Credentials() map[string]string {
 	return map[string]string{"keyEnv": wire.DemoKey, "tokenEnv": wire.DemoToken}
 }
 
-// Close stops sending callbacks (queued ones are dropped) and persists the
-// ledger.
+// Close stops sending callbacks (queued ones are dropped) and compacts
+// the journal into the ledger file.
 func (e *Emulator) Close() error {
 	e.mu.Lock()
-	e.closed = true
-	err := e.persistLocked()
+	var err error
+	if !e.closed {
+		e.closed = true
+		err = e.compactLocked()
+	}
 	e.mu.Unlock()
 	e.out.stop()
 	return err
@@ -466,7 +483,8 @@ func (e *Emulator) handleDisburse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := e.commitLocked(req)
-	if err := e.persistLocked(); err != nil {
+	seq, err := e.logLocked(d)
+	if err != nil {
 		e.uncommitLocked(d)
 		e.mu.Unlock()
 		e.log.Error("cronos emulator: persist ledger", "error", err)
@@ -483,6 +501,16 @@ func (e *Emulator) handleDisburse(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e.mu.Unlock()
+	// Durable before any answer: answers in flight share one fsync. A
+	// failure here leaves the disbursement created, as a crash after the
+	// write would, and answers as a server error after commit does.
+	if e.journal != nil {
+		if err := e.journal.Sync(seq); err != nil {
+			e.log.Error("cronos emulator: persist ledger", "error", err)
+			writeEnvelope(w, http.StatusInternalServerError, "internal server error", nil)
+			return
+		}
+	}
 
 	switch fault {
 	case Fault5xxAfterCommit:
@@ -575,6 +603,9 @@ func (e *Emulator) commitLocked(req Disbursement) *Disbursement {
 	e.ledger = append(e.ledger, p)
 	e.byRef[p.MerchantRef] = p
 	e.byID[p.ID] = p
+	if due := now.Add(e.cfg.SettleDelay); due.Before(e.nextDue) {
+		e.nextDue = due
+	}
 	e.log.Debug("cronos emulator: disbursement created", "id", p.ID, "reference", p.MerchantRef, "amount", p.Amount)
 	return p
 }
@@ -602,10 +633,19 @@ func (e *Emulator) newIDLocked() string {
 // dated when they became due, and queues their callbacks.
 func (e *Emulator) progressLocked() {
 	now := e.now()
-	changed := false
+	if e.dueKnown && now.Before(e.nextDue) {
+		return
+	}
+	e.nextDue, e.dueKnown = never, true
 	for _, d := range e.ledger {
+		if d.Status != "pending" {
+			continue
+		}
 		due := d.Created.Add(e.cfg.SettleDelay)
-		if d.Status != "pending" || now.Before(due) {
+		if now.Before(due) {
+			if due.Before(e.nextDue) {
+				e.nextDue = due
+			}
 			continue
 		}
 		switch {
@@ -622,15 +662,17 @@ func (e *Emulator) progressLocked() {
 			d.Paid, d.Settled = &paid, &paid
 			d.RecipientName = "EMULATED RECIPIENT " + last4(d.RecipientAccount)
 		}
-		changed = true
 		e.notifyLocked(d)
-	}
-	if changed {
-		if err := e.persistLocked(); err != nil {
+		// Not waited for: settling is a function of the creation, so a
+		// replay that lacks this line settles d again, the same way.
+		if _, err := e.logLocked(d); err != nil {
 			e.log.Error("cronos emulator: persist ledger", "error", err)
 		}
 	}
 }
+
+// never is later than any due date.
+var never = time.Unix(1<<62, 0)
 
 func last4(s string) string {
 	if len(s) > 4 {
@@ -847,10 +889,76 @@ type ledgerFile struct {
 
 const ledgerVersion = 1
 
-func (e *Emulator) persistLocked() error {
-	if e.opts.LedgerPath == "" {
+// journalPath is where changes to the ledger are appended.
+func (e *Emulator) journalPath() string { return e.opts.LedgerPath + ".journal" }
+
+// openJournal replays the journal a killed process left over the loaded
+// ledger, compacts the result into the ledger file, and opens an empty
+// journal.
+func (e *Emulator) openJournal() error {
+	n := 0
+	err := appendlog.Replay(e.journalPath(), func(line []byte) error {
+		var d Disbursement
+		if err := json.Unmarshal(line, &d); err != nil {
+			return err
+		}
+		if d.ID == "" || d.MerchantRef == "" {
+			return errors.New("a disbursement with no id or reference")
+		}
+		if old := e.byID[d.ID]; old != nil {
+			*old = d
+		} else {
+			if e.byRef[d.MerchantRef] != nil {
+				return fmt.Errorf("reference %s repeated", d.MerchantRef)
+			}
+			p := &d
+			e.ledger = append(e.ledger, p)
+			e.byID[p.ID], e.byRef[p.MerchantRef] = p, p
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cronos emulator: journal %v; move it away to drop the changes it holds", err)
+	}
+	if n > 0 {
+		// Replaying twice is harmless (a line replaces its disbursement),
+		// so a crash between these two steps loses nothing.
+		if err := e.persistLocked(); err != nil {
+			return fmt.Errorf("cronos emulator: %w", err)
+		}
+		if err := os.Remove(e.journalPath()); err != nil {
+			return fmt.Errorf("cronos emulator: %w", err)
+		}
+	}
+	if e.journal, err = appendlog.Open(e.journalPath()); err != nil {
+		return fmt.Errorf("cronos emulator: %w", err)
+	}
+	return nil
+}
+
+// logLocked appends d's current state to the journal; seq is for Sync.
+func (e *Emulator) logLocked(d *Disbursement) (seq uint64, err error) {
+	if e.journal == nil {
+		return 0, nil
+	}
+	return e.journal.Append(d)
+}
+
+// compactLocked writes the whole ledger to the ledger file and removes the
+// journal.
+func (e *Emulator) compactLocked() error {
+	if e.journal == nil {
 		return nil
 	}
+	if err := e.persistLocked(); err != nil {
+		return err
+	}
+	return errors.Join(e.journal.Close(), os.Remove(e.journalPath()))
+}
+
+// persistLocked writes the whole ledger to the ledger file, atomically.
+func (e *Emulator) persistLocked() error {
 	f := ledgerFile{Version: ledgerVersion, Disbursements: make([]Disbursement, len(e.ledger))}
 	for i, d := range e.ledger {
 		f.Disbursements[i] = *d

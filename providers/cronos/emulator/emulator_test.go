@@ -530,3 +530,43 @@ func TestCredentialsAndRoutes(t *testing.T) {
 		t.Errorf("unknown route: got HTTP %d, want 404", r.status)
 	}
 }
+
+// A process killed without Close leaves its changes in the journal: the
+// next emulator replays them, settling included, and writes them to the
+// ledger file; Close leaves no journal behind.
+func TestJournalSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "idr.json")
+	f := newFixture(t, providers.EmulatorOptions{LedgerPath: path, Seed: 7}, Config{})
+	f.create(t, "ref-1", "0821837182312831", 10500)
+	f.clock.Advance(time.Minute)
+	f.get(t, "/balance") // settles ref-1: logged, not waited for
+	f.create(t, "ref-2", "0821837182312832", 20500)
+	want := f.em.Ledger()
+	if _, err := os.Stat(path + ".journal"); err != nil {
+		t.Fatalf("no journal while running: %v", err)
+	}
+	// Killed: copy what is on disk now, as a new process would find it.
+	kdir := t.TempDir()
+	kpath := filepath.Join(kdir, "idr.json")
+	for _, name := range []string{"idr.json", "idr.json.journal"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			os.WriteFile(filepath.Join(kdir, name), b, 0o600)
+		}
+	}
+	g := newFixture(t, providers.EmulatorOptions{LedgerPath: kpath, Seed: 7}, Config{})
+	got := g.em.Ledger()
+	if len(got) != 2 || got[0].ID != want[0].ID || got[1].MerchantRef != "ref-2" || got[0].Status != "success" {
+		t.Fatalf("replayed %+v, want %+v", got, want)
+	}
+	b, err := os.ReadFile(kpath)
+	if err != nil || strings.Count(string(b), `"merchantRef"`) != 2 {
+		t.Fatalf("ledger file after replay: %v\n%s", err, b)
+	}
+	if err := g.em.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(kpath + ".journal"); !os.IsNotExist(err) {
+		t.Errorf("journal after Close: %v, want none", err)
+	}
+}

@@ -24,9 +24,13 @@
 // JavaScript example). A request with neither gets 401 "Missing API key in
 // request headers.", a wrong key 403.
 //
-// Every change is persisted atomically to EmulatorOptions.LedgerPath when
-// it is set, and New reloads it, so a sandbox keeps its payments across
-// runs. Identifiers are derived from the seed and a persisted counter, so
+// When EmulatorOptions.LedgerPath is set, every change is appended to a
+// journal beside it (LedgerPath + ".journal", JSON lines), and an answer
+// that created something is sent only once its change is durable (answers
+// in flight together share one fsync). New replays the journal over the
+// ledger file, so a killed process loses nothing it answered, and Close
+// (like New, after a replay) compacts everything into the ledger file and
+// removes the journal; a sandbox keeps its payments across runs. Identifiers are derived from the seed and a persisted counter, so
 // they are repeatable and never collide with reloaded ones.
 //
 // Faults are armed by name, through Inject and InjectAt or through
@@ -49,6 +53,7 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -56,6 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -63,6 +69,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/payctl/payctl/internal/appendlog"
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
@@ -228,6 +235,16 @@ type Emulator struct {
 	armed       map[armKey]int
 	fired       map[string]int
 	requests    map[string]int
+	journal     *appendlog.Log // nil without a LedgerPath
+}
+
+// change is one line of the journal: what it names replaces what the
+// ledger holds, so replaying a line twice is harmless.
+type change struct {
+	Counter  uint64         `json:"counter,omitempty"`
+	Quote    *Quote         `json:"quote,omitempty"`
+	Payment  *Payment       `json:"payment,omitempty"`
+	Executes map[string]int `json:"executes,omitempty"`
 }
 
 var _ providers.Emulator = (*Emulator)(nil)
@@ -258,6 +275,9 @@ func New(opts providers.EmulatorOptions) (*Emulator, error) {
 	}
 	if e.path != "" {
 		if err := e.load(); err != nil {
+			return nil, err
+		}
+		if err := e.openJournal(); err != nil {
 			return nil, err
 		}
 	}
@@ -378,19 +398,24 @@ func (e *Emulator) Credentials() map[string]string {
 // Close persists the ledger and releases answers held by
 // delay-after-commit.
 func (e *Emulator) Close() error {
-	e.closeOnce.Do(func() { close(e.closed) })
+	first := false
+	e.closeOnce.Do(func() { close(e.closed); first = true })
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.persist()
+	if !first || e.journal == nil {
+		return nil
+	}
+	if err := e.persist(); err != nil {
+		return err
+	}
+	return errors.Join(e.journal.Close(), os.Remove(e.journalPath()))
 }
 
 // Ledger returns the payments made, with statuses as of now on the clock.
 func (e *Emulator) Ledger() []Payment {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.settleDue() {
-		e.logPersist(e.persist())
-	}
+	e.settleDue()
 	out := make([]Payment, len(e.led.Payments))
 	for i, p := range e.led.Payments {
 		p.Accounts = slices.Clone(p.Accounts)
@@ -452,16 +477,17 @@ func (e *Emulator) newID(n int) string {
 	return hex.EncodeToString(sum[:])[:n]
 }
 
-// settleDue moves payments past the settle delay to their final status.
-// Callers hold mu; it reports whether anything changed.
-func (e *Emulator) settleDue() bool {
+// settleDue moves payments past the settle delay to their final status,
+// and journals them (not waited for: a replay that lacks the line settles
+// the payment again, the same way). Callers hold mu.
+func (e *Emulator) settleDue() {
 	now := e.now()
-	changed := false
 	for i := range e.led.Payments {
 		p := &e.led.Payments[i]
 		if now.Before(p.CreatedAt.Add(e.settle)) {
 			continue
 		}
+		changed := false
 		for j := range p.Accounts {
 			a := &p.Accounts[j]
 			if a.Status != statusProcessing {
@@ -473,8 +499,10 @@ func (e *Emulator) settleDue() bool {
 			}
 			changed = true
 		}
+		if changed {
+			e.logRecord(e.record(change{Payment: p}))
+		}
 	}
-	return changed
 }
 
 func (e *Emulator) load() error {
@@ -513,6 +541,72 @@ func (e *Emulator) persist() error {
 	b = append(b, '\n')
 	return atomicfile.WriteFile(e.path, b, atomicfile.Options{})
 }
+
+func (e *Emulator) journalPath() string { return e.path + ".journal" }
+
+// openJournal replays the journal a killed process left over the loaded
+// ledger, compacts the result into the ledger file, and opens an empty
+// journal.
+func (e *Emulator) openJournal() error {
+	n := 0
+	err := appendlog.Replay(e.journalPath(), func(line []byte) error {
+		var c change
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return err
+		}
+		e.led.Counter = max(e.led.Counter, c.Counter)
+		if q := c.Quote; q != nil {
+			i := slices.IndexFunc(e.led.Quotes, func(x Quote) bool { return x.Authcode == q.Authcode })
+			if i < 0 {
+				e.led.Quotes = append(e.led.Quotes, *q)
+			} else {
+				e.led.Quotes[i] = *q
+			}
+		}
+		if p := c.Payment; p != nil {
+			i := slices.IndexFunc(e.led.Payments, func(x Payment) bool { return x.PaymentID == p.PaymentID })
+			if i < 0 {
+				e.led.Payments = append(e.led.Payments, *p)
+			} else {
+				e.led.Payments[i] = *p
+			}
+		}
+		maps.Copy(e.led.Executes, c.Executes)
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dinardragon emulator journal %v; move it away to drop the changes it holds", err)
+	}
+	if n > 0 {
+		// Replaying twice is harmless, so a crash between these two
+		// steps loses nothing.
+		if err := e.persist(); err != nil {
+			return fmt.Errorf("dinardragon emulator ledger: %w", err)
+		}
+		if err := os.Remove(e.journalPath()); err != nil {
+			return fmt.Errorf("dinardragon emulator ledger: %w", err)
+		}
+	}
+	if e.journal, err = appendlog.Open(e.journalPath()); err != nil {
+		return fmt.Errorf("dinardragon emulator ledger: %w", err)
+	}
+	return nil
+}
+
+// record appends c to the journal; Sync(seq) makes it durable. Callers
+// hold mu.
+func (e *Emulator) record(c change) (seq uint64, err error) {
+	if e.journal == nil {
+		return 0, nil
+	}
+	return e.journal.Append(c)
+}
+
+// logRecord logs a failure of record whose answer does not wait for it.
+func (e *Emulator) logRecord(_ uint64, err error) { e.logPersist(err) }
 
 func (e *Emulator) logPersist(err error) {
 	if err != nil {

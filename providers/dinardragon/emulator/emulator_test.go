@@ -241,10 +241,16 @@ func TestLedgerPersists(t *testing.T) {
 	if code, _ := post(t, again, "/execute", `{"authcode":"`+auth+`"}`, PrivateKey); code != 400 {
 		t.Errorf("re-executing after reload: got %d, want 400", code)
 	}
-	// Settling is persisted too.
+	// Settling is persisted too: in the ledger file once closed.
 	clk.Advance(DefaultSettleDelay)
 	if again.Ledger()[0].Accounts[0].Status != 1 {
 		t.Errorf("got status %d, want 1", again.Ledger()[0].Accounts[0].Status)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".journal"); !os.IsNotExist(err) {
+		t.Errorf("journal after Close: %v, want none", err)
 	}
 	b, _ := os.ReadFile(path)
 	if !strings.Contains(string(b), `"status": 1`) {
@@ -409,5 +415,45 @@ func TestDelayReleasedByClose(t *testing.T) {
 	e.Close()
 	if code := <-done; code != 200 {
 		t.Errorf("got %d, want the held 200", code)
+	}
+}
+
+// A process killed without Close leaves its changes in the journal: the
+// next emulator replays them and writes them to the ledger file.
+func TestJournalSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usd.json")
+	e, clk := newEmulator(t, providers.EmulatorOptions{LedgerPath: path, Seed: 3})
+	auth := quote(t, e, docsQuote)
+	post(t, e, "/execute", `{"authcode":"`+auth+`"}`, PrivateKey)
+	clk.Advance(DefaultSettleDelay)
+	want := e.Ledger() // settles: journaled, not waited for
+	quote(t, e, docsQuote)
+	// Killed: copy what is on disk now, as a new process would find it.
+	kdir := t.TempDir()
+	kpath := filepath.Join(kdir, "usd.json")
+	for _, name := range []string{"usd.json", "usd.json.journal"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			os.WriteFile(filepath.Join(kdir, name), b, 0o600)
+		}
+	}
+	again, err := New(providers.EmulatorOptions{LedgerPath: kpath, Seed: 3, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	got := again.Ledger()
+	if len(got) != 1 || got[0].PaymentID != want[0].PaymentID || got[0].Accounts[0].Status != 1 {
+		t.Fatalf("replayed %+v, want %+v", got, want)
+	}
+	if again.Executes(auth) != 1 || len(again.Quotes()) != 2 {
+		t.Errorf("replayed %d executes and %d quotes, want 1 and 2", again.Executes(auth), len(again.Quotes()))
+	}
+	if code, _ := post(t, again, "/execute", `{"authcode":"`+auth+`"}`, PrivateKey); code != 400 {
+		t.Errorf("re-executing after replay: got %d, want 400", code)
+	}
+	b, err := os.ReadFile(kpath)
+	if err != nil || strings.Count(string(b), `"payment_id"`) != 1 {
+		t.Fatalf("ledger file after replay: %v\n%s", err, b)
 	}
 }

@@ -17,6 +17,9 @@ import (
 type reply struct {
 	status int
 	body   []byte
+	// durable, when not zero, is the journal record that must be durable
+	// before the answer is sent.
+	durable uint64
 }
 
 func errorReply(status int, msg string) reply {
@@ -24,7 +27,7 @@ func errorReply(status int, msg string) reply {
 		Code  int    `json:"code"`
 		Error string `json:"error"`
 	}{status, msg})
-	return reply{status, b}
+	return reply{status: status, body: b}
 }
 
 // ServeHTTP serves the emulated API.
@@ -49,7 +52,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if path == endpointExecute && decodeErr == nil {
 		if code, ok := stringField(obj, "authcode"); ok {
 			e.led.Executes[code]++
-			e.logPersist(e.persist())
+			e.logRecord(e.record(change{Executes: map[string]int{code: e.led.Executes[code]}}))
 		}
 	}
 	burst := e.take(Fault429Burst, path)
@@ -95,6 +98,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rep = e.status(obj)
 		}
 		e.mu.Unlock()
+	}
+	if rep.durable > 0 {
+		if err := e.journal.Sync(rep.durable); err != nil {
+			e.logPersist(err)
+			rep = errorReply(http.StatusInternalServerError, "Internal server error.")
+		}
 	}
 
 	e.mu.Lock()
@@ -245,13 +254,14 @@ func (e *Emulator) getAuthcode(obj map[string]json.RawMessage) reply {
 	}
 	charge := total.Mul(percent).Mul(money.MustParse("0.01")).Round(3, money.HalfEven)
 	q := Quote{Authcode: e.newID(32), Amount: totalText, Charge: charge.String(), IssuedAt: e.now(), Accounts: accounts}
-	e.led.Quotes = append(e.led.Quotes, q)
-	if err := e.persist(); err != nil {
+	seq, err := e.record(change{Counter: e.led.Counter, Quote: &q})
+	if err != nil {
 		e.logPersist(err)
 		return errorReply(http.StatusInternalServerError, "Internal server error.")
 	}
+	e.led.Quotes = append(e.led.Quotes, q)
 	b := []byte(`{"code":200,"charge_in_usd":` + q.Charge + `,"authcode":"` + q.Authcode + `"}`)
-	return reply{http.StatusOK, b}
+	return reply{status: http.StatusOK, body: b, durable: seq}
 }
 
 func (e *Emulator) execute(obj map[string]json.RawMessage) reply {
@@ -276,7 +286,11 @@ func (e *Emulator) execute(obj map[string]json.RawMessage) reply {
 		p.Accounts = append(p.Accounts, a)
 	}
 	e.led.Payments = append(e.led.Payments, p)
-	if err := e.persist(); err != nil {
+	usedQuote := *q
+	seq, err := e.record(change{Counter: e.led.Counter, Quote: &usedQuote, Payment: &p})
+	if err != nil {
+		e.led.Payments = e.led.Payments[:len(e.led.Payments)-1]
+		q.Used = false
 		e.logPersist(err)
 		return errorReply(http.StatusInternalServerError, "Internal server error.")
 	}
@@ -314,13 +328,11 @@ func (e *Emulator) execute(obj map[string]json.RawMessage) reply {
 		b.WriteByte('}')
 	}
 	b.WriteString(`]}`)
-	return reply{e.executeCode, b.Bytes()}
+	return reply{status: e.executeCode, body: b.Bytes(), durable: seq}
 }
 
 func (e *Emulator) status(obj map[string]json.RawMessage) reply {
-	if e.settleDue() {
-		e.logPersist(e.persist())
-	}
+	e.settleDue()
 	type payment struct {
 		UniqueID string `json:"uniqueid"`
 		Status   int    `json:"status"`
@@ -355,5 +367,5 @@ func (e *Emulator) status(obj map[string]json.RawMessage) reply {
 		Code     int       `json:"code"`
 		Payments []payment `json:"payments"`
 	}{http.StatusOK, out})
-	return reply{http.StatusOK, b}
+	return reply{status: http.StatusOK, body: b}
 }
