@@ -414,7 +414,7 @@ func (b *bench) applyOne(typ string, n int) error {
 	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
-	m, err := b.runProc(dir, env, b.payctl, "apply", "-json", "-auto-approve", "batch.yaml")
+	m, err := b.runProc(dir, env, b.payctl, "apply", "-init", "-json", "-auto-approve", "batch.yaml")
 	if err != nil {
 		return err
 	}
@@ -503,7 +503,7 @@ func (b *bench) rehearsal(sz sizes) error {
 	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
-	m, err := b.runProc(dir, nil, b.payctl, "apply", "-json", "-auto-approve", "batch.yaml")
+	m, err := b.runProc(dir, nil, b.payctl, "apply", "-init", "-json", "-auto-approve", "batch.yaml")
 	if err != nil {
 		return err
 	}
@@ -780,6 +780,10 @@ func (b *bench) watch(sz sizes) error {
 			return err
 		}
 	}
+	// watch never creates a state: it starts from one made by init.
+	if _, err := b.runProc(dir, env, b.payctl, "init"); err != nil {
+		return err
+	}
 	cmd := exec.Command(b.payctl, "watch", "drop")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -832,7 +836,7 @@ func (b *bench) watch(sz sizes) error {
 	for f := files; f < files+3; f++ {
 		name := fmt.Sprintf("f%04d.yaml", f)
 		os.Rename(filepath.Join(stage, name), filepath.Join(bdir, name))
-		m, err := b.runProc(bdir, env, b.payctl, "apply", "-auto-approve", name)
+		m, err := b.runProc(bdir, env, b.payctl, "apply", "-init", "-auto-approve", name)
 		if err != nil {
 			return err
 		}
