@@ -14,12 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/payctl/payctl/internal/gitstate"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -108,35 +108,24 @@ func identityCheck(ctx context.Context, o Options) Check {
 // the next runner would start from an older state. ok is false when git is
 // not installed or the state is not in a git work tree.
 func gitCheck(ctx context.Context, statePath string) (Check, bool) {
-	if _, err := exec.LookPath("git"); err != nil {
+	g := gitstate.Of(ctx, statePath)
+	if !g.InWorkTree {
 		return Check{}, false
 	}
-	dir, base := filepath.Dir(statePath), filepath.Base(statePath)
-	git := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
-		return strings.TrimSpace(string(out)), err
-	}
-	if out, err := git("rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
-		return Check{}, false
-	}
+	base := filepath.Base(statePath)
 	c := Check{Name: "state in git"}
-	if _, err := git("ls-files", "--error-unmatch", "--", base); err != nil {
+	switch {
+	case !g.Tracked:
 		c.Level, c.Detail = Skip, base+" is not committed to git"
-		return c, true
-	}
-	if out, err := git("status", "--porcelain", "--", base, base+".journal"); err == nil && out != "" {
+	case g.Uncommitted:
 		c.Level, c.Detail = Warn, base+" has changes not committed to git"
 		c.Hint = "commit the state with its journal after every apply, so that the next runner starts from it"
-		return c, true
+	case g.Behind > 0:
+		c.Level, c.Detail = Warn, fmt.Sprintf("the checkout is %d commits behind its upstream for the state (as of the last fetch): the state is stale", g.Behind)
+		c.Hint = "pull before paying: apply refuses an older state, which would pay again what a newer one recorded"
+	default:
+		c.Level, c.Detail = OK, base+" is committed and the checkout is not behind its upstream (as of the last fetch)"
 	}
-	if out, err := git("rev-list", "--count", "HEAD..@{upstream}"); err == nil && out != "0" && out != "" {
-		c.Level, c.Detail = Warn, fmt.Sprintf("the checkout is %s commits behind its upstream (as of the last fetch): the state may be stale", out)
-		c.Hint = "pull before paying: an older state would pay again what a newer one recorded"
-		return c, true
-	}
-	c.Level, c.Detail = OK, base+" is committed and the checkout is not behind its upstream (as of the last fetch)"
 	return c, true
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/gitstate"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/plan"
@@ -256,6 +257,11 @@ func (e *LineageError) Error() string {
 // by payctl's key; it warns about any other unpinned state.
 func (w *Workspace) checkIdentity(ctx context.Context, st *state.State, write bool) error {
 	loc, pin, lineage := w.StateLocation(), w.Config.State.Lineage, st.Lineage()
+	if write {
+		if err := w.checkNotBehind(ctx); err != nil {
+			return err
+		}
+	}
 	if lineage == "" {
 		if !write {
 			return nil
@@ -288,6 +294,33 @@ func (w *Workspace) checkIdentity(ctx context.Context, st *state.State, write bo
 	}
 	w.warn(fmt.Sprintf("%s does not pin the state's lineage; pin it with: %s", w.Config.File, w.Config.PinLine(lineage)))
 	return nil
+}
+
+// AllowBehindEnv names the environment variable that lets a writer use a
+// local state whose git checkout is behind its upstream, for a deliberate
+// case (the upstream's commits are known not to have paid anything).
+const AllowBehindEnv = "PAYCTL_ALLOW_STALE_CHECKOUT"
+
+// checkNotBehind refuses a local state whose git checkout lacks commits
+// of its upstream that change the state: it is an older state, which
+// would pay again what the newer one recorded. A PostgreSQL state is
+// never stale this way: every writer reads the one database. Changes to
+// the files that payctl did not make are refused by the state's own
+// checks (the snapshot's digest, the journal's hash chain).
+func (w *Workspace) checkNotBehind(ctx context.Context) error {
+	if w.Config.State.Backend == config.BackendPostgres || w.Getenv(AllowBehindEnv) == "1" {
+		return nil
+	}
+	g := gitstate.Of(ctx, w.Config.State.Path)
+	if g.Behind == 0 {
+		return nil
+	}
+	commits := fmt.Sprintf("%d commits", g.Behind)
+	if g.Behind == 1 {
+		commits = "1 commit"
+	}
+	return diag.WithHint(fmt.Errorf("the state %s is stale: its git checkout is %s behind its upstream for the state's files (as of the last fetch), which it does not know of", w.StateLocation(), commits),
+		"pull (git pull --ff-only) and run again; if those commits are known to have paid nothing, set %s=1 for this run", AllowBehindEnv)
 }
 
 // CheckState checks, without taking the lock, what a writer's OpenState

@@ -1,0 +1,57 @@
+// Package gitstate tells whether a local state kept in git is the latest
+// one: a state file from an older commit does not know what a newer one
+// paid. It asks the git command line, when there is one, and never the
+// network: "behind" is as of the last fetch.
+package gitstate
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is what git says of a state's files.
+type Status struct {
+	// InWorkTree is false when git is not installed or the state is not
+	// in a git work tree; nothing else is then known.
+	InWorkTree bool
+	// Tracked says the snapshot is committed.
+	Tracked bool
+	// Uncommitted says the snapshot or its journal differ from the commit.
+	Uncommitted bool
+	// Behind counts the commits of the upstream branch, not yet in the
+	// checkout, that change the snapshot or its journal.
+	Behind int
+}
+
+// Of returns the git status of the local state whose snapshot is at path.
+func Of(ctx context.Context, path string) Status {
+	var s Status
+	if _, err := exec.LookPath("git"); err != nil {
+		return s
+	}
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	git := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := git("rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
+		return s
+	}
+	s.InWorkTree = true
+	if _, err := git("ls-files", "--error-unmatch", "--", base); err == nil {
+		s.Tracked = true
+	}
+	if out, err := git("status", "--porcelain", "--", base, base+".journal"); err == nil && out != "" {
+		s.Uncommitted = true
+	}
+	if out, err := git("rev-list", "--count", "HEAD..@{upstream}", "--", base, base+".journal"); err == nil {
+		s.Behind, _ = strconv.Atoi(out)
+	}
+	return s
+}
