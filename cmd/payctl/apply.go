@@ -38,6 +38,10 @@ apply never starts a state by itself: a missing state is refused (run
 "payctl init"), unless -init is given and payctl.yaml pins no lineage; then
 apply creates the state, pays, and prints the line that pins it.
 
+Off a terminal (a CI log), a progress line goes to stderr every 10 seconds
+(PAYCTL_PROGRESS_INTERVAL, e.g. 30s, changes it); with -json the same figures
+are "progress" events.
+
 Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	auto := f.Bool("auto-approve", false, "pay without asking for confirmation")
 	asJSON := f.Bool("json", false, "print machine-readable events (JSON lines) instead of text")
