@@ -107,6 +107,31 @@ func (l *Log) Close() error {
 	return l.f.Close()
 }
 
+// Resume takes over the log at path that a process left behind: it
+// replays its lines with fn, has persist write what they changed (when
+// there were any), removes the log and opens an empty one. fn must be
+// idempotent: a crash between persist and the removal replays the same
+// lines again at the next start. Errors name the log and its line.
+func Resume(path string, fn func(line []byte) error, persist func() error) (*Log, error) {
+	n := 0
+	err := Replay(path, func(line []byte) error {
+		n++
+		return fn(line)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal %v; move it away to drop the changes it holds", err)
+	}
+	if n > 0 {
+		if err := persist(); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	return Open(path)
+}
+
 // Replay calls fn with each complete line of the log at path, in order.
 // A missing file is an empty log; a torn last line is skipped.
 func Replay(path string, fn func(line []byte) error) error {

@@ -896,8 +896,7 @@ func (e *Emulator) journalPath() string { return e.opts.LedgerPath + ".journal" 
 // ledger, compacts the result into the ledger file, and opens an empty
 // journal.
 func (e *Emulator) openJournal() error {
-	n := 0
-	err := appendlog.Replay(e.journalPath(), func(line []byte) error {
+	j, err := appendlog.Resume(e.journalPath(), func(line []byte) error {
 		var d Disbursement
 		if err := json.Unmarshal(line, &d); err != nil {
 			return err
@@ -915,25 +914,12 @@ func (e *Emulator) openJournal() error {
 			e.ledger = append(e.ledger, p)
 			e.byID[p.ID], e.byRef[p.MerchantRef] = p, p
 		}
-		n++
 		return nil
-	})
+	}, e.persistLocked)
 	if err != nil {
-		return fmt.Errorf("cronos emulator: journal %v; move it away to drop the changes it holds", err)
-	}
-	if n > 0 {
-		// Replaying twice is harmless (a line replaces its disbursement),
-		// so a crash between these two steps loses nothing.
-		if err := e.persistLocked(); err != nil {
-			return fmt.Errorf("cronos emulator: %w", err)
-		}
-		if err := os.Remove(e.journalPath()); err != nil {
-			return fmt.Errorf("cronos emulator: %w", err)
-		}
-	}
-	if e.journal, err = appendlog.Open(e.journalPath()); err != nil {
 		return fmt.Errorf("cronos emulator: %w", err)
 	}
+	e.journal = j
 	return nil
 }
 

@@ -548,8 +548,7 @@ func (e *Emulator) journalPath() string { return e.path + ".journal" }
 // ledger, compacts the result into the ledger file, and opens an empty
 // journal.
 func (e *Emulator) openJournal() error {
-	n := 0
-	err := appendlog.Replay(e.journalPath(), func(line []byte) error {
+	j, err := appendlog.Resume(e.journalPath(), func(line []byte) error {
 		var c change
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
@@ -574,25 +573,12 @@ func (e *Emulator) openJournal() error {
 			}
 		}
 		maps.Copy(e.led.Executes, c.Executes)
-		n++
 		return nil
-	})
+	}, e.persist)
 	if err != nil {
-		return fmt.Errorf("dinardragon emulator journal %v; move it away to drop the changes it holds", err)
-	}
-	if n > 0 {
-		// Replaying twice is harmless, so a crash between these two
-		// steps loses nothing.
-		if err := e.persist(); err != nil {
-			return fmt.Errorf("dinardragon emulator ledger: %w", err)
-		}
-		if err := os.Remove(e.journalPath()); err != nil {
-			return fmt.Errorf("dinardragon emulator ledger: %w", err)
-		}
-	}
-	if e.journal, err = appendlog.Open(e.journalPath()); err != nil {
 		return fmt.Errorf("dinardragon emulator ledger: %w", err)
 	}
+	e.journal = j
 	return nil
 }
 
