@@ -5,7 +5,10 @@
 package gitstate
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -25,6 +28,10 @@ type Status struct {
 	// Behind counts the commits of the upstream branch, not yet in the
 	// checkout, that change the snapshot or its journal.
 	Behind int
+	// Rewound says the journal in the work tree is not the committed one
+	// with records appended (payctl only ever appends): it was replaced,
+	// cut, or an older state was checked out over it.
+	Rewound bool
 }
 
 // Of returns the git status of the local state whose snapshot is at path.
@@ -49,9 +56,30 @@ func Of(ctx context.Context, path string) Status {
 	}
 	if out, err := git("status", "--porcelain", "--", base, base+".journal"); err == nil && out != "" {
 		s.Uncommitted = true
+		s.Rewound = rewound(ctx, dir, path+".journal", base+".journal")
 	}
 	if out, err := git("rev-list", "--count", "HEAD..@{upstream}", "--", base, base+".journal"); err == nil {
 		s.Behind, _ = strconv.Atoi(out)
 	}
 	return s
+}
+
+// rewound compares the journal at path with the one committed at HEAD:
+// only a journal that begins with every committed byte is one payctl
+// could have written since.
+func rewound(ctx context.Context, dir, path, base string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	committed, err := exec.CommandContext(ctx, "git", "-C", dir, "show", "HEAD:./"+base).Output()
+	if err != nil {
+		return false // not committed yet: nothing to compare with
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return len(committed) > 0
+	}
+	defer f.Close()
+	head := make([]byte, len(committed))
+	n, _ := io.ReadFull(f, head)
+	return !bytes.Equal(head[:n], committed)
 }

@@ -302,8 +302,9 @@ func (w *Workspace) checkIdentity(ctx context.Context, st *state.State, write bo
 const AllowBehindEnv = "PAYCTL_ALLOW_STALE_CHECKOUT"
 
 // checkNotBehind refuses a local state whose git checkout lacks commits
-// of its upstream that change the state: it is an older state, which
-// would pay again what the newer one recorded. A PostgreSQL state is
+// of its upstream that change the state, or whose journal in the work tree
+// is not the committed one with records appended: either is an older
+// state, which would pay again what the newer one recorded. A PostgreSQL state is
 // never stale this way: every writer reads the one database. Changes to
 // the files that payctl did not make are refused by the state's own
 // checks (the snapshot's digest, the journal's hash chain).
@@ -312,6 +313,10 @@ func (w *Workspace) checkNotBehind(ctx context.Context) error {
 		return nil
 	}
 	g := gitstate.Of(ctx, w.Config.State.Path)
+	if g.Rewound {
+		return diag.WithHint(fmt.Errorf("the state %s is not the one committed in git: its journal is not the committed journal with records added (payctl only ever appends), so an older state was checked out over it, or it was cut or replaced", w.StateLocation()),
+			"restore the committed state (git checkout -- %s %s.journal) and run again; if the files in the work tree are deliberately the right ones, set %s=1 for this run", filepath.Base(w.Config.State.Path), filepath.Base(w.Config.State.Path), AllowBehindEnv)
+	}
 	if g.Behind == 0 {
 		return nil
 	}
