@@ -60,6 +60,11 @@ type Workspace struct {
 	backend   state.Backend
 	fresh     *state.State // the state CreateState let a writer start
 	warned    map[string]bool
+	// outsideGit records that the state is in no git work tree (or git
+	// is not installed): that does not change while payctl runs, so the
+	// git processes are not started again at every open of a watch or
+	// serve session.
+	outsideGit bool
 }
 
 type runningEmulator struct {
@@ -312,7 +317,19 @@ func (w *Workspace) checkNotBehind(ctx context.Context) error {
 	if w.Config.State.Backend == config.BackendPostgres || w.Getenv(AllowBehindEnv) == "1" {
 		return nil
 	}
+	w.mu.Lock()
+	outside := w.outsideGit
+	w.mu.Unlock()
+	if outside {
+		return nil
+	}
 	g := gitstate.Of(ctx, w.Config.State.Path)
+	if !g.InWorkTree {
+		w.mu.Lock()
+		w.outsideGit = true
+		w.mu.Unlock()
+		return nil
+	}
 	if g.Rewound {
 		return diag.WithHint(fmt.Errorf("the state %s is not the one committed in git: its journal is not the committed journal with records added (payctl only ever appends), so an older state was checked out over it, or it was cut or replaced", w.StateLocation()),
 			"restore the committed state (git checkout -- %s %s.journal) and run again; if the files in the work tree are deliberately the right ones, set %s=1 for this run", filepath.Base(w.Config.State.Path), filepath.Base(w.Config.State.Path), AllowBehindEnv)
