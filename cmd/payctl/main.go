@@ -71,7 +71,7 @@ func signalName(sig os.Signal) string {
 // or change the state: they quit at the first signal. Anything else,
 // including a command this list does not know, stops gracefully.
 var readOnly = map[string]bool{
-	"validate": true, "plan": true, "history": true, "doctor": true,
+	"validate": true, "plan": true, "approve": true, "history": true, "doctor": true,
 	"version": true, "-version": true, "--version": true,
 	"help": true, "-h": true, "-help": true, "--help": true,
 	"state list": true, "state show": true, "state diff": true,
@@ -117,6 +117,7 @@ func init() {
 		{"init", "create the state and print the lineage that pins it in payctl.yaml", runInit},
 		{"validate", "check manifests against the schema, provider rules and policy", runValidate},
 		{"plan", "show what apply would pay, with fees and totals; save it with -out", runPlan},
+		{"approve", "sign a saved plan with your SSH key: an approval apply counts", runApprove},
 		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},
 		{"refresh", "ask providers for the status of payouts not yet final", runRefresh},
 		{"state", "list, show, resolve, unlock, verify, diff and export the state", runState},
