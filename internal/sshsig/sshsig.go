@@ -9,7 +9,8 @@
 // ed25519, ecdsa (nistp256, nistp384, nistp521), rsa (rsa-sha2-256 and
 // rsa-sha2-512; never ssh-rsa, which is SHA-1) and the security-key types
 // sk-ssh-ed25519@openssh.com and sk-ecdsa-sha2-nistp256@openssh.com
-// (verified, with the user-presence flag required). Certificates are not
+// (verified, with the user-presence flag required: the key was touched;
+// ssh-keygen -Y verify does not check that flag). Certificates are not
 // supported: a signature made with one, or a cert-authority line in
 // allowed_signers, is refused.
 package sshsig
@@ -219,13 +220,8 @@ func parse(blob []byte) (*Signature, error) {
 	if err := ssh.Unmarshal(w.Signature, &sig); err != nil {
 		return nil, fmt.Errorf("malformed signature: %v", err)
 	}
-	switch sig.Format {
-	case ssh.KeyAlgoSKECDSA256, ssh.KeyAlgoSKED25519:
-		// flags and counter follow the blob
-	default:
-		if len(sig.Rest) > 0 {
-			return nil, errors.New("malformed signature: trailing data")
-		}
+	if len(sig.Rest) > 0 && !sk(sig.Format) {
+		return nil, errors.New("malformed signature: trailing data")
 	}
 	return &Signature{
 		Key: key, Namespace: w.Namespace, HashAlg: w.HashAlg,
@@ -243,6 +239,9 @@ func (s *Signature) Verify(want string, message []byte) error {
 	if s.sig.Format == ssh.KeyAlgoRSA {
 		return errors.New("an ssh-rsa (SHA-1) signature: refused; sign with rsa-sha2-512 (ssh-keygen -Y sign does)")
 	}
+	if sk(s.sig.Format) && (len(s.sig.Rest) == 0 || s.sig.Rest[0]&skUserPresence == 0) {
+		return errors.New("a security-key signature made without touching the key (no user-presence flag): refused")
+	}
 	data, err := signedData(s.Namespace, s.HashAlg, message)
 	if err != nil {
 		return err
@@ -251,6 +250,15 @@ func (s *Signature) Verify(want string, message []byte) error {
 		return fmt.Errorf("the signature does not verify (the file changed since it was signed, or it signs another file): %v", err)
 	}
 	return nil
+}
+
+// skUserPresence is the flag a security key sets when it was touched.
+const skUserPresence = 0x01
+
+// sk reports whether a signature format is a security key's: its flags
+// and counter follow the signature blob.
+func sk(format string) bool {
+	return format == ssh.KeyAlgoSKECDSA256 || format == ssh.KeyAlgoSKED25519
 }
 
 // Fingerprint is the key's SHA-256 fingerprint as `ssh-keygen -l` prints

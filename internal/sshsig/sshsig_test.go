@@ -2,7 +2,9 @@ package sshsig
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,4 +275,66 @@ func FuzzParseAll(f *testing.F) {
 			s.Verify(Namespace, []byte("x"))
 		}
 	})
+}
+
+// skSign makes a security-key (sk-ssh-ed25519@openssh.com) signature in
+// software, as a FIDO token would, with the given flags.
+func skSign(t *testing.T, priv ed25519.PrivateKey, ns string, msg []byte, flags byte) (ssh.PublicKey, []byte) {
+	t.Helper()
+	const app = "ssh:"
+	pub, err := ssh.ParsePublicKey(ssh.Marshal(struct {
+		Type        string
+		Key         []byte
+		Application string
+	}{ssh.KeyAlgoSKED25519, priv.Public().(ed25519.PublicKey), app}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := signedData(ns, "sha512", msg)
+	appHash := sha256.Sum256([]byte(app))
+	dataHash := sha256.Sum256(data)
+	counter := uint32(7)
+	signed := append(append(appHash[:], flags, byte(counter>>24), byte(counter>>16), byte(counter>>8), byte(counter)), dataHash[:]...)
+	blob := ed25519.Sign(priv, signed)
+	sig := sshSignature{Format: ssh.KeyAlgoSKED25519, Blob: blob, Rest: []byte{flags, 0, 0, 0, byte(counter)}}
+	return pub, armor(append([]byte(magic), ssh.Marshal(wire{
+		Version: 1, PublicKey: pub.Marshal(), Namespace: ns, HashAlg: "sha512", Signature: ssh.Marshal(sig),
+	})...))
+}
+
+// Security keys: verified, with the user-presence (touch) flag required.
+// ssh-keygen -Y verify accepts both (it does not check the flag): payctl
+// is stricter, an approval needs a touch.
+func TestSecurityKeySignatures(t *testing.T) {
+	bin := keygen(t)
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	msg := []byte("plan\n")
+	for _, c := range []struct {
+		flags byte
+		ok    bool
+	}{{0x01, true}, {0x00, false}} {
+		pub, armored := skSign(t, priv, Namespace, msg, c.flags)
+		sigs, err := ParseAll(armored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = sigs[0].Verify(Namespace, msg)
+		if (err == nil) != c.ok || (!c.ok && !strings.Contains(err.Error(), "without touching the key")) {
+			t.Errorf("flags %#x: Verify = %v", c.flags, err)
+		}
+		if c.ok {
+			if err := sigs[0].Verify(Namespace, append(msg, 'x')); err == nil {
+				t.Errorf("sk signature verified over another message")
+			}
+		}
+		allowed := filepath.Join(dir, "allowed_signers")
+		os.WriteFile(allowed, []byte("alice@example.com "+authorized(pub)+"\n"), 0o644)
+		sigFile := filepath.Join(dir, "plan.sig")
+		os.WriteFile(sigFile, armored, 0o644)
+		out, err := run(t, msg, bin, "-Y", "verify", "-f", allowed, "-I", "alice@example.com", "-n", "payctl", "-s", sigFile)
+		if err != nil {
+			t.Errorf("flags %#x: ssh-keygen -Y verify: %v\n%s", c.flags, err, out)
+		}
+	}
 }
