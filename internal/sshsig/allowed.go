@@ -289,7 +289,8 @@ func showTime(t time.Time, text string) string {
 
 // Signer finds who key k belongs to: the first line, in file order, that
 // lists k, allows namespace ns and is valid at t. It returns that line's
-// first principal (the approver's identity) and its line number. When k is
+// first principal (the approver's identity, returned as written, even if
+// it is a pattern) and its line number. When k is
 // listed but no line of it allows ns at t, the error says why, naming the
 // first such line; when k is not listed, the error gives its fingerprint.
 func (a *AllowedSigners) Signer(k ssh.PublicKey, ns string, t time.Time) (principal string, line int, err error) {

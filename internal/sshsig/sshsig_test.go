@@ -338,3 +338,24 @@ func TestSecurityKeySignatures(t *testing.T) {
 		}
 	}
 }
+
+// ssh-keygen -Y sign -O hashalg=sha256 signatures verify too.
+func TestSHA256FromSSHKeygen(t *testing.T) {
+	bin := keygen(t)
+	dir := t.TempDir()
+	key := newKey(t, dir, "key", "ecdsa")
+	file := filepath.Join(dir, "plan.json")
+	msg := []byte("plan\n")
+	os.WriteFile(file, msg, 0o644)
+	if out, err := run(t, nil, bin, "-Y", "sign", "-n", "payctl", "-O", "hashalg=sha256", "-f", key, file); err != nil {
+		t.Skipf("this ssh-keygen has no -O hashalg: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(file + ".sig")
+	sigs, err := ParseAll(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigs[0].HashAlg != "sha256" || sigs[0].Verify(Namespace, msg) != nil {
+		t.Errorf("sha256 signature: %s, %v", sigs[0].HashAlg, sigs[0].Verify(Namespace, msg))
+	}
+}
