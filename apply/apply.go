@@ -46,6 +46,9 @@ type Engine struct {
 	// NewID names provider payouts in the journal; nil means random UUIDs.
 	// Tests set it for byte-stable output.
 	NewID func() string
+	// Approvals are the people whose signed approvals of the plan let it
+	// be paid; every intent records them.
+	Approvals []state.Approver
 
 	mu     sync.Mutex
 	opened map[string]providers.Provider
@@ -436,7 +439,7 @@ func (r *singleRun) prepare(ctx context.Context, it *plan.Item) *prepared {
 		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: "+err.Error()))
 		return nil
 	}
-	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Payouts: []state.EventPayout{intentPayout(it, &req)}}
+	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Approvals: r.e.Approvals, Payouts: []state.EventPayout{intentPayout(it, &req)}}
 	return &prepared{it: it, p: p, req: req, durable: r.e.State.RecordAsync(ctx, intent), began: time.Now()}
 }
 
@@ -599,7 +602,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	began := time.Now()
 	intent := &state.Event{
 		Kind: state.KindIntent, Provider: prov.Name(), Group: e.newID(), Token: q.Token,
-		Request: &req, PlannedFee: &planned, QuotedFee: &quoted,
+		Request: &req, PlannedFee: &planned, QuotedFee: &quoted, Approvals: e.Approvals,
 	}
 	for _, it := range items {
 		intent.Payouts = append(intent.Payouts, intentPayout(it, nil))

@@ -148,7 +148,7 @@ func TestPayThenReapplySendsNothing(t *testing.T) {
 	if got := rep.Count()[providers.StatusPaid]; got != 20 {
 		t.Fatalf("paid: got %d, want 20 (%+v)", got, rep.Count())
 	}
-	if p.Summary() != "20 to pay, 0 to retry, 0 unchanged, 0 pending, 0 unknown" {
+	if p.Summary() != "20 to pay, 0 to retry, 0 unchanged, 0 pending, 0 unknown; to check: 20 new accounts, 0 accounts changed" {
 		t.Errorf("first plan: %s", p.Summary())
 	}
 	creates := e.ledger.Creates()

@@ -518,7 +518,7 @@ func TestDinarDragonExecuteAnswerMismatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := p.Summary(); got != "3 to pay, 0 to retry, 3 unchanged, 0 pending, 0 unknown" {
+			if got := p.Summary(); got != "3 to pay, 0 to retry, 3 unchanged, 0 pending, 0 unknown; to check: 3 new accounts, 0 accounts changed" {
 				t.Fatalf("plan after resolve: %s", got)
 			}
 			if got := rep.Count(); !maps.Equal(got, map[providers.Status]int{providers.StatusPending: 3}) {
@@ -615,7 +615,7 @@ func TestDinarDragonLostExecuteAnswer(t *testing.T) {
 					t.Fatalf("after resolving paid: plan %s, %d sent, %d payments", p.Summary(), len(rep.Outcomes), len(ledger))
 				}
 			} else {
-				if p.Summary() != "0 to pay, 3 to retry, 0 unchanged, 0 pending, 0 unknown" || rep.Count()[providers.StatusPending] != 3 || len(ledger) != 1 {
+				if p.Summary() != "0 to pay, 3 to retry, 0 unchanged, 0 pending, 0 unknown; to check: 3 new accounts, 0 accounts changed" || rep.Count()[providers.StatusPending] != 3 || len(ledger) != 1 {
 					t.Fatalf("after resolving failed: plan %s, %v, %d payments", p.Summary(), rep.Count(), len(ledger))
 				}
 				if ledger[0].Authcode == auth || r.em.Executes(ledger[0].Authcode) != 1 {
@@ -660,7 +660,7 @@ func TestDinarDragonFailedRefundedIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Summary(); got != "0 to pay, 1 to retry, 2 unchanged, 0 pending, 0 unknown" {
+	if got := p.Summary(); got != "0 to pay, 1 to retry, 2 unchanged, 0 pending, 0 unknown; to check: 1 new account, 0 accounts changed" {
 		t.Fatalf("plan: %s", got)
 	}
 	var it *plan.Item

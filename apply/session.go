@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
@@ -27,6 +29,8 @@ type Workspace interface {
 	Engine(st *state.State) *Engine
 	// ConfigDigest pins payctl.yaml in saved plans.
 	ConfigDigest() string
+	// Approvals is payctl.yaml's policy.approvals, or nil.
+	Approvals() *config.Approvals
 }
 
 // Options open a Session.
@@ -116,6 +120,28 @@ func (s *Session) Reviewed(saved *plan.Plan, file string) (*plan.Plan, error) {
 		return nil, diag.WithHint(err, "%s", remake)
 	}
 	return derived, nil
+}
+
+// Authorize checks p against policy.approvals before it is paid. saved is
+// the saved plan p was derived from, read from file; nil when p was made
+// from manifests (paths), which carry no approvals. The approvers found
+// are recorded on every intent of the run. Warnings are approvals that do
+// not count (unknown or expired signers).
+func (s *Session) Authorize(p *plan.Plan, saved *plan.Plan, file string, paths []string) ([]string, error) {
+	pol := s.ws.Approvals()
+	need := review.Required(pol, p)
+	if saved == nil {
+		if need.Approvals > 0 {
+			return nil, review.Refuse(need, paths)
+		}
+		return nil, nil
+	}
+	approvers, warnings, err := review.Approved(pol, need, file, saved.Bytes(), s.Engine.now())
+	if err != nil {
+		return warnings, err
+	}
+	s.Engine.Approvals = approvers
+	return warnings, nil
 }
 
 // Recover looks up every payout whose outcome an earlier run could not

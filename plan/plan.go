@@ -61,6 +61,8 @@ type Plan struct {
 	Gone          []*Gone       `json:"gone"`
 	Totals        []*Total      `json:"totals"`
 	Errors        diag.List     `json:"errors"`
+
+	raw []byte // a saved plan's bytes, as read
 }
 
 // StateRef pins the state a plan was made against.
@@ -109,8 +111,13 @@ type Item struct {
 	// fee this payout belongs to, or -1.
 	Group int    `json:"group"`
 	Note  string `json:"note,omitempty"`
-	File  string `json:"file"`
-	Line  int    `json:"line"`
+	// Review is NewAccount or AccountChanged for a payout the plan sends
+	// to an account this state never paid, or never paid to this
+	// recipient; Previous says where an AccountChanged recipient was paid.
+	Review   string    `json:"review,omitempty"`
+	Previous *Previous `json:"previous,omitempty"`
+	File     string    `json:"file"`
+	Line     int       `json:"line"`
 }
 
 // Payout is the item as a provider pays it: what apply sends.
@@ -224,6 +231,7 @@ func Make(in Input) *Plan {
 		}
 		p.addBatch(b, prov, in.State, maxPayout)
 	}
+	p.review(in.State)
 	p.totals()
 	p.Errors.Sort()
 	return p
@@ -491,6 +499,7 @@ func describeChange(sp *state.Payout, d state.Details) string {
 	}
 	add("provider", sp.Provider, d.Provider)
 	add("currency", sp.Currency, d.Currency)
+	add("recipient.id", sp.Recipient.ID, d.Recipient.ID)
 	add("recipient.name", sp.Recipient.Name, d.Recipient.Name)
 	add("recipient.bankCode", sp.Recipient.BankCode, d.Recipient.BankCode)
 	add("recipient.bank", sp.Recipient.Bank, d.Recipient.Bank)

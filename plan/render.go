@@ -34,7 +34,18 @@ func (p *Plan) counts() (pay, retry, pending, unknown, unchanged int) {
 // Summary is the one-line summary of a plan.
 func (p *Plan) Summary() string {
 	pay, retry, pending, unknown, unchanged := p.counts()
-	return fmt.Sprintf("%d to pay, %d to retry, %d unchanged, %d pending, %d unknown", pay, retry, unchanged, pending, unknown)
+	s := fmt.Sprintf("%d to pay, %d to retry, %d unchanged, %d pending, %d unknown", pay, retry, unchanged, pending, unknown)
+	if n, c := p.Flagged(); n+c > 0 {
+		s += fmt.Sprintf("; to check: %d new %s, %d %s changed", n, plural(n, "account", "accounts"), c, plural(c, "account", "accounts"))
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 var marks = map[Action]string{Pay: "+", Retry: "~", Pending: " ", Unknown: "?", Unchanged: " "}
@@ -95,6 +106,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		if it.Note != "" {
 			t.Note(it.Note)
 		}
+		if it.Review != "" {
+			t.Note(reviewNote(it, true))
+		}
 	}
 	if t.Len() > 1 {
 		b.WriteString("\n")
@@ -147,6 +161,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 	return err
 }
 
+// maxFlaggedMarkdown bounds the flagged payouts a Markdown plan lists
+// outside the folded payout table.
+const maxFlaggedMarkdown = 20
+
 // MarkdownLimit is the size a Markdown plan stays under (GitHub's comment
 // limit is 65,536 characters).
 const MarkdownLimit = 65000
@@ -165,6 +183,27 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 				break
 			}
 			fmt.Fprintf(&head, "- `%s`\n", mdEscape(e.Error()))
+		}
+		head.WriteString("\n")
+	}
+	if n, c := p.Flagged(); n+c > 0 {
+		fmt.Fprintf(&head, "**Check these payouts before approving: %d to %s this state never paid, %d to %s whose account changed.**\n\n",
+			n, plural(n, "an account", "accounts"), c, plural(c, "a recipient", "recipients"))
+		shown := 0
+		for _, it := range p.Payouts {
+			if it.Review == "" || !it.Action.Sends() {
+				continue
+			}
+			if shown == maxFlaggedMarkdown {
+				fmt.Fprintf(&head, "- … and %d more (run `payctl plan` for all)\n", n+c-shown)
+				break
+			}
+			shown++
+			what := strings.TrimPrefix(reviewNote(it, true), "! ")
+			if it.Review == NewAccount {
+				what = "new account: " + it.Recipient.Name + ", " + accountText(it.Recipient, true)
+			}
+			fmt.Fprintf(&head, "- `%s` %s: %s\n", mdEscape(it.Address), amt(it.Amount, it.Currency), mdEscape(what))
 		}
 		head.WriteString("\n")
 	}
@@ -205,6 +244,12 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		note := ""
 		if it.Note != "" {
 			note = " — " + mdEscape(it.Note)
+		}
+		switch it.Review {
+		case NewAccount:
+			note += " — **new account**"
+		case AccountChanged:
+			note += " — **" + mdEscape(strings.TrimPrefix(reviewNote(it, true), "! ")) + "**"
 		}
 		rows = append(rows, fmt.Sprintf("| %s %s | `%s` | %s | %s | %s | %s | %s%s |\n", marks[it.Action], it.Action, it.Address,
 			amt(it.Amount, it.Currency), feeText(it), it.FeePayer, amt(it.Receives, it.Currency), mdEscape(recipientText(it, true)), note))

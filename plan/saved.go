@@ -77,6 +77,7 @@ func Read(path string) (*Plan, error) {
 	if err := p.check(path); err != nil {
 		return nil, err
 	}
+	p.raw = data
 	return &p, nil
 }
 
@@ -101,6 +102,11 @@ func (p *Plan) check(path string) error {
 	}
 	return nil
 }
+
+// Bytes are the exact bytes a saved plan was read from: what approvers
+// signed. They are read once, so that the plan checked and the plan whose
+// signatures are verified cannot differ.
+func (p *Plan) Bytes() []byte { return p.raw }
 
 // ErrNotSaved is wrapped by Open for a file that is not a saved plan at
 // all (a manifest, a folder): a command that takes either reads it as

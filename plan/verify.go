@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/payctl/payctl/internal/money"
 )
@@ -183,6 +184,7 @@ func matchItem(field fieldFunc, ptr string, it, d *Item) {
 	f("fee", optAmount(it.Fee), optAmount(d.Fee))
 	f("fee_payer", string(it.FeePayer), string(d.FeePayer))
 	f("receives", it.Receives.String(), d.Receives.String())
+	f("recipient/id", it.Recipient.ID, d.Recipient.ID)
 	f("recipient/name", it.Recipient.Name, d.Recipient.Name)
 	f("recipient/bankCode", it.Recipient.BankCode, d.Recipient.BankCode)
 	f("recipient/bank", it.Recipient.Bank, d.Recipient.Bank)
@@ -192,6 +194,8 @@ func matchItem(field fieldFunc, ptr string, it, d *Item) {
 	f("status", string(it.Status), string(d.Status))
 	f("group", fmt.Sprint(it.Group), fmt.Sprint(d.Group))
 	f("note", it.Note, d.Note)
+	f("review", it.Review, d.Review)
+	f("previous", previousText(it.Previous), previousText(d.Previous))
 	f("file", it.File, d.File)
 	f("line", fmt.Sprint(it.Line), fmt.Sprint(d.Line))
 }
@@ -258,4 +262,12 @@ func (p *Plan) ManifestFiles() []string {
 		out[i] = m.File
 	}
 	return out
+}
+
+func previousText(p *Previous) string {
+	if p == nil {
+		return ""
+	}
+	r := p.Recipient
+	return strings.Join([]string{p.Address, p.SentAt.UTC().Format(time.RFC3339Nano), r.ID, r.Name, r.BankCode, r.Bank, r.Account, r.Country}, "|")
 }

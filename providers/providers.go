@@ -53,6 +53,10 @@ func (s Status) Open() bool {
 // Recipient is who receives a payout. Which fields a provider needs is in
 // its Rules.
 type Recipient struct {
+	// ID is the sender's own identifier of the recipient (manifest
+	// recipient.id): it identifies a recipient across batches and is never
+	// sent to a provider.
+	ID       string `json:"id,omitempty"`
 	Name     string `json:"name"`
 	BankCode string `json:"bankCode,omitempty"`
 	Bank     string `json:"bank,omitempty"`

@@ -49,8 +49,8 @@ type Payout struct {
 // PayoutPos are the positions of a payout's fields; Item is the payout's
 // own start (its "- " in YAML, its "{" in JSON).
 type PayoutPos struct {
-	Item, ID, Amount                                  diag.Pos
-	Recipient, Name, BankCode, Bank, Account, Country diag.Pos
+	Item, ID, Amount                                               diag.Pos
+	Recipient, RecipientID, Name, BankCode, Bank, Account, Country diag.Pos
 }
 
 // Field returns the position of a payout field by its manifest path under
@@ -64,6 +64,8 @@ func (p PayoutPos) Field(path string) diag.Pos {
 		pos = p.Amount
 	case "recipient":
 		pos = p.Recipient
+	case "recipient.id":
+		pos = p.RecipientID
 	case "recipient.name":
 		pos = p.Name
 	case "recipient.bankCode":

@@ -148,7 +148,7 @@ func TestParseErrors(t *testing.T) {
 			want: `testdata/broken-unquoted.yaml:10:15: amount must be a quoted decimal string such as "150000", not the number 150000
 testdata/broken-unquoted.yaml:11:7: missing required field "account" in recipient
 testdata/broken-unquoted.yaml:13:19: recipient.bankCode must be a string; quote it to keep the leading zero: "014"
-testdata/broken-unquoted.yaml:14:9: unknown field "acount" in recipient (expected one of: account, bank, bankCode, country, name)
+testdata/broken-unquoted.yaml:14:9: unknown field "acount" in recipient (expected one of: account, bank, bankCode, country, id, name)
 testdata/broken-unquoted.yaml:17:60: recipient.account must be a string; quote it to keep the leading zero: "012345"
 `,
 		},

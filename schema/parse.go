@@ -96,6 +96,8 @@ func fillRecipient(p *Payout, r *doc.Node) {
 	for i := range r.Kids {
 		k := &r.Kids[i]
 		switch k.Key {
+		case "id":
+			p.Recipient.ID, p.Pos.RecipientID = k.Text, k.Pos()
 		case "name":
 			p.Recipient.Name, p.Pos.Name = k.Text, k.Pos()
 		case "bankCode":

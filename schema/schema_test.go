@@ -152,7 +152,7 @@ func TestManifestMessages(t *testing.T) {
 			format: doc.YAML,
 			src:    header + "    - id: alice\n      amount: \"5\"\n      recipient:\n        name: Alice\n        acount: \"0821\"\n    - amount: \"5\"\n      recipient: {name: B, account: \"1\"}\n",
 			want: `11:7: missing required field "account" in recipient
-13:9: unknown field "acount" in recipient (expected one of: account, bank, bankCode, country, name)
+13:9: unknown field "acount" in recipient (expected one of: account, bank, bankCode, country, id, name)
 14:5: missing required field "id" in payout #2
 `,
 		},
@@ -325,7 +325,7 @@ policy:
 7:5: missing required field "timezone" in policy.autoApply.hours
 7:25: policy.autoApply.hours.days[1] must be one of "mon", "tue", "wed", "thu", "fri", "sat" or "sun", not the string "funday"
 7:41: policy.autoApply.hours.start "9:00" must be a time of day as HH:MM in 24-hour time, such as "09:00"
-8:3: unknown field "extra" in policy (expected one of: autoApply, maxPayout)
+8:3: unknown field "extra" in policy (expected one of: approvals, autoApply, maxPayout)
 `,
 		},
 	}

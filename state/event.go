@@ -61,6 +61,9 @@ type Event struct {
 	Reason     string             `json:"reason,omitempty"`
 	// Snapshot is a checkpoint's "sha256:<hex>" of the snapshot file.
 	Snapshot string `json:"snapshot,omitempty"`
+	// Approvals are, on an intent, the people whose signed approvals of
+	// the plan let it be sent.
+	Approvals []Approver `json:"approvals,omitempty"`
 
 	Payouts []EventPayout `json:"payouts,omitempty"`
 
@@ -255,6 +258,7 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 		}
 		a.Status = providers.StatusSending
 		a.Group = e.Group
+		a.ApprovedBy = e.Approvals
 		a.SentAt = e.Time
 		a.FinalAt = nil
 		a.Reason = ""

@@ -97,12 +97,23 @@ type Attempt struct {
 	Answer Fields `json:"answer,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// ResolvedBy is the person who decided the outcome, if one did.
-	ResolvedBy string     `json:"resolvedBy,omitempty"`
+	ResolvedBy string `json:"resolvedBy,omitempty"`
+	// ApprovedBy are the people whose signed approvals of the plan let
+	// this attempt be sent (see policy.approvals).
+	ApprovedBy []Approver `json:"approvedBy,omitempty"`
 	SentAt     time.Time  `json:"sentAt"`
 	FinalAt    *time.Time `json:"finalAt,omitempty"`
 	// Sends counts how many times this attempt's request was sent; more
 	// than one only after a send proven not to have arrived.
 	Sends int `json:"sends"`
+}
+
+// Approver is one person who approved a plan by signing it: the principal
+// payctl.yaml's allowed signers name for the key, and the key's
+// fingerprint.
+type Approver struct {
+	Principal string `json:"principal"`
+	Key       string `json:"key"`
 }
 
 // Group is one provider payout of a batch provider: several addresses paid
@@ -287,6 +298,16 @@ func (d Details) sum() [32]byte {
 		b = strconv.AppendInt(b, int64(len(f)), 10)
 		b = append(b, ':')
 		b = append(b, f...)
+		b = append(b, ';')
+	}
+	// recipient.id came after the first payouts were recorded: it joins
+	// the digest only when set, so that the digests of payouts without one
+	// stay what they were.
+	if id := d.Recipient.ID; id != "" {
+		b = append(b, "id="...)
+		b = strconv.AppendInt(b, int64(len(id)), 10)
+		b = append(b, ':')
+		b = append(b, id...)
 		b = append(b, ';')
 	}
 	return sha256.Sum256(b)

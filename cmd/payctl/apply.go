@@ -14,6 +14,7 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
@@ -82,6 +83,9 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		if p, err = sess.Reviewed(saved, f.Arg(0)); err != nil {
 			return err
 		}
+		if err := authorize(e, sess, p, saved, f.Arg(0), nil); err != nil {
+			return err
+		}
 	}
 	recovered, rerr := sess.Recover(ctx)
 	out.recovered(recovered)
@@ -98,6 +102,9 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		}
 		if !*asJSON {
 			p.WriteText(e.Stdout)
+		}
+		if err := authorize(e, sess, p, nil, "", f.Args()); err != nil {
+			return err
 		}
 		if p.Changes() && !*auto {
 			if err := confirm(e, p); err != nil {
@@ -123,6 +130,22 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		return errors.Join(runErr, cerr)
 	}
 	return out.finish(rep, p, runErr)
+}
+
+// authorize applies policy.approvals to the plan about to be paid, and
+// says who approved it.
+func authorize(e *Env, sess *apply.Session, p, saved *plan.Plan, file string, paths []string) error {
+	warnings, err := sess.Authorize(p, saved, file, paths)
+	for _, w := range warnings {
+		fmt.Fprintf(e.Stderr, "payctl: warning: %s\n", w)
+	}
+	if err != nil {
+		return err
+	}
+	if a := sess.Engine.Approvals; len(a) > 0 {
+		fmt.Fprintf(e.Stderr, "payctl: %s approved by %s\n", file, review.Names(a))
+	}
+	return nil
 }
 
 // printCreated tells the person who ran `apply -init` which lineage the

@@ -9,6 +9,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/reserved"
+	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
 )
@@ -68,14 +69,25 @@ the manifests again does not give the saved plan (the file was edited).`)
 			return err
 		}
 	}
+	var need review.Need
+	if w.Config != nil {
+		need = review.Required(w.Config.Policy.Approvals, p)
+	}
 	var buf bytes.Buffer
 	switch {
 	case *asJSON:
 		err = p.WriteJSON(&buf)
 	case *asMD:
 		err = p.WriteMarkdown(&buf)
+		if need.Approvals > 0 && err == nil {
+			fmt.Fprintf(&buf, "\n**Needs %d signed %s** (%s): `payctl approve PLANFILE` by allowed signers.\n",
+				need.Approvals, pluralWord(need.Approvals, "approval", "approvals"), need.Why())
+		}
 	default:
 		err = p.WriteText(&buf)
+		if need.Approvals > 0 && err == nil {
+			fmt.Fprintf(&buf, "\nNeeds %d signed %s before it is paid: %s.\n", need.Approvals, pluralWord(need.Approvals, "approval", "approvals"), need.Why())
+		}
 	}
 	if err != nil {
 		return err
@@ -89,7 +101,12 @@ the manifests again does not give the saved plan (the file was edited).`)
 			return err
 		}
 		if !*asJSON {
-			fmt.Fprintf(e.Stderr, "payctl: saved the plan to %s; pay exactly it with: payctl apply %s\n", *out, *out)
+			if need.Approvals > 0 {
+				fmt.Fprintf(e.Stderr, "payctl: saved the plan to %s; it needs %d signed %s: each approver runs `payctl approve %s`, then pay exactly it with: payctl apply %s\n",
+					*out, need.Approvals, pluralWord(need.Approvals, "approval", "approvals"), *out, *out)
+			} else {
+				fmt.Fprintf(e.Stderr, "payctl: saved the plan to %s; pay exactly it with: payctl apply %s\n", *out, *out)
+			}
 		}
 	}
 	if *detailed && p.Changes() {
@@ -111,4 +128,11 @@ func makePlan(ctx context.Context, w *workspace.Workspace, paths []string) (*pla
 	}
 	defer sess.Close(ctx)
 	return sess.Plan(batches...), nil
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

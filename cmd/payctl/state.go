@@ -145,7 +145,7 @@ returned, timestamps, and who resolved it if a person did.`)
 	fmt.Fprintf(out, "%s\n  status     %s\n  provider   %s (%s)\n  amount     %s %s\n", p.Address, p.Status, p.Provider, p.Type, p.Amount.Format(c), p.Currency)
 	r := p.Recipient
 	fmt.Fprintf(out, "  recipient  %s, account %s", r.Name, r.Account)
-	for _, kv := range [][2]string{{"bank code", r.BankCode}, {"bank", r.Bank}, {"country", r.Country}} {
+	for _, kv := range [][2]string{{"bank code", r.BankCode}, {"bank", r.Bank}, {"country", r.Country}, {"recipient id", r.ID}} {
 		if kv[1] != "" {
 			fmt.Fprintf(out, ", %s %s", kv[0], kv[1])
 		}
@@ -184,6 +184,9 @@ returned, timestamps, and who resolved it if a person did.`)
 		}
 		if a.ResolvedBy != "" {
 			fmt.Fprintf(out, "             resolved by %s\n", a.ResolvedBy)
+		}
+		for _, ap := range a.ApprovedBy {
+			fmt.Fprintf(out, "             approved by %s (key %s)\n", ap.Principal, ap.Key)
 		}
 		if a.FinalAt != nil {
 			fmt.Fprintf(out, "             final at %s\n", a.FinalAt.Format(time.RFC3339))

@@ -42,6 +42,7 @@ type Row struct {
 	SentAt         string            `json:"sent_at"`
 	FinalAt        string            `json:"final_at"`
 	ResolvedBy     string            `json:"resolved_by"`
+	ApprovedBy     string            `json:"approved_by"`
 	Key            string            `json:"idempotency_key"`
 }
 
@@ -50,7 +51,7 @@ var Columns = []string{
 	"batch", "id", "attempt", "recipient_name", "account", "bank", "country",
 	"currency", "amount", "fee", "fee_bearer", "provider", "provider_type",
 	"provider_ids", "provider_payout", "status", "sent_at", "final_at",
-	"resolved_by", "idempotency_key",
+	"resolved_by", "approved_by", "idempotency_key",
 }
 
 // RowFilter selects rows; zero fields select everything.
@@ -99,7 +100,7 @@ func row(s *state.Snapshot, p *state.Payout, a *state.Attempt) *Row {
 		FeeBearer: string(p.FeePayer), Provider: p.Provider, ProviderType: p.Type,
 		ProviderIDs: a.IDs.Map(), ProviderPayout: a.Group, Status: string(a.Status),
 		SentAt: timeText(&a.SentAt), FinalAt: timeText(a.FinalAt),
-		ResolvedBy: a.ResolvedBy, Key: a.Key,
+		ResolvedBy: a.ResolvedBy, ApprovedBy: approverNames(a.ApprovedBy), Key: a.Key,
 	}
 	if r.ProviderIDs == nil {
 		r.ProviderIDs = map[string]string{}
@@ -132,7 +133,7 @@ func (r *Row) cells() []string {
 		text(r.Batch), text(r.ID), strconv.Itoa(r.Attempt), text(r.RecipientName), text(r.Account),
 		text(r.Bank), text(r.Country), r.Currency, r.Amount, r.Fee, text(r.FeeBearer),
 		text(r.Provider), text(r.ProviderType), text(strings.Join(ids, " ")), text(r.ProviderPayout),
-		r.Status, r.SentAt, r.FinalAt, text(r.ResolvedBy), r.Key,
+		r.Status, r.SentAt, r.FinalAt, text(r.ResolvedBy), text(r.ApprovedBy), r.Key,
 	}
 }
 

@@ -47,6 +47,9 @@ type Entry struct {
 	Recipient string           `json:"recipient,omitempty"`
 	// Account is masked to its last four digits.
 	Account string `json:"account,omitempty"`
+	// ApprovedBy are, on an intent, the people whose signed approvals of
+	// the plan let it be sent.
+	ApprovedBy []state.Approver `json:"approved_by,omitempty"`
 
 	// Group is the provider payout (batch providers).
 	Group string `json:"provider_payout,omitempty"`
@@ -84,7 +87,7 @@ func History(ctx context.Context, j Journal, f Filter, fn func(*Entry) error) (*
 		if f.Provider != "" && e.Provider != f.Provider {
 			return nil
 		}
-		base := Entry{FormatVersion: FormatVersion, Seq: e.Seq, Time: e.Time.UTC(), Kind: e.Kind, Op: e.Op, By: e.By, Provider: e.Provider}
+		base := Entry{FormatVersion: FormatVersion, Seq: e.Seq, Time: e.Time.UTC(), Kind: e.Kind, Op: e.Op, By: e.By, Provider: e.Provider, ApprovedBy: e.Approvals}
 		whole := f.Address == "" && f.Status == ""
 		if e.Kind == state.KindCreate {
 			if whole && f.Batch == "" && f.Provider == "" {
@@ -174,6 +177,9 @@ func (e *Entry) Text() string {
 		if e.Token != "" && e.Kind == state.KindIntent {
 			fmt.Fprintf(&b, ", token %s", e.Token)
 		}
+		if len(e.ApprovedBy) > 0 {
+			fmt.Fprintf(&b, ", approved by %s", approverNames(e.ApprovedBy))
+		}
 		b.WriteString(answerText(e.IDs, nil, e.Currency, "", e.Reason))
 	default:
 		fmt.Fprintf(&b, "%s attempt %d  %s", e.Address, e.Attempt, e.Status)
@@ -186,6 +192,9 @@ func (e *Entry) Text() string {
 		}
 		if e.Kind == state.KindIntent && e.Key != "" {
 			fmt.Fprintf(&b, ", key %s", e.Key)
+		}
+		if len(e.ApprovedBy) > 0 {
+			fmt.Fprintf(&b, ", approved by %s", approverNames(e.ApprovedBy))
 		}
 		b.WriteString(answerText(e.IDs, e.Fee, e.Currency, e.Answer["status"], e.Reason))
 	}
@@ -223,4 +232,14 @@ func (h *HistoryWriter) Write(e *Entry) error {
 	}
 	_, err := io.WriteString(h.W, e.Text()+"\n")
 	return err
+}
+
+// approverNames are approvers' principals, "alice@example.com,
+// bob@example.com".
+func approverNames(a []state.Approver) string {
+	names := make([]string, len(a))
+	for i, ap := range a {
+		names[i] = ap.Principal
+	}
+	return strings.Join(names, ", ")
 }

@@ -164,7 +164,65 @@ type Policy struct {
 	// AutoApply limits what `payctl watch` pays without a person; nil
 	// means watch never auto-applies.
 	AutoApply *AutoApply
+	// Approvals, when set, say which plans need signed approvals before
+	// anything pays them.
+	Approvals *Approvals
 	Pos       map[string]diag.Pos
+}
+
+// Approvals is policy.approvals: who may approve a plan (an OpenSSH
+// allowed_signers file) and how many approvals which plans need.
+type Approvals struct {
+	// AllowedSigners is the absolute path of the allowed_signers file.
+	AllowedSigners string
+	Rules          []ApprovalRule
+	Pos            diag.Pos
+}
+
+// Accounts conditions of an approval rule.
+const (
+	// AccountsNew: the plan pays an account this state never paid
+	// (changed accounts included).
+	AccountsNew = "new"
+	// AccountsChanged: the plan pays a recipient to an account other than
+	// the ones it was paid to before.
+	AccountsChanged = "changed"
+)
+
+// ApprovalRule requires Approvals distinct approvers for the plans it
+// covers: every plan that pays, or (Accounts) plans paying new or changed
+// accounts, or (Above) plans paying more than an amount in a currency.
+type ApprovalRule struct {
+	Index     int
+	Approvals int
+	Accounts  string
+	Above     map[string]money.Amount
+	Pos       diag.Pos
+}
+
+// String names the rule for messages: "policy.approvals.rules[1] (2
+// approvals when a payout goes to a new or changed account)".
+func (r ApprovalRule) String() string {
+	n := fmt.Sprintf("%d approvals", r.Approvals)
+	if r.Approvals == 1 {
+		n = "1 approval"
+	}
+	var when string
+	switch {
+	case r.Accounts == AccountsNew:
+		when = "when a payout goes to a new or changed account"
+	case r.Accounts == AccountsChanged:
+		when = "when a payout goes to a changed account"
+	case len(r.Above) > 0:
+		var parts []string
+		for _, cur := range slices.Sorted(maps.Keys(r.Above)) {
+			parts = append(parts, r.Above[cur].String()+" "+cur)
+		}
+		when = "when a plan pays more than " + strings.Join(parts, " or ")
+	default:
+		when = "for every plan that pays"
+	}
+	return fmt.Sprintf("policy.approvals.rules[%d] (%s %s)", r.Index, n, when)
 }
 
 // AutoApply is the policy within which watch may pay on its own.

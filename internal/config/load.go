@@ -369,9 +369,77 @@ func (fl *filler) policy(n *doc.Node, c *Config) Policy {
 			if k.Kind == doc.Mapping {
 				pol.AutoApply = fl.autoApply(k, c, pol.Pos)
 			}
+		case "approvals":
+			if k.Kind == doc.Mapping {
+				pol.Approvals = fl.approvals(k, c, pol.Pos)
+			}
 		}
 	}
 	return pol
+}
+
+// maxApprovals bounds an approval rule: more approvers than this is a typo.
+const maxApprovals = 20
+
+func (fl *filler) approvals(n *doc.Node, c *Config, pos map[string]diag.Pos) *Approvals {
+	a := &Approvals{Pos: n.KeyPos()}
+	var rules *doc.Node
+	for i := range n.Kids {
+		k := &n.Kids[i]
+		pos["approvals."+k.Key] = k.KeyPos()
+		switch k.Key {
+		case "allowedSigners":
+			if p, ok := str(k); ok && p != "" {
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(c.Dir, p)
+				}
+				a.AllowedSigners = filepath.Clean(p)
+			}
+		case "rules":
+			rules = k
+			for j := range k.Kids {
+				r := &k.Kids[j]
+				if r.Kind != doc.Mapping {
+					continue
+				}
+				rule := ApprovalRule{Index: j, Pos: r.Pos(), Approvals: 1}
+				label := fmt.Sprintf("policy.approvals.rules[%d]", j)
+				for m := range r.Kids {
+					f := &r.Kids[m]
+					switch f.Key {
+					case "approvals":
+						if v := fl.integer(f, label+".approvals", -1); v >= 0 {
+							if v < 1 || v > maxApprovals {
+								fl.add(f.Pos(), "%s.approvals must be between 1 and %d, not %d", label, maxApprovals, v)
+							}
+							rule.Approvals = v
+						}
+					case "accounts":
+						if v, ok := str(f); ok {
+							if v != AccountsNew && v != AccountsChanged {
+								fl.add(f.Pos(), "%s.accounts must be %q (a new or changed account) or %q (a changed account only), not %q", label, AccountsNew, AccountsChanged, v)
+							}
+							rule.Accounts = v
+						}
+					case "above":
+						rule.Above = fl.amounts(f, label+".above", pos, fmt.Sprintf("approvals.rules.%d.above", j))
+					}
+				}
+				if rule.Accounts != "" && rule.Above != nil {
+					fl.add(r.Pos(), "%s sets both accounts and above; write two rules (a plan needs the most approvals any of its rules asks)", label)
+				}
+				a.Rules = append(a.Rules, rule)
+			}
+		}
+	}
+	if len(a.Rules) > 0 && a.AllowedSigners == "" {
+		p := n.KeyPos()
+		if rules != nil {
+			p = rules.KeyPos()
+		}
+		fl.add(p, "policy.approvals has rules but no allowedSigners: name the OpenSSH allowed_signers file of the people who may approve, e.g. allowedSigners: allowed_signers")
+	}
+	return a
 }
 
 // amounts reads a per-currency map of limits. Limits are positive and

@@ -18,6 +18,7 @@ import (
 	"github.com/payctl/payctl/internal/daemon"
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
+	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
@@ -37,6 +38,9 @@ type item struct {
 	start time.Time
 	b     *schema.Batch
 	p     *plan.Plan // the file's own plan
+	// approvals is how many signed approvals the file's plan needs
+	// (policy.approvals); watch holds such a file for people to sign.
+	approvals int
 }
 
 // round processes jobs. Each file ends in done/, rejected/ or held/
@@ -270,7 +274,12 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 			w.background(fin, func() { w.reject(it.j, errs, it.start) })
 			continue
 		}
-		if reasons := Judge(ws.Config.Policy.AutoApply, it.b, it.p, ws.Now()); len(reasons) > 0 {
+		reasons := Judge(ws.Config.Policy.AutoApply, it.b, it.p, ws.Now())
+		if need := review.Required(ws.Config.Policy.Approvals, it.p); need.Approvals > 0 {
+			it.approvals = need.Approvals
+			reasons = append(reasons, fmt.Sprintf("it needs %d signed %s (%s)", need.Approvals, plural(need.Approvals, "approval", "approvals"), need.Why()))
+		}
+		if len(reasons) > 0 {
 			w.background(fin, func() { w.hold(sess, it, reasons) })
 			continue
 		}
@@ -486,7 +495,7 @@ func (w *Watcher) hold(sess *apply.Session, it *item, reasons []string) {
 		if err := p.Save(planPath); err != nil {
 			return err
 		}
-		text, err := heldText(final, held.File, planPath, w.configFile, reasons, p)
+		text, err := heldText(final, held.File, planPath, w.configFile, reasons, it.approvals, p)
 		if err != nil {
 			return err
 		}

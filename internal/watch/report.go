@@ -174,11 +174,18 @@ func errorsText(errs diag.List) []byte {
 
 // heldText is NAME.plan.txt: why the file waits for a person, what to
 // run, and the plan.
-func heldText(final, heldPath, planPath, configFile string, reasons []string, p *plan.Plan) ([]byte, error) {
+func heldText(final, heldPath, planPath, configFile string, reasons []string, approvals int, p *plan.Plan) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s was not paid: it waits for a person, because\n", final)
 	for _, r := range reasons {
 		fmt.Fprintf(&b, "  - %s\n", r)
+	}
+	if approvals > 0 {
+		fmt.Fprintf(&b, `
+It needs %[3]d signed %[4]s: each approver reviews the plan below and runs
+
+  payctl approve -config %[1]s %[2]s
+`, configFile, planPath, approvals, plural(approvals, "approval", "approvals"))
 	}
 	fmt.Fprintf(&b, `
 To pay it, review the plan below, then run:
@@ -203,4 +210,11 @@ changed); it never pays twice either way.
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

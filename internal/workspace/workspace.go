@@ -573,6 +573,9 @@ func (w *Workspace) PlanInput(batches []*schema.Batch) plan.Input {
 // ConfigDigest is payctl.yaml's digest, as saved plans pin it.
 func (w *Workspace) ConfigDigest() string { return w.Config.Digest }
 
+// Approvals is payctl.yaml's policy.approvals, or nil.
+func (w *Workspace) Approvals() *config.Approvals { return w.Config.Policy.Approvals }
+
 var _ apply.Workspace = (*Workspace)(nil)
 
 // Engine returns an apply engine for an opened state.

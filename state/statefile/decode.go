@@ -404,6 +404,8 @@ func (d *decoder) recipient() providers.Recipient {
 	var r providers.Recipient
 	d.object(func(k string) {
 		switch k {
+		case "id":
+			r.ID = d.rawString()
 		case "name":
 			r.Name = d.rawString()
 		case "bankCode":
@@ -443,6 +445,21 @@ func (d *decoder) attempt() *state.Attempt {
 			a.Reason = d.rawString()
 		case "resolvedBy":
 			a.ResolvedBy = d.rawString()
+		case "approvedBy":
+			d.array(func() {
+				var ap state.Approver
+				d.object(func(k string) {
+					switch k {
+					case "principal":
+						ap.Principal = d.rawString()
+					case "key":
+						ap.Key = d.rawString()
+					default:
+						d.unknown("approver", k)
+					}
+				})
+				a.ApprovedBy = append(a.ApprovedBy, ap)
+			})
 		case "sentAt":
 			a.SentAt = d.time()
 		case "finalAt":

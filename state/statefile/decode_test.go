@@ -25,6 +25,9 @@ func sampleSnapshot(n int) *state.Snapshot {
 		// Names exercise escapes: quotes, backslashes, non-ASCII, a
 		// newline and the characters HTML escaping would change.
 		r := providers.Recipient{Name: fmt.Sprintf("P\"%d\\ Ñandú 😀 <&> \n", i), BankCode: "014", Account: fmt.Sprintf("0%09d", i)}
+		if i%5 == 1 {
+			r.ID = fmt.Sprintf("V-%d", i)
+		}
 		d := state.Details{Provider: "idr", Currency: "IDR", Amount: amt, Recipient: r}
 		st := providers.StatusPaid
 		if i%4 == 0 {
@@ -34,6 +37,9 @@ func sampleSnapshot(n int) *state.Snapshot {
 			Digest: d.Digest(), PlannedFee: &fee, FeePayer: "sender", Status: st,
 			Attempts: []*state.Attempt{{N: 1, Key: state.Key("idr", addr, 1), Status: st, IDs: state.Fields{{Name: "id", Value: fmt.Sprint(i)}},
 				Answer: state.Fields{{Name: "status", Value: "x"}}, SentAt: t0, Sends: 1}}}
+		if i%7 == 2 {
+			s.Payouts[addr].Attempts[0].ApprovedBy = []state.Approver{{Principal: "alice@example.com", Key: "SHA256:a"}, {Principal: "bob@example.com", Key: "SHA256:b"}}
+		}
 	}
 	s.Serial = uint64(n)
 	return s

@@ -58,7 +58,12 @@ func AppendPayout(b []byte, p *state.Payout) []byte {
 	b = appendAmount(b, p.Amount)
 	b = appendKey(b, "recipient", false)
 	r := p.Recipient
-	b = appendKey(append(b, '{'), "name", true)
+	b = append(b, '{')
+	if r.ID != "" {
+		b = appendKey(b, "id", true)
+		b = jsontext.AppendString(b, r.ID)
+	}
+	b = appendKey(b, "name", r.ID == "")
 	b = jsontext.AppendString(b, r.Name)
 	if r.BankCode != "" {
 		b = appendKey(b, "bankCode", false)
@@ -136,6 +141,21 @@ func appendAttempt(b []byte, a *state.Attempt) []byte {
 	if a.ResolvedBy != "" {
 		b = appendKey(b, "resolvedBy", false)
 		b = jsontext.AppendString(b, a.ResolvedBy)
+	}
+	if len(a.ApprovedBy) > 0 {
+		b = appendKey(b, "approvedBy", false)
+		b = append(b, '[')
+		for i, ap := range a.ApprovedBy {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendKey(append(b, '{'), "principal", true)
+			b = jsontext.AppendString(b, ap.Principal)
+			b = appendKey(b, "key", false)
+			b = jsontext.AppendString(b, ap.Key)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	b = appendKey(b, "sentAt", false)
 	b = appendTime(b, a.SentAt)
