@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/payctl/payctl/internal/approval"
+	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/sshsig"
 )
 
@@ -62,6 +66,38 @@ Instead of payctl, anyone can run:
 	}
 	fmt.Fprintf(e.Stdout, "\nSigned with %s: %s\n", key.Source, sshsig.Describe(key.PublicKey()))
 	fmt.Fprintf(e.Stdout, "Wrote the approval to %s\n", path)
+	checkSigner(f, key.PublicKey())
 	fmt.Fprintf(e.Stderr, "payctl: hint: commit %s with the plan, or hand it to whoever runs `payctl apply %s`\n", approval.Dir(file)+"/", file)
 	return nil
+}
+
+// checkSigner tells the approver, when payctl.yaml is at hand and names
+// allowed signers, whether this approval will count: better now than when
+// apply refuses the plan.
+func checkSigner(f *flags, k ssh.PublicKey) {
+	path, err := f.configPath()
+	if err != nil {
+		return
+	}
+	cfg, errs := config.Load(path)
+	if len(errs) > 0 || cfg.Policy.Approvals == nil || cfg.Policy.Approvals.AllowedSigners == "" {
+		return
+	}
+	signers, err := sshsig.LoadAllowedSigners(cfg.Policy.Approvals.AllowedSigners)
+	if err != nil {
+		fmt.Fprintf(f.e.Stderr, "payctl: warning: cannot tell whether this approval counts: %v\n", err)
+		return
+	}
+	now := time.Now()
+	if s := f.e.Getenv("PAYCTL_TEST_NOW"); s != "" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			now = t
+		}
+	}
+	who, _, err := signers.Signer(k, sshsig.Namespace, now)
+	if err != nil {
+		fmt.Fprintf(f.e.Stderr, "payctl: warning: this approval will not count: %v\n", err)
+		return
+	}
+	fmt.Fprintf(f.e.Stdout, "Approved as %s (%s)\n", who, cfg.Policy.Approvals.AllowedSigners)
 }
