@@ -268,6 +268,19 @@ c.yaml:8:53: policy.autoApply.hours.timezone must name an IANA time zone such as
 c.json:1:84: providers.p.fees.min 2 is above fees.max 1; no fee could satisfy both`,
 		},
 		{
+			name: "approval rules without allowed signers",
+			src:  base + "    emulator: true\npolicy:\n  approvals:\n    rules:\n      - approvals: 2\n",
+			want: `c.yaml:7:5: policy.approvals has rules but no allowedSigners: name the OpenSSH allowed_signers file of the people who may approve, e.g. allowedSigners: allowed_signers`,
+		},
+		{
+			name: "approval rule out of range, unknown accounts, both conditions",
+			src: base + "    emulator: true\npolicy:\n  approvals:\n    allowedSigners: s\n    rules:\n      - approvals: 0\n      - {approvals: 1, accounts: old}\n" +
+				"      - {approvals: 1, accounts: new, above: {USD: \"5\"}}\n",
+			want: "c.yaml:9:20: policy.approvals.rules[0].approvals must be between 1 and 20, not 0\n" +
+				"c.yaml:10:34: policy.approvals.rules[1].accounts must be \"new\" (a new or changed account) or \"changed\" (a changed account only), not \"old\"\n" +
+				"c.yaml:11:7: policy.approvals.rules[2] sets both accounts and above; write two rules (a plan needs the most approvals any of its rules asks)",
+		},
+		{
 			name: "unsupported extension",
 			file: "payctl.conf",
 			src:  base,
@@ -376,5 +389,29 @@ func TestStateLineage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestApprovals(t *testing.T) {
+	src := base + "    emulator: true\npolicy:\n  approvals:\n    allowedSigners: keys/allowed_signers\n    rules:\n      - approvals: 2\n      - {approvals: 3, accounts: changed}\n      - {approvals: 4, above: {USD: \"10000\", IDR: \"5000000\"}}\n"
+	c, errs := Parse("dir/c.yaml", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	a := c.Policy.Approvals
+	if want, _ := filepath.Abs("dir/keys/allowed_signers"); a.AllowedSigners != want {
+		t.Errorf("allowedSigners %s, want %s", a.AllowedSigners, want)
+	}
+	var got []string
+	for _, r := range a.Rules {
+		got = append(got, r.String())
+	}
+	want := []string{
+		"policy.approvals.rules[0] (2 approvals for every plan that pays)",
+		"policy.approvals.rules[1] (3 approvals when a payout goes to a changed account)",
+		"policy.approvals.rules[2] (4 approvals when a plan pays more than 5000000 IDR or 10000 USD)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rules:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
