@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -53,19 +54,15 @@ func normalName(s string) string {
 // bank, country and account number, with spaces, dashes and dots dropped
 // from the number and letters in one case (IBANs are written in groups).
 func AccountKey(r providers.Recipient) string {
-	acct := strings.Map(func(c rune) rune {
-		if c == ' ' || c == '-' || c == '.' {
-			return -1
-		}
-		return unicode.ToUpper(c)
-	}, r.Account)
 	return strings.ToUpper(strings.TrimSpace(r.BankCode)) + "\x00" + normalName(r.Bank) + "\x00" +
-		strings.ToUpper(r.Country) + "\x00" + acct
+		strings.ToUpper(r.Country) + "\x00" + string(accountNumber(nil, r.Account))
 }
 
-// known indexes the accounts a state has paid: every payout with an
-// accepted attempt (paid or pending). Failed and unknown attempts never
-// make an account known.
+// known indexes what a state has paid that a plan's payouts need to be
+// compared with: of the accounts and recipients the plan sends to, which
+// accounts had a payout accepted (paid or pending), and to which accounts
+// each recipient was paid. Failed and unknown attempts never make an
+// account known.
 type known struct {
 	accounts map[string]bool
 	// byRecipient holds each recipient's accounts, and the latest payout to
@@ -83,19 +80,44 @@ func accepted(sp *state.Payout) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func index(snap *state.Snapshot) *known {
+// wanted is what the items look for: their account numbers (as compared)
+// and recipient keys. Scanning a state of millions of payouts then costs a
+// map lookup or two per payout, without normalising every name.
+type wanted struct {
+	numbers    map[string]bool
+	recipients map[string]bool
+}
+
+// index scans the state for what the items need.
+func index(snap *state.Snapshot, items []*Item) *known {
 	k := &known{accounts: map[string]bool{}, byRecipient: map[string]map[string]*state.Payout{}}
-	if snap == nil {
+	if snap == nil || len(items) == 0 {
 		return k
 	}
+	w := wanted{numbers: map[string]bool{}, recipients: map[string]bool{}}
+	for _, it := range items {
+		w.numbers[string(accountNumber(nil, it.Recipient.Account))] = true
+		w.recipients[RecipientKey(it.Recipient)] = true
+	}
+	var buf [64]byte
 	for _, sp := range snap.Payouts {
+		num := accountNumber(buf[:0], sp.Recipient.Account)
+		numHit := w.numbers[string(num)]
+		who, whoHit := w.recipient(sp.Recipient)
+		if !numHit && !whoHit {
+			continue
+		}
 		at, ok := accepted(sp)
 		if !ok {
 			continue
 		}
 		acct := AccountKey(sp.Recipient)
-		k.accounts[acct] = true
-		who := RecipientKey(sp.Recipient)
+		if numHit {
+			k.accounts[acct] = true
+		}
+		if !whoHit {
+			continue
+		}
 		m := k.byRecipient[who]
 		if m == nil {
 			m = map[string]*state.Payout{}
@@ -106,6 +128,62 @@ func index(snap *state.Snapshot) *known {
 		}
 	}
 	return k
+}
+
+// recipient reports whether r is a recipient w looks for, and its key. A
+// name in ASCII is compared without building its key unless it matches.
+func (w wanted) recipient(r providers.Recipient) (string, bool) {
+	if id := strings.TrimSpace(r.ID); id != "" {
+		key := "id:" + id
+		return key, w.recipients[key]
+	}
+	var buf [128]byte
+	if b, ok := asciiName(buf[:0], r.Name); ok {
+		if !w.recipients[string(b)] {
+			return "", false
+		}
+		return string(b), true
+	}
+	key := RecipientKey(r)
+	return key, w.recipients[key]
+}
+
+// asciiName appends "name:" and an ASCII name as normalName gives it (for
+// ASCII, compatibility forms and case folding are lower case), or reports
+// false for a name with other characters.
+func asciiName(b []byte, name string) ([]byte, bool) {
+	b = append(b, "name:"...)
+	space := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 0x80:
+			return nil, false
+		case c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			space = true
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if space && len(b) > len("name:") {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, c)
+	}
+	return b, true
+}
+
+// accountNumber appends an account number as accounts are compared: without
+// spaces, dashes and dots, in upper case.
+func accountNumber(b []byte, acct string) []byte {
+	for _, c := range acct {
+		if c == ' ' || c == '-' || c == '.' {
+			continue
+		}
+		b = utf8.AppendRune(b, unicode.ToUpper(c))
+	}
+	return b
 }
 
 // laterThan orders payouts by acceptance time, then address, so that the
@@ -120,14 +198,14 @@ func laterThan(at time.Time, sp, prev *state.Payout) bool {
 
 // review marks the payouts the plan sends whose account is new or changed.
 func (p *Plan) review(snap *state.Snapshot) {
-	var k *known
+	var sends []*Item
 	for _, it := range p.Payouts {
-		if !it.Action.Sends() {
-			continue
+		if it.Action.Sends() {
+			sends = append(sends, it)
 		}
-		if k == nil {
-			k = index(snap)
-		}
+	}
+	k := index(snap, sends)
+	for _, it := range sends {
 		acct := AccountKey(it.Recipient)
 		accounts := k.byRecipient[RecipientKey(it.Recipient)]
 		switch {
