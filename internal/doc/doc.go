@@ -16,8 +16,8 @@
 // YAML documents in one file, and trailing data after a JSON value are all
 // errors with positions. So is every string or key holding a character
 // safetext refuses (controls, bidirectional and invisible characters),
-// however it was spelled: one error per string, at the string. Both decoders refuse input above a size cap before
-// looking at it, and input of more than MaxNodes keys and values or
+// however it was spelled: one error per string, at the string. Both
+// decoders refuse input above a size cap before looking at it, and input of more than MaxNodes keys and values or
 // MaxDepth levels of nesting with one error, before building a tree of it.
 package doc
 
