@@ -174,12 +174,13 @@ func Escape(s string) string {
 }
 
 // escapeFrom appends s to b, escaping from offset i on (s[:i] is safe).
-// keepNL leaves line feeds as they are.
+// keepNL leaves line ends as they are: line feeds, and carriage returns
+// right before one.
 func escapeFrom(b []byte, s string, i int, keepNL bool) []byte {
 	b = append(b, s[:i]...)
 	for i < len(s) {
 		c := s[i]
-		if safeASCII(c) || (keepNL && c == '\n') {
+		if safeASCII(c) || (keepNL && (c == '\n' || (c == '\r' && i+1 < len(s) && s[i+1] == '\n'))) {
 			b = append(b, c)
 			i++
 			continue
@@ -284,14 +285,16 @@ func RuneWidth(r rune) int {
 }
 
 // Writer escapes what is written through it on its way to W, as Escape
-// does, except that line feeds pass: they are the writer's own line ends.
+// does, except that line ends pass: line feeds, and a carriage return
+// right before one (CSV's CRLF); they are the writer's own.
 // It is the backstop on payctl's standard output and error, for any
 // outside text that was not escaped where it was printed; escapes use the
 // \uXXXX form, so JSON written through it stays valid.
 //
 // A character split across two writes is held (at most three bytes) until
-// the rest arrives; Flush writes a held incomplete character as \xNN
-// escapes. Write reports len(p) when W took everything. A Writer is safe
+// the rest arrives, and so is a carriage return at the end of a write;
+// Flush writes a held incomplete character as \xNN escapes (a carriage
+// return as \u000D). Write reports len(p) when W took everything. A Writer is safe
 // for concurrent use.
 type Writer struct {
 	W       io.Writer
@@ -313,7 +316,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.npend = 0
 	} else {
 		i := 0
-		for i < len(p) && (safeASCII(p[i]) || p[i] == '\n') {
+		for i < len(p) && (safeASCII(p[i]) || p[i] == '\n' || (p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n')) {
 			i++
 		}
 		if i == len(p) {
@@ -324,9 +327,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 	}
 	// Hold an incomplete character at the end: its other bytes are in
-	// the next write.
+	// the next write. Hold a carriage return too: whether it ends a line
+	// depends on what comes next.
 	tail := len(s)
-	for k := 1; k < utf8.UTFMax && k <= len(s); k++ {
+	if tail > 0 && s[tail-1] == '\r' {
+		tail--
+	}
+	for k := 1; k < utf8.UTFMax && k <= len(s) && tail == len(s); k++ {
 		c := s[len(s)-k]
 		if c < 0x80 {
 			break
@@ -367,8 +374,12 @@ func (w *Writer) Flush() error {
 		return nil
 	}
 	b := w.buf[:0]
-	for _, c := range w.pending[:w.npend] {
-		b = appendByte(b, c)
+	if w.npend == 1 && w.pending[0] == '\r' {
+		b = appendU(b, '\r')
+	} else {
+		for _, c := range w.pending[:w.npend] {
+			b = appendByte(b, c)
+		}
 	}
 	w.npend = 0
 	w.buf = b

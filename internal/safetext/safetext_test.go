@@ -151,13 +151,20 @@ func TestWidth(t *testing.T) {
 func escapeKeepNL(s string) string {
 	parts := strings.Split(s, "\n")
 	for i, p := range parts {
+		crlf := i < len(parts)-1 && strings.HasSuffix(p, "\r")
+		if crlf {
+			p = p[:len(p)-1]
+		}
 		parts[i] = Escape(p)
+		if crlf {
+			parts[i] += "\r"
+		}
 	}
 	return strings.Join(parts, "\n")
 }
 
 func TestWriter(t *testing.T) {
-	in := "ok\nBob\rMallory 中文\x1b[2J\u202e\U000E0001 end\xff\n"
+	in := "ok\r\nBob\rMallory 中文\x1b[2J\u202e\U000E0001 end\xff\n\r"
 	for split := 0; split <= len(in); split++ {
 		for split2 := split; split2 <= len(in); split2++ {
 			var out bytes.Buffer
