@@ -30,11 +30,10 @@ type Table struct {
 
 // Row adds a row.
 func (t *Table) Row(cells ...string) {
-	row := make([]string, len(cells))
 	for i, c := range cells {
-		row[i] = safetext.Escape(c)
+		cells[i] = safetext.Escape(c) // c itself unless it needs escaping
 	}
-	t.rows = append(t.rows, row)
+	t.rows = append(t.rows, cells)
 }
 
 // Note adds a line under the last row (after any it has), indented to its
