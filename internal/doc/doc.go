@@ -326,7 +326,9 @@ const UnsafeTextAdvice = "control, bidirectional and invisible characters could 
 // character was spelled (raw, or as a YAML or JSON escape).
 func checkText(file string, root *Node) diag.List {
 	var errs diag.List
-	var path []string
+	// path holds the keys and indexes down to the node; an index is
+	// spelled only for a message.
+	var path []step
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		switch n.Kind {
@@ -341,13 +343,13 @@ func checkText(file string, root *Node) diag.List {
 					errs.Add(file, k.KeyPos(), "a key of %s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(k.Key[:j])+1, UnsafeTextAdvice)
 					continue
 				}
-				path = append(path, k.Key)
+				path = append(path, step{key: k.Key, index: -1})
 				walk(k)
 				path = path[:len(path)-1]
 			}
 		case Sequence:
 			for i := range n.Kids {
-				path = append(path, "["+strconv.Itoa(i)+"]")
+				path = append(path, step{index: i})
 				walk(&n.Kids[i])
 				path = path[:len(path)-1]
 			}
@@ -358,23 +360,35 @@ func checkText(file string, root *Node) diag.List {
 	return errs
 }
 
+// step is one step of a path: a sequence index, or a key when index is
+// -1.
+type step struct {
+	key   string
+	index int
+}
+
 // textLabel names the field at path the way users refer to it: keys
-// joined by dots; below a sequence item, from the item on, since the
-// position says which item ("recipient.name", not
+// joined by dots, indexes as [i]; below a sequence item, from the item
+// on, since the position says which item ("recipient.name", not
 // "spec.payouts[3].recipient.name").
-func textLabel(path []string) string {
-	last := -1
+func textLabel(path []step) string {
+	from := 0
 	for i, p := range path {
-		if strings.HasPrefix(p, "[") && i+1 < len(path) {
-			last = i
+		if p.index >= 0 && i+1 < len(path) {
+			from = i + 1
 		}
 	}
 	var b strings.Builder
-	for i, p := range path[last+1:] {
-		if i > 0 && !strings.HasPrefix(p, "[") {
+	for i, p := range path[from:] {
+		switch {
+		case p.index >= 0:
+			fmt.Fprintf(&b, "[%d]", p.index)
+		case i > 0:
 			b.WriteByte('.')
+			fallthrough
+		default:
+			b.WriteString(p.key)
 		}
-		b.WriteString(p)
 	}
 	if b.Len() == 0 {
 		return "the document"
