@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/textable"
 )
 
@@ -275,7 +276,10 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 
 var mdReplacer = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "\n", " ")
 
-func mdEscape(s string) string { return mdReplacer.Replace(s) }
+// mdEscape makes outside text inert in Markdown: unsafe characters
+// become \uXXXX (safetext.Escape), then Markdown's own specials are
+// neutralised.
+func mdEscape(s string) string { return mdReplacer.Replace(safetext.Escape(s)) }
 
 // WriteJSON writes the plan as indented JSON; it is also the saved-plan
 // format.

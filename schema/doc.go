@@ -7,7 +7,9 @@
 //
 //  1. decoding: size cap, UTF-8, syntax, duplicate keys, YAML anchors and
 //     aliases, non-string scalars where the schema wants strings (YAML's
-//     012345 is never read as a number), and bounds on nodes and nesting;
+//     012345 is never read as a number), control, bidirectional and
+//     invisible characters in any string or key (see safetext), and
+//     bounds on nodes and nesting;
 //  2. the JSON Schema (structure, formats, unknown fields);
 //  3. semantic rules: batch and payout ids, the provider's rules for its
 //     type, per-currency limits from payctl.yaml (see Check and

@@ -15,6 +15,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/review"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
@@ -252,6 +253,7 @@ func newApplyOutput(e *Env, asJSON bool) *applyOutput {
 func (o *applyOutput) event(v map[string]any) {
 	v["format_version"] = 1
 	b, _ := json.Marshal(v)
+	b = safetext.JSON(b)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.buf == nil {
@@ -299,9 +301,9 @@ func (o *applyOutput) recovered(outs []*apply.Outcome) {
 	}
 	fmt.Fprintf(o.e.Stdout, "Looked up %d payouts whose outcome was not known:\n", len(outs))
 	for _, r := range outs {
-		fmt.Fprintf(o.e.Stdout, "  %s attempt %d: %s", r.Address, r.Attempt, r.Status)
+		fmt.Fprintf(o.e.Stdout, "  %s attempt %d: %s", esc(r.Address), r.Attempt, r.Status)
 		if r.Reason != "" {
-			fmt.Fprintf(o.e.Stdout, " (%s)", r.Reason)
+			fmt.Fprintf(o.e.Stdout, " (%s)", esc(r.Reason))
 		}
 		fmt.Fprintln(o.e.Stdout)
 	}
@@ -402,7 +404,13 @@ func (o *applyOutput) drawProgress() {
 		amounts = append(amounts, o.paid[c].Format(cur)+" "+c)
 	}
 	rate := float64(o.done) / time.Since(o.began).Seconds()
-	fmt.Fprintf(o.e.Stderr, "\r\x1b[Kpaying: %d/%d done, %d not accepted, %s sent, %.1f payouts/s", o.done, o.total, o.bad, strings.Join(amounts, " + "), rate)
+	// The one terminal control payctl writes: it goes around the
+	// escaping backstop. Nothing in the line comes from outside.
+	w := o.e.Stderr
+	if o.e.RawStderr != nil {
+		w = o.e.RawStderr
+	}
+	fmt.Fprintf(w, "\r\x1b[Kpaying: %d/%d done, %d not accepted, %s sent, %.1f payouts/s", o.done, o.total, o.bad, strings.Join(amounts, " + "), rate)
 }
 
 func (o *applyOutput) stop() {
@@ -491,19 +499,19 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 				parts = append(parts, fmt.Sprintf("%d %s (%s %s)", n, stt, s.amount[stt].Format(cur), k.cur))
 			}
 		}
-		fmt.Fprintf(o.e.Stdout, "  %s %s: %s\n", k.prov, k.cur, strings.Join(parts, ", "))
+		fmt.Fprintf(o.e.Stdout, "  %s %s: %s\n", esc(k.prov), esc(k.cur), strings.Join(parts, ", "))
 	}
 	for _, oc := range rep.Outcomes {
 		switch oc.Status {
 		case providers.StatusFailed, providers.StatusUnknown, providers.StatusNotSent:
-			fmt.Fprintf(o.e.Stdout, "  %s: %s: %s\n", oc.Address, oc.Status, oc.Reason)
+			fmt.Fprintf(o.e.Stdout, "  %s: %s: %s\n", esc(oc.Address), oc.Status, esc(oc.Reason))
 		}
 	}
 	for _, sk := range rep.Skipped {
-		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", sk.Address, sk.Reason)
+		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", esc(sk.Address), esc(sk.Reason))
 	}
 	if sess.Saved() {
-		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", location, sess.State.Snapshot().Serial)
+		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", esc(location), sess.State.Snapshot().Serial)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/workspace"
 )
 
@@ -103,7 +104,7 @@ func (f *flags) logger() *slog.Logger {
 	if f.verbose && level > slog.LevelInfo {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(f.e.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(f.e.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: escapeAttr}))
 }
 
 // configPath finds payctl.yaml: -config, else PAYCTL_CONFIG, else the
@@ -185,6 +186,9 @@ func diagErrors(err error) diag.List {
 }
 
 func isTerminal(f any) bool {
+	if w, ok := f.(*safetext.Writer); ok {
+		f = w.W
+	}
 	if fd, ok := f.(interface{ Fd() uintptr }); ok {
 		return term.IsTerminal(int(fd.Fd()))
 	}
@@ -200,4 +204,29 @@ func needArgs(f *flags, what string) error {
 		return &reported{summary: "missing " + what}
 	}
 	return nil
+}
+
+// esc is how payctl prints text it did not write (names, file names,
+// provider ids and answers): unsafe characters as \uXXXX escapes.
+func esc(s string) string { return safetext.Escape(s) }
+
+// escv is esc of a value's text.
+func escv(v any) string { return safetext.Escape(fmt.Sprint(v)) }
+
+// escapeAttr is the ReplaceAttr of payctl's loggers: log lines carry file
+// names, provider answers and errors quoting them, so every string value
+// and error text is escaped (safetext.Escape), in text and JSON logs alike.
+func escapeAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		if s := v.String(); s != safetext.Escape(s) {
+			a.Value = slog.StringValue(safetext.Escape(s))
+		}
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(safetext.Escape(x.Error()))
+		}
+	}
+	return a
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/safetext"
 )
 
 func main() {
@@ -36,12 +37,26 @@ func main() {
 			pprof.StartCPUProfile(f)
 		}
 	}
-	code := run(ctx, os.Args[1:], &Env{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Getenv: os.Getenv, IsTerminal: isTerminal,
-	})
+	e, flush := osEnv()
+	code := run(ctx, os.Args[1:], e)
+	flush()
 	pprof.StopCPUProfile() // writes the profile, if one was started
 	os.Exit(code)
+}
+
+// osEnv is the Env of the process. Standard output and error go through
+// safetext.Writer, the backstop that escapes any control, bidirectional
+// or invisible character that reached them unescaped (line ends pass);
+// flush writes what it holds of an incomplete character.
+func osEnv() (e *Env, flush func()) {
+	stdout, stderr := safetext.NewWriter(os.Stdout), safetext.NewWriter(os.Stderr)
+	return &Env{
+			Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, RawStderr: os.Stderr,
+			Getenv: os.Getenv, IsTerminal: isTerminal,
+		}, func() {
+			stdout.Flush()
+			stderr.Flush()
+		}
 }
 
 // onSignals handles SIGINT and SIGTERM. A command that cannot move money
@@ -100,8 +115,12 @@ func graceful(args []string) bool {
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
-	IsTerminal     func(f any) bool
+	// RawStderr, when set, is Stderr without the escaping backstop, for
+	// the only terminal controls payctl writes itself: apply's progress
+	// line, redrawn in place.
+	RawStderr  io.Writer
+	Getenv     func(string) string
+	IsTerminal func(f any) bool
 }
 
 type command struct {
@@ -209,9 +228,9 @@ func printError(w io.Writer, err error) {
 			fmt.Fprintf(w, "payctl: error: %s\n", d)
 		}
 	} else {
-		fmt.Fprintf(w, "payctl: error: %s\n", err)
+		fmt.Fprintf(w, "payctl: error: %s\n", safetext.Escape(err.Error()))
 	}
 	if hint, ok := diag.HintOf(err); ok {
-		fmt.Fprintf(w, "payctl: hint: %s\n", hint)
+		fmt.Fprintf(w, "payctl: hint: %s\n", safetext.Escape(hint))
 	}
 }

@@ -14,10 +14,10 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"payctl": func() {
-			os.Exit(run(context.Background(), os.Args[1:], &Env{
-				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-				Getenv: os.Getenv, IsTerminal: isTerminal,
-			}))
+			e, flush := osEnv()
+			code := run(context.Background(), os.Args[1:], e)
+			flush()
+			os.Exit(code)
 		},
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/reserved"
 	"github.com/payctl/payctl/internal/review"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
 )
@@ -92,7 +93,11 @@ the manifests again does not give the saved plan (the file was edited).`)
 	if err != nil {
 		return err
 	}
-	e.Stdout.Write(buf.Bytes())
+	if *asJSON {
+		e.Stdout.Write(safetext.JSON(buf.Bytes()))
+	} else {
+		e.Stdout.Write(buf.Bytes())
+	}
 	if len(p.Errors) > 0 {
 		return p.Errors
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/payctl/payctl/apply"
+	"github.com/payctl/payctl/internal/safetext"
 )
 
 func runRefresh(ctx context.Context, e *Env, args []string) error {
@@ -38,14 +40,16 @@ payout succeeded, and that change is recorded, never silently overwritten.`)
 		if outs == nil {
 			outs = []*apply.Outcome{}
 		}
-		enc := json.NewEncoder(e.Stdout)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
 		enc.Encode(map[string]any{"format_version": 1, "checked": outs, "events_recorded": changes})
+		e.Stdout.Write(safetext.JSON(b.Bytes()))
 	} else {
 		for _, o := range outs {
-			fmt.Fprintf(e.Stdout, "%s attempt %d: %s", o.Address, o.Attempt, o.Status)
+			fmt.Fprintf(e.Stdout, "%s attempt %d: %s", esc(o.Address), o.Attempt, o.Status)
 			if o.Reason != "" {
-				fmt.Fprintf(e.Stdout, " (%s)", o.Reason)
+				fmt.Fprintf(e.Stdout, " (%s)", esc(o.Reason))
 			}
 			fmt.Fprintln(e.Stdout)
 		}

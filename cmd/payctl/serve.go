@@ -84,7 +84,7 @@ Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 // serviceLogger is the logger of long-running commands: info and above by
 // default (PAYCTL_LOG changes the level), as text or JSON lines.
 func serviceLogger(e *Env, format string) (*slog.Logger, error) {
-	o := &slog.HandlerOptions{Level: logLevel(e, slog.LevelInfo)}
+	o := &slog.HandlerOptions{Level: logLevel(e, slog.LevelInfo), ReplaceAttr: escapeAttr}
 	var h slog.Handler
 	switch format {
 	case "text", "":

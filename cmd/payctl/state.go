@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/state"
 )
 
@@ -97,18 +99,25 @@ the provider's ids. BATCH limits the list to one batch.`)
 	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tAMOUNT\tPROVIDER\tATTEMPTS\tPROVIDER IDS\t")
 	for _, p := range list {
 		c, _ := money.LookupCurrency(p.Currency)
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", p.Address, p.Status, p.Amount.Format(c), p.Currency, p.Provider, len(p.Attempts), cmp.Or(p.Latest().IDs.String(), "-"))
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", esc(p.Address), p.Status, p.Amount.Format(c), esc(p.Currency), esc(p.Provider), len(p.Attempts), esc(cmp.Or(p.Latest().IDs.String(), "-")))
 	}
 	tw.Flush()
 	fmt.Fprintf(e.Stdout, "%d payouts (state serial %d)\n", len(list), snap.Serial)
 	return nil
 }
 
+// writeJSON writes v as indented JSON, unsafe characters in its strings
+// as \uXXXX escapes (safetext.JSON).
 func writeJSON(e *Env, v any) error {
-	enc := json.NewEncoder(e.Stdout)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := e.Stdout.Write(safetext.JSON(b.Bytes()))
+	return err
 }
 
 func runStateShow(ctx context.Context, e *Env, args []string) error {
@@ -142,12 +151,12 @@ returned, timestamps, and who resolved it if a person did.`)
 	}
 	c, _ := money.LookupCurrency(p.Currency)
 	out := e.Stdout
-	fmt.Fprintf(out, "%s\n  status     %s\n  provider   %s (%s)\n  amount     %s %s\n", p.Address, p.Status, p.Provider, p.Type, p.Amount.Format(c), p.Currency)
+	fmt.Fprintf(out, "%s\n  status     %s\n  provider   %s (%s)\n  amount     %s %s\n", esc(p.Address), p.Status, esc(p.Provider), esc(p.Type), p.Amount.Format(c), esc(p.Currency))
 	r := p.Recipient
-	fmt.Fprintf(out, "  recipient  %s, account %s", r.Name, r.Account)
+	fmt.Fprintf(out, "  recipient  %s, account %s", esc(r.Name), esc(r.Account))
 	for _, kv := range [][2]string{{"bank code", r.BankCode}, {"bank", r.Bank}, {"country", r.Country}, {"recipient id", r.ID}} {
 		if kv[1] != "" {
-			fmt.Fprintf(out, ", %s %s", kv[0], kv[1])
+			fmt.Fprintf(out, ", %s %s", kv[0], esc(kv[1]))
 		}
 	}
 	fmt.Fprintln(out)
@@ -155,19 +164,19 @@ returned, timestamps, and who resolved it if a person did.`)
 		fmt.Fprintf(out, "  fee        %s %s planned, borne by %s\n", p.PlannedFee.Format(c), p.Currency, p.FeePayer)
 	}
 	for _, a := range p.Attempts {
-		fmt.Fprintf(out, "  attempt %d  %s, key %s, sent %s", a.N, a.Status, a.Key, a.SentAt.Format(time.RFC3339))
+		fmt.Fprintf(out, "  attempt %d  %s, key %s, sent %s", a.N, a.Status, esc(a.Key), a.SentAt.Format(time.RFC3339))
 		if a.Sends > 1 {
 			fmt.Fprintf(out, " (sent %d times: earlier sends never arrived)", a.Sends)
 		}
 		fmt.Fprintln(out)
 		if len(a.IDs) > 0 {
-			fmt.Fprintf(out, "             provider ids: %s\n", a.IDs)
+			fmt.Fprintf(out, "             provider ids: %s\n", escv(a.IDs))
 		}
 		if a.Fee != nil {
 			fmt.Fprintf(out, "             fee as charged: %s %s\n", a.Fee.String(), p.Currency)
 		}
 		if g := snap.Groups[a.Group]; g != nil {
-			fmt.Fprintf(out, "             provider payout %s, token %s, %d payouts, total %s", g.ID, g.Token, len(g.Addresses), g.Total.Format(c))
+			fmt.Fprintf(out, "             provider payout %s, token %s, %d payouts, total %s", esc(g.ID), esc(g.Token), len(g.Addresses), g.Total.Format(c))
 			if g.PlannedFee != nil {
 				fmt.Fprintf(out, ", fee planned %s", g.PlannedFee)
 			}
@@ -177,16 +186,16 @@ returned, timestamps, and who resolved it if a person did.`)
 			fmt.Fprintln(out)
 		}
 		if len(a.Answer) > 0 {
-			fmt.Fprintf(out, "             answer: %s\n", a.Answer)
+			fmt.Fprintf(out, "             answer: %s\n", escv(a.Answer))
 		}
 		if a.Reason != "" {
-			fmt.Fprintf(out, "             %s\n", a.Reason)
+			fmt.Fprintf(out, "             %s\n", esc(a.Reason))
 		}
 		if a.ResolvedBy != "" {
-			fmt.Fprintf(out, "             resolved by %s\n", a.ResolvedBy)
+			fmt.Fprintf(out, "             resolved by %s\n", esc(a.ResolvedBy))
 		}
 		for _, ap := range a.ApprovedBy {
-			fmt.Fprintf(out, "             approved by %s (key %s)\n", ap.Principal, ap.Key)
+			fmt.Fprintf(out, "             approved by %s (key %s)\n", esc(ap.Principal), esc(ap.Key))
 		}
 		if a.FinalAt != nil {
 			fmt.Fprintf(out, "             final at %s\n", a.FinalAt.Format(time.RFC3339))
@@ -253,11 +262,11 @@ execute has no lookup), or has no record of the payout, your decision stands.`)
 		return err
 	}
 	if *paid {
-		fmt.Fprintf(e.Stdout, "Recorded %s as paid.\n", f.Arg(0))
+		fmt.Fprintf(e.Stdout, "Recorded %s as paid.\n", esc(f.Arg(0)))
 		return nil
 	}
-	fmt.Fprintf(e.Stdout, "Recorded %s as failed; the next apply pays it with a new attempt.\n", f.Arg(0))
-	fmt.Fprintf(e.Stdout, "Reason recorded: %s\n", res.Reason)
+	fmt.Fprintf(e.Stdout, "Recorded %s as failed; the next apply pays it with a new attempt.\n", esc(f.Arg(0)))
+	fmt.Fprintf(e.Stdout, "Reason recorded: %s\n", esc(res.Reason))
 	return nil
 }
 

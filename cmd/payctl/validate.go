@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/safetext"
 )
 
 func runValidate(ctx context.Context, e *Env, args []string) error {
@@ -42,9 +44,13 @@ there is any. Needs no credentials and contacts nothing.`)
 		if out.Errors == nil {
 			out.Errors = diag.List{}
 		}
-		enc := json.NewEncoder(e.Stdout)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		if _, err := e.Stdout.Write(safetext.JSON(b.Bytes())); err != nil {
 			return err
 		}
 		if len(errs) > 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
@@ -137,10 +138,16 @@ func (r *Row) cells() []string {
 	}
 }
 
-// text defuses a cell a spreadsheet would run as a formula (a recipient
-// named "=HYPERLINK(...)"), by the usual leading apostrophe. Amounts never
-// need it; the JSON export keeps every value as it is.
+// text makes a cell of outside text safe to open: unsafe characters
+// (controls, bidirectional and invisible ones) become \uXXXX escapes as
+// everywhere else payctl shows outside text, since a CSV file is read in
+// terminals and spreadsheets, where they would reorder or hide what a
+// person sees; and a cell a spreadsheet would run as a formula (a
+// recipient named "=HYPERLINK(...)") is defused by the usual leading
+// apostrophe. Amounts never need either; the JSON export keeps every value
+// as it is (only escaped as JSON).
 func text(s string) string {
+	s = safetext.Escape(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

@@ -158,7 +158,8 @@ func TestExportFilters(t *testing.T) {
 }
 
 // TestExportQuoting: names with commas, quotes and formula starts survive
-// CSV quoting; only the CSV defuses formulas, the JSON keeps the name.
+// CSV quoting; only the CSV defuses formulas and escapes control and
+// bidirectional characters, the JSON keeps the name.
 func TestExportQuoting(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "payctl.state.json")
@@ -166,7 +167,7 @@ func TestExportQuoting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{`=HYPERLINK("http://x"), Inc`, `Budi "B" Santoso`, "Line\nBreak", "-5 Trading"}
+	names := []string{`=HYPERLINK("http://x"), Inc`, `Budi "B" Santoso`, "Line\nBreak", "-5 Trading", "\u202eevil\x1b[2J"}
 	for i, name := range names {
 		addr := "b/p" + strconv.Itoa(i)
 		amt := money.MustParse("1000.5")
@@ -193,7 +194,7 @@ func TestExportQuoting(t *testing.T) {
 	if err := json.Unmarshal(j.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	wantCSV := []string{`'=HYPERLINK("http://x"), Inc`, `Budi "B" Santoso`, "Line\nBreak", "'-5 Trading"}
+	wantCSV := []string{`'=HYPERLINK("http://x"), Inc`, `Budi "B" Santoso`, `Line\u000ABreak`, "'-5 Trading", `\u202Eevil\u001B[2J`}
 	for i, r := range parseCSV(t, c.Bytes()) {
 		if r["recipient_name"] != wantCSV[i] {
 			t.Errorf("CSV row %d: got name %q, want %q", i+1, r["recipient_name"], wantCSV[i])

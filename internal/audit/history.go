@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
@@ -198,7 +200,10 @@ func (e *Entry) Text() string {
 		}
 		b.WriteString(answerText(e.IDs, e.Fee, e.Currency, e.Answer["status"], e.Reason))
 	}
-	return b.String()
+	// One line, most of it from the journal: names, ids and reasons a
+	// provider sent. Nothing in it may break the line or drive the
+	// terminal.
+	return safetext.Escape(b.String())
 }
 
 func whoBy(by, op string) string {
@@ -218,6 +223,7 @@ type HistoryWriter struct {
 	// Count is how many entries were written.
 	Count int
 	enc   *json.Encoder
+	buf   bytes.Buffer
 }
 
 // Write writes one entry.
@@ -225,10 +231,15 @@ func (h *HistoryWriter) Write(e *Entry) error {
 	h.Count++
 	if h.JSON {
 		if h.enc == nil {
-			h.enc = json.NewEncoder(h.W)
+			h.enc = json.NewEncoder(&h.buf)
 			h.enc.SetEscapeHTML(false)
 		}
-		return h.enc.Encode(e)
+		h.buf.Reset()
+		if err := h.enc.Encode(e); err != nil {
+			return err
+		}
+		_, err := h.W.Write(safetext.JSON(h.buf.Bytes()))
+		return err
 	}
 	_, err := io.WriteString(h.W, e.Text()+"\n")
 	return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/textable"
 )
 
@@ -16,10 +17,14 @@ import (
 func (d *Diff) WriteJSON(w io.Writer) error { return writeJSON(w, d) }
 
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return write(w, safetext.JSON(b.Bytes()))
 }
 
 // WriteText writes the diff for a terminal: findings first, then the
@@ -27,15 +32,15 @@ func writeJSON(w io.Writer, v any) error {
 // the resolutions, and the interval's totals.
 func (d *Diff) WriteText(w io.Writer) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "State diff: %s (serial %d) -> %s (serial %d)\n", d.Old.Name, d.Old.Serial, d.New.Name, d.New.Serial)
-	fmt.Fprintf(&b, "Lineage %s; %s.\n", d.New.Lineage, d.journalText())
+	fmt.Fprintf(&b, "State diff: %s (serial %d) -> %s (serial %d)\n", esc(d.Old.Name), d.Old.Serial, esc(d.New.Name), d.New.Serial)
+	fmt.Fprintf(&b, "Lineage %s; %s.\n", esc(d.New.Lineage), esc(d.journalText()))
 	b.WriteString("\n")
 	if d.OK() {
 		b.WriteString("Findings: none; every change is one payctl makes.\n")
 	} else {
 		fmt.Fprintf(&b, "Findings: %s payctl never makes:\n", plural(len(d.Findings), "change"))
 		for _, f := range d.Findings {
-			fmt.Fprintf(&b, "  ! %s\n", f)
+			fmt.Fprintf(&b, "  ! %s\n", esc(f.Error()))
 		}
 	}
 	if d.Old.Lineage != d.New.Lineage {
@@ -67,7 +72,7 @@ func (d *Diff) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "\nResolved by a person: %d\n", len(d.Resolved))
 		for _, r := range d.Resolved {
-			fmt.Fprintf(&b, "  ! %s attempt %d: %s, by %s%s: %s\n", r.Address, r.Attempt, r.Status, r.By, atText(r.At), r.Reason)
+			fmt.Fprintf(&b, "  ! %s attempt %d: %s, by %s%s: %s\n", esc(r.Address), r.Attempt, r.Status, esc(r.By), atText(r.At), esc(r.Reason))
 		}
 	}
 	if len(d.Totals) == 0 {
@@ -245,9 +250,13 @@ var mdReplacer = strings.NewReplacer(
 )
 
 // mdText escapes free text (reasons, names) for Markdown table cells.
-func mdText(s string) string { return mdReplacer.Replace(s) }
+func mdText(s string) string { return mdReplacer.Replace(safetext.Escape(s)) }
 
 // mdCode makes s safe inside a `code span` in a table cell.
-func mdCode(s string) string { return mdCodeReplacer.Replace(s) }
+func mdCode(s string) string { return mdCodeReplacer.Replace(safetext.Escape(s)) }
+
+// esc is how text from outside (names, file names, provider answers, who
+// resolved what) appears in text output: unsafe characters as \uXXXX.
+func esc(s string) string { return safetext.Escape(s) }
 
 var mdCodeReplacer = strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ")

@@ -456,15 +456,15 @@ func lineEndingAt(f io.ReaderAt, end int64) ([]byte, error) {
 // then the notes.
 func (r *Report) WriteText(w io.Writer) error {
 	var b bytes.Buffer
-	b.WriteString(r.Verdict() + "\n")
+	b.WriteString(esc(r.Verdict()) + "\n")
 	for _, p := range r.Problems {
-		fmt.Fprintf(&b, "  ! %s\n", p)
+		fmt.Fprintf(&b, "  ! %s\n", esc(fmt.Sprint(p)))
 		if p.Hint != "" {
-			fmt.Fprintf(&b, "    what to do: %s\n", p.Hint)
+			fmt.Fprintf(&b, "    what to do: %s\n", esc(p.Hint))
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "  note: %s\n", n)
+		fmt.Fprintf(&b, "  note: %s\n", esc(fmt.Sprint(n)))
 	}
 	return write(w, b.Bytes())
 }

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/payctl/payctl/internal/safetext"
 )
 
 // Pos is a 1-based line and column. The zero Pos means "no position".
@@ -44,12 +46,15 @@ type Error struct {
 	More int `json:"more,omitempty"`
 }
 
+// Error is the error as one line. File and Msg are escaped with
+// safetext.Escape: a file name is whatever was dropped into a folder, and
+// messages quote manifests and provider answers.
 func (e *Error) Error() string {
 	if e.More > 0 {
-		return fmt.Sprintf("… and %d more errors in %s", e.More, e.File)
+		return fmt.Sprintf("… and %d more errors in %s", e.More, safetext.Escape(e.File))
 	}
 	var b strings.Builder
-	b.WriteString(e.File)
+	b.WriteString(safetext.Escape(e.File))
 	switch {
 	case e.Pos.IsValid():
 		fmt.Fprintf(&b, ":%d:%d", e.Pos.Line, e.Pos.Col)
@@ -59,7 +64,7 @@ func (e *Error) Error() string {
 	if b.Len() > 0 {
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(safetext.Escape(e.Msg))
 	return b.String()
 }
 

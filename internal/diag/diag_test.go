@@ -48,3 +48,15 @@ func TestLimit(t *testing.T) {
 		t.Errorf("Error: got %q, want %q", got, want)
 	}
 }
+
+func TestErrorEscapesOutsideText(t *testing.T) {
+	e := &Error{File: "inbox/\x1b[2Jnov.yaml", Pos: Pos{Line: 3, Col: 5}, Msg: "provider said \"Bob\rMallory\u202e\nx\""}
+	want := `inbox/\u001B[2Jnov.yaml:3:5: provider said "Bob\u000DMallory\u202E\u000Ax"`
+	if got := e.Error(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	more := &Error{File: "a\u202eb.yaml", More: 3}
+	if got := more.Error(); got != `… and 3 more errors in a\u202Eb.yaml` {
+		t.Errorf("got %s", got)
+	}
+}

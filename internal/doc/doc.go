@@ -14,8 +14,10 @@
 // Decoding is strict: invalid UTF-8, a byte order mark, duplicate keys,
 // YAML anchors, aliases, merge keys, custom tags, non-string keys, several
 // YAML documents in one file, and trailing data after a JSON value are all
-// errors with positions. Both decoders refuse input above a size cap before
-// looking at it, and input of more than MaxNodes keys and values or
+// errors with positions. So is every string or key holding a character
+// safetext refuses (controls, bidirectional and invisible characters),
+// however it was spelled: one error per string, at the string. Both
+// decoders refuse input above a size cap before looking at it, and input of more than MaxNodes keys and values or
 // MaxDepth levels of nesting with one error, before building a tree of it.
 package doc
 
@@ -33,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/safetext"
 )
 
 // Kind is what a node is.
@@ -301,11 +304,96 @@ func Decode(file string, data []byte, f Format, max int) (*Node, diag.List) {
 	default:
 		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "unknown format %q", f)
 	}
+	if len(errs) == 0 {
+		errs = checkText(file, root)
+	}
 	if len(errs) > 0 {
 		errs.Sort()
 		return nil, errs
 	}
 	return root, nil
+}
+
+// UnsafeTextAdvice ends the message for a string or key that holds an
+// unsafe character (see safetext.Unsafe).
+const UnsafeTextAdvice = "control, bidirectional and invisible characters could make the plan show something other than what is paid; remove it"
+
+// checkText refuses every string scalar and mapping key that holds a
+// character safetext refuses (controls, bidirectional and other invisible
+// characters), one error per string at its position, naming the field,
+// the character and which character of the value it is. Every document
+// payctl reads passes here, whatever its format and however the
+// character was spelled (raw, or as a YAML or JSON escape).
+func checkText(file string, root *Node) diag.List {
+	var errs diag.List
+	// path holds the keys and indexes down to the node; an index is
+	// spelled only for a message.
+	var path []step
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		switch n.Kind {
+		case String:
+			if i, r, bad := safetext.Find(n.Text); bad {
+				errs.Add(file, n.Pos(), "%s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(n.Text[:i])+1, UnsafeTextAdvice)
+			}
+		case Mapping:
+			for i := range n.Kids {
+				k := &n.Kids[i]
+				if j, r, bad := safetext.Find(k.Key); bad {
+					errs.Add(file, k.KeyPos(), "a key of %s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(k.Key[:j])+1, UnsafeTextAdvice)
+					continue
+				}
+				path = append(path, step{key: k.Key, index: -1})
+				walk(k)
+				path = path[:len(path)-1]
+			}
+		case Sequence:
+			for i := range n.Kids {
+				path = append(path, step{index: i})
+				walk(&n.Kids[i])
+				path = path[:len(path)-1]
+			}
+		}
+	}
+	walk(root)
+	errs.Limit(diag.MaxPerFile)
+	return errs
+}
+
+// step is one step of a path: a sequence index, or a key when index is
+// -1.
+type step struct {
+	key   string
+	index int
+}
+
+// textLabel names the field at path the way users refer to it: keys
+// joined by dots, indexes as [i]; below a sequence item, from the item
+// on, since the position says which item ("recipient.name", not
+// "spec.payouts[3].recipient.name").
+func textLabel(path []step) string {
+	from := 0
+	for i, p := range path {
+		if p.index >= 0 && i+1 < len(path) {
+			from = i + 1
+		}
+	}
+	var b strings.Builder
+	for i, p := range path[from:] {
+		switch {
+		case p.index >= 0:
+			fmt.Fprintf(&b, "[%d]", p.index)
+		case i > 0:
+			b.WriteByte('.')
+			fallthrough
+		default:
+			b.WriteString(p.key)
+		}
+	}
+	if b.Len() == 0 {
+		return "the document"
+	}
+	return b.String()
 }
 
 // checkEncoding rejects a byte order mark and invalid UTF-8, naming the

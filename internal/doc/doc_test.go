@@ -56,7 +56,7 @@ func TestDecodeTrees(t *testing.T) {
 		{
 			name:   "yaml scalars keep their text and kind",
 			format: YAML,
-			src:    "a: 012345\nb: \"014\"\nc: 1e3\nd: true\ne: ~\nf:\ng: 2025-01-31\nh: |\n  text\ni: 0x1F\nj: !!str 012\n",
+			src:    "a: 012345\nb: \"014\"\nc: 1e3\nd: true\ne: ~\nf:\ng: 2025-01-31\nh: >-\n  text\ni: 0x1F\nj: !!str 012\n",
 			want: `/ mapping @1:1
 /a number "012345" @1:4 key@1:1
 /b string "014" @2:4 key@2:1
@@ -65,7 +65,7 @@ func TestDecodeTrees(t *testing.T) {
 /e null "~" @5:4 key@5:1
 /f null "" @6:3 key@6:1
 /g string "2025-01-31" @7:4 key@7:1
-/h string "text\n" @8:4 key@8:1
+/h string "text" @8:4 key@8:1
 /i number "0x1F" @10:4 key@10:1
 /j string "012" @11:4 key@11:1
 `,
@@ -98,7 +98,7 @@ func TestDecodeTrees(t *testing.T) {
 		{
 			name:   "json tree",
 			format: JSON,
-			src:    "{\"a\": [1.50, -0, 2E+3, true, null],\n \"b\": {\"c\": \"x\\u00e9\\ud83d\\ude00\\n\"}, \"é\": \"€\", \"d\": \"y\"}",
+			src:    "{\"a\": [1.50, -0, 2E+3, true, null],\n \"b\": {\"c\": \"x\\u00e9\\ud83d\\ude00\"}, \"é\": \"€\", \"d\": \"y\"}",
 			want: `/ mapping @1:1
 /a sequence @1:7 key@1:2
 /a/0 number "1.50" @1:8
@@ -107,9 +107,9 @@ func TestDecodeTrees(t *testing.T) {
 /a/3 bool "true" @1:24
 /a/4 null "null" @1:30
 /b mapping @2:7 key@2:2
-/b/c string "xé😀\n" @2:13 key@2:8
-/é string "€" @2:44 key@2:39
-/d string "y" @2:54 key@2:49
+/b/c string "xé😀" @2:13 key@2:8
+/é string "€" @2:42 key@2:37
+/d string "y" @2:52 key@2:47
 `,
 		},
 		{
@@ -361,5 +361,48 @@ func TestNodeAt(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("At(%v): got %q, want %q", tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestDecodeRefusesUnsafeText(t *testing.T) {
+	for _, tt := range []struct {
+		format Format
+		src    string
+		want   []string
+	}{
+		{YAML, "spec:\n  payouts:\n    - recipient:\n        name: \"Bob\\rMallory\"\n        bank: \"x\\u202Ey\"\n",
+			[]string{
+				"in.yaml:4:15: recipient.name contains U+000D CARRIAGE RETURN (character 4): " + UnsafeTextAdvice,
+				"in.yaml:5:15: recipient.bank contains U+202E RIGHT-TO-LEFT OVERRIDE (character 2): " + UnsafeTextAdvice,
+			}},
+		{YAML, "a: [ok, \"\\0\"]\n\"k\\e\": x\nd: \"\\N\"\n",
+			[]string{
+				"in.yaml:1:9: a[1] contains U+0000 NULL (character 1): " + UnsafeTextAdvice,
+				"in.yaml:2:1: a key of the document contains U+001B ESCAPE (character 2): " + UnsafeTextAdvice,
+				"in.yaml:3:4: d contains U+0085 NEXT LINE (character 1): " + UnsafeTextAdvice,
+			}},
+		{JSON, `{"metadata": {"description": "tab\there", "name": "a\u2066b\u200b"}}`,
+			[]string{
+				"in.json:1:30: metadata.description contains U+0009 CHARACTER TABULATION (character 4): " + UnsafeTextAdvice,
+				"in.json:1:51: metadata.name contains U+2066 LEFT-TO-RIGHT ISOLATE (character 2): " + UnsafeTextAdvice,
+			}},
+	} {
+		_, errs := Decode("in."+string(tt.format), []byte(tt.src), tt.format, 1<<20)
+		var got []string
+		for _, e := range errs {
+			got = append(got, e.Error())
+		}
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("Decode(%q):\n%s\nwant\n%s", tt.src, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+	// Many bad strings: the first 100 and a count.
+	var b strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&b, "k%d: \"\\t\"\n", i)
+	}
+	_, errs := Decode("in.yaml", []byte(b.String()), YAML, 1<<20)
+	if len(errs) != 101 || errs[100].More != 50 {
+		t.Errorf("got %d errors, last %v", len(errs), errs[len(errs)-1])
 	}
 }

@@ -1,12 +1,19 @@
 // Package textable writes aligned text tables for terminals: text columns
 // left-aligned, number columns right-aligned, no trailing spaces (output
 // is often pasted into reviews and diffed).
+//
+// Cells and notes are outside text as often as not (recipient names,
+// provider answers): each is escaped with safetext.Escape, so a control
+// or bidirectional character can neither move the cursor nor reorder a
+// row, and columns are as wide as the escaped text is on a terminal
+// (safetext.Width: CJK characters take two columns, combining marks none).
 package textable
 
 import (
 	"io"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/payctl/payctl/internal/safetext"
 )
 
 // Table is a table being built.
@@ -22,7 +29,12 @@ type Table struct {
 }
 
 // Row adds a row.
-func (t *Table) Row(cells ...string) { t.rows = append(t.rows, cells) }
+func (t *Table) Row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = safetext.Escape(c) // c itself unless it needs escaping
+	}
+	t.rows = append(t.rows, cells)
+}
 
 // Note adds a line under the last row (after any it has), indented to its
 // second column and not taken into account for column widths.
@@ -30,7 +42,7 @@ func (t *Table) Note(line string) {
 	if t.notes == nil {
 		t.notes = map[int][]string{}
 	}
-	t.notes[len(t.rows)-1] = append(t.notes[len(t.rows)-1], line)
+	t.notes[len(t.rows)-1] = append(t.notes[len(t.rows)-1], safetext.Escape(line))
 }
 
 // Len is the number of rows added.
@@ -44,7 +56,7 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			widths[i] = max(widths[i], safetext.Width(c))
 		}
 	}
 	var b strings.Builder
@@ -52,7 +64,7 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 		var line strings.Builder
 		line.WriteString(t.Indent)
 		for i, c := range r {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			pad := strings.Repeat(" ", widths[i]-safetext.Width(c))
 			if i > 0 {
 				line.WriteString("  ")
 			}

@@ -28,3 +28,25 @@ func TestNotes(t *testing.T) {
 		})
 	}
 }
+
+func TestWideAndHostileCells(t *testing.T) {
+	tb := &Table{Right: map[int]bool{2: true}}
+	tb.Row("add", "José Gonza\u0301lez", "100")
+	tb.Row("add", "王小明", "2000")
+	tb.Row("add", "محمد علي", "3")
+	tb.Row("add", "Bob\rMallory\u202e", "40")
+	tb.Note("reason: \x1b[2Jgone\nnext")
+	var b strings.Builder
+	tb.WriteTo(&b)
+	// Columns line up on a terminal: 王小明 takes six columns, the
+	// combining accent none, escapes their printed length.
+	want := "" +
+		"add  José Gonza\u0301lez            100\n" +
+		"add  王小明                  2000\n" +
+		"add  محمد علي                   3\n" +
+		"add  Bob\\u000DMallory\\u202E    40\n" +
+		"       reason: \\u001B[2Jgone\\u000Anext\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

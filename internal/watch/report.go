@@ -11,6 +11,7 @@ import (
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/fee"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
@@ -131,11 +132,13 @@ func buildResult(snap *state.Snapshot, p *plan.Plan, location string) *Result {
 	return r
 }
 
+// orNone is a provider's reason as the attention lines show it: escaped
+// (safetext.Escape), or "no reason given".
 func orNone(s string) string {
 	if s == "" {
 		return "no reason given"
 	}
-	return s
+	return safetext.Escape(s)
 }
 
 // counts says "3 paid, 1 pending" for a result's totals.
@@ -157,7 +160,7 @@ func writeJSON(path string, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, buf.Bytes(), atomicfile.Options{Perm: 0o600})
+	return atomicfile.WriteFile(path, safetext.JSON(buf.Bytes()), atomicfile.Options{Perm: 0o600})
 }
 
 // errorsText is NAME.errors.txt: the positioned messages `payctl validate`
@@ -176,9 +179,9 @@ func errorsText(errs diag.List) []byte {
 // run, and the plan.
 func heldText(final, heldPath, planPath, configFile string, reasons []string, approvals int, p *plan.Plan) ([]byte, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s was not paid: it waits for a person, because\n", final)
+	fmt.Fprintf(&b, "%s was not paid: it waits for a person, because\n", safetext.Escape(final))
 	for _, r := range reasons {
-		fmt.Fprintf(&b, "  - %s\n", r)
+		fmt.Fprintf(&b, "  - %s\n", safetext.Escape(r))
 	}
 	if approvals > 0 {
 		fmt.Fprintf(&b, `

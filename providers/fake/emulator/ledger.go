@@ -34,10 +34,18 @@ const (
 	DelayAfter    Fault = "delay-after-commit" // answer after the client's timeout
 	GarbageAfter  Fault = "garbage-after-commit"
 	Reject        Fault = "reject" // a definite 400: nothing paid
+	// RejectHostile is Reject with a reason made to rewrite a terminal
+	// (clear screen, carriage return, right-to-left override, newline),
+	// and HostileID pays under such an id: payctl must show both inert.
+	RejectHostile Fault = "reject-hostile"
+	HostileID     Fault = "hostile-id"
 	// Refuse is a connection refused: only the in-memory provider can
 	// inject it (over HTTP, point the client at a closed port).
 	Refuse Fault = "refuse"
 )
+
+// HostileText is what RejectHostile and HostileID put in an answer.
+const HostileText = "\x1b[2J\rpaid in full\u202eyap\nsecond line"
 
 // Ledger is the fake provider's books. Safe for concurrent use.
 type Ledger struct {
@@ -229,8 +237,21 @@ func (l *Ledger) serveCreate(w http.ResponseWriter, r *http.Request) {
 	case Reject:
 		writeJSON(w, 400, map[string]string{"error": "account closed"})
 		return
+	case RejectHostile:
+		writeJSON(w, 400, map[string]string{"error": HostileText})
+		return
 	}
 	p := l.create(req.Reference, req.Address, req.Amount, req.Currency, req.Account)
+	if f == HostileID {
+		l.mu.Lock()
+		for _, q := range l.payments {
+			if q.ID == p.ID {
+				q.ID += HostileText
+			}
+		}
+		l.mu.Unlock()
+		p.ID += HostileText
+	}
 	switch f {
 	case Fail500After:
 		writeJSON(w, 500, map[string]string{"error": "internal error"})
