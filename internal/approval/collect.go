@@ -12,13 +12,13 @@ package approval
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/internal/sshsig"
 )
 
@@ -63,10 +63,12 @@ func Collect(planFile string, planBytes []byte, signers *sshsig.AllowedSigners, 
 	}
 	seen := map[string]bool{}
 	for _, file := range files {
-		data, err := readCapped(file)
-		if errors.Is(err, os.ErrNotExist) && file == SigFile(planFile) {
-			continue
+		if file == SigFile(planFile) {
+			if _, err := os.Lstat(file); errors.Is(err, os.ErrNotExist) {
+				continue
+			}
 		}
+		data, err := readCapped(file, MaxFileSize, "a signature file")
 		if err != nil {
 			bad = append(bad, err)
 			continue
@@ -131,18 +133,12 @@ func sigFiles(planFile string) ([]string, error) {
 	return files, capErr
 }
 
-func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d KiB: not a signature file", path, MaxFileSize>>10)
+// readCapped reads a file of at most max bytes (refusing a named pipe or a
+// device, which could block or never end); what names the kind of file.
+func readCapped(path string, max int64, what string) ([]byte, error) {
+	data, derr := doc.ReadFile(path, int(max))
+	if derr != nil {
+		return nil, fmt.Errorf("%w (%s)", derr, what)
 	}
 	return data, nil
 }

@@ -11,22 +11,14 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/payctl/payctl/internal/sshsig/sshsigtest"
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/payctl/payctl/internal/sshsig"
 )
 
-func keygen(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ssh-keygen is not on PATH; CI must install openssh-client")
-		}
-		t.Skip("ssh-keygen is not on PATH (Debian: apt-get install openssh-client); skipping the tests against OpenSSH")
-	}
-	return path
-}
+func keygen(t *testing.T) string { return sshsigtest.Keygen(t) }
 
 type testKey struct {
 	path   string
@@ -190,7 +182,7 @@ func TestCollectCaps(t *testing.T) {
 	_, _, bad := Collect(planFile, nil, nil, time.Now())
 	bads := errStrings(bad)
 	if !strings.Contains(bads, "101 signature files; payctl reads at most 100") ||
-		!strings.Contains(bads, planFile+".sig: larger than 1024 KiB") ||
+		!strings.Contains(bads, planFile+".sig: file is larger than the 1 MiB limit (a signature file)") ||
 		strings.Contains(bads, "100.sig") || len(bad) != 102 {
 		t.Errorf("%d bad:\n%.1000s", len(bad), bads)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -109,19 +108,7 @@ func gitSigningKey() string {
 }
 
 func readKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("%s: larger than 1 MiB: not a key file", path)
-	}
-	return data, nil
+	return readCapped(path, maxKeyFile, "a key file")
 }
 
 func loadKey(path string, o KeyOptions) (*Key, error) {

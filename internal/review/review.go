@@ -6,7 +6,8 @@ package review
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/payctl/payctl/internal/config"
@@ -56,7 +57,7 @@ func Required(a *config.Approvals, p *plan.Plan) Need {
 			}
 		case len(r.Above) > 0:
 			var over []string
-			for _, cur := range sortedKeys(r.Above) {
+			for _, cur := range slices.Sorted(maps.Keys(r.Above)) {
 				if s, ok := sent[cur]; ok && s.Cmp(r.Above[cur]) > 0 {
 					c := money.CurrencyOf(cur)
 					over = append(over, fmt.Sprintf("the plan pays %s %s", s.Format(c), cur))
@@ -86,13 +87,4 @@ func count(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -5,12 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/payctl/payctl/internal/doc"
 )
 
 // MaxAllowedSignersSize caps an allowed_signers file.
@@ -50,19 +50,12 @@ func LoadAllowedSigners(path string) (*AllowedSigners, error) {
 	return ParseAllowedSigners(path, data)
 }
 
-// readCapped reads path, refusing a file larger than max bytes.
+// readCapped reads path, refusing a file larger than max bytes, and a named
+// pipe or device, which could block or never end.
 func readCapped(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: larger than %d KiB", path, max>>10)
+	data, derr := doc.ReadFile(path, int(max))
+	if derr != nil {
+		return nil, derr
 	}
 	return data, nil
 }

@@ -13,21 +13,11 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/payctl/payctl/internal/sshsig/sshsigtest"
 )
 
-// keygen finds the real ssh-keygen; the tests against it skip without it
-// (CI installs it: .ci/run).
-func keygen(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ssh-keygen is not on PATH; CI must install openssh-client")
-		}
-		t.Skip("ssh-keygen is not on PATH (Debian: apt-get install openssh-client); skipping the tests against OpenSSH")
-	}
-	return path
-}
+func keygen(t *testing.T) string { return sshsigtest.Keygen(t) }
 
 func run(t *testing.T, stdin []byte, name string, args ...string) (string, error) {
 	t.Helper()
