@@ -200,11 +200,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 				break
 			}
 			shown++
-			what := strings.TrimPrefix(reviewNote(it, true), "! ")
-			if it.Review == NewAccount {
-				what = "new account: " + it.Recipient.Name + ", " + accountText(it.Recipient, true)
-			}
-			fmt.Fprintf(&head, "- `%s` %s: %s\n", mdEscape(it.Address), amt(it.Amount, it.Currency), mdEscape(what))
+			fmt.Fprintf(&head, "- `%s` %s: %s\n", mdEscape(it.Address), amt(it.Amount, it.Currency), mdEscape(it.CheckText()))
 		}
 		head.WriteString("\n")
 	}

@@ -244,6 +244,20 @@ func (p *Plan) Flagged() (newAccounts, changed int) {
 	return
 }
 
+// CheckText says, for a payout marked NewAccount or AccountChanged, what
+// to check, in one line: "new account: NAME, BANK ****1234" or "account
+// changed: NAME was last paid to ...; now ...". Accounts are masked to
+// their last four characters. It is "" for a payout not marked.
+func (it *Item) CheckText() string {
+	switch it.Review {
+	case NewAccount:
+		return "new account: " + it.Recipient.Name + ", " + accountText(it.Recipient, true)
+	case AccountChanged:
+		return strings.TrimPrefix(reviewNote(it, true), "! ")
+	}
+	return ""
+}
+
 // reviewNote is the line a plan shows under a flagged payout; mask hides
 // all but the last four characters of account numbers.
 func reviewNote(it *Item, mask bool) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/textable"
 	"github.com/payctl/payctl/plan"
 )
@@ -69,23 +70,44 @@ func FileSHA256(data []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// maxChecksShown bounds the new and changed accounts approve lists.
+const maxChecksShown = 50
+
 // Describe writes what an approver signs: the file, its SHA-256, the state
 // and config it was made against, its manifests, its summary and the
 // totals of what apply would send.
 func Describe(w io.Writer, file string, data []byte, p *plan.Plan) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Plan file: %s\n", file)
+	// Everything but the digest comes from the file, which anyone may have
+	// written: shown escaped, so that no name can redraw these lines.
+	esc := safetext.Escape
+	fmt.Fprintf(&b, "Plan file: %s\n", esc(file))
 	fmt.Fprintf(&b, "SHA-256:   %s\n", FileSHA256(data))
 	if p.State.Lineage == "" {
-		fmt.Fprintf(&b, "State:     %s, made before the state existed\n", p.State.Location)
+		fmt.Fprintf(&b, "State:     %s, made before the state existed\n", esc(p.State.Location))
 	} else {
-		fmt.Fprintf(&b, "State:     %s, lineage %s, serial %d\n", p.State.Location, p.State.Lineage, p.State.Serial)
+		fmt.Fprintf(&b, "State:     %s, lineage %s, serial %d\n", esc(p.State.Location), esc(p.State.Lineage), p.State.Serial)
 	}
-	fmt.Fprintf(&b, "Config:    %s (%s)\n", p.Config.File, p.Config.Digest)
+	fmt.Fprintf(&b, "Config:    %s (%s)\n", esc(p.Config.File), esc(p.Config.Digest))
 	for _, m := range p.Manifests {
-		fmt.Fprintf(&b, "Manifest:  %s: batch %s, %d payouts, %s %s\n", m.File, m.Batch, m.Payouts, m.Provider, m.Currency)
+		fmt.Fprintf(&b, "Manifest:  %s: batch %s, %d payouts, %s %s\n", esc(m.File), esc(m.Batch), m.Payouts, esc(m.Provider), esc(m.Currency))
 	}
 	fmt.Fprintf(&b, "\nPlan: %s.\n", p.Summary())
+	if n, c := p.Flagged(); n+c > 0 {
+		fmt.Fprintf(&b, "\nCheck before approving (new accounts: %d, accounts changed: %d):\n", n, c)
+		shown := 0
+		for _, it := range p.Payouts {
+			if it.Review == "" || !it.Action.Sends() {
+				continue
+			}
+			if shown == maxChecksShown {
+				fmt.Fprintf(&b, "  … and %d more: run `payctl plan` on the plan's manifests for all\n", n+c-shown)
+				break
+			}
+			shown++
+			fmt.Fprintf(&b, "  ! %s %s %s: %s\n", esc(it.Address), it.Amount.Format(it.Currency), esc(it.Currency.Code), esc(it.CheckText()))
+		}
+	}
 	if p.Changes() {
 		fmt.Fprintln(&b, "\nTotals of what apply sends:")
 		t := &textable.Table{Indent: "  ", Right: map[int]bool{2: true, 3: true, 4: true, 5: true, 6: true}}
