@@ -30,7 +30,7 @@ of the last fetch). Exit status 1 if a check fails.`)
 	defer w.Close()
 	checks := doctor.Run(ctx, doctor.Options{
 		Config: w.Config, Getenv: e.Getenv,
-		Identity: w.Identity, Location: w.StateLocation(), NeedsPin: w.UnkeyedProviders(),
+		Identity: w.Identity, Location: w.StateLocation(), NeedsPin: w.UnkeyedProviders(), Now: w.Now,
 		Credentials: func(name string) []providers.Credential {
 			if t := w.Type(name); t != nil {
 				return t.Credentials

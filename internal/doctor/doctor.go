@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/internal/config"
+	"github.com/payctl/payctl/internal/sshsig"
 	"github.com/payctl/payctl/providers"
 )
 
@@ -69,6 +70,8 @@ type Options struct {
 	// NeedsPin names the providers that cannot look a payout up by
 	// payctl's key: with any, paying needs the lineage pinned.
 	NeedsPin []string
+	// Now is the time signers' validity is checked at (nil: time.Now).
+	Now func() time.Time
 }
 
 // identityCheck reports the state's lineage and serial, and whether
@@ -161,6 +164,9 @@ func Run(ctx context.Context, o Options) []Check {
 	}
 	if o.Identity != nil {
 		add(identityCheck(ctx, o))
+	}
+	if a := cfg.Policy.Approvals; a != nil && a.AllowedSigners != "" {
+		add(approvalsCheck(a, o.Now))
 	}
 	hc := o.HTTP
 	if hc == nil {
@@ -330,4 +336,37 @@ func Failed(cs []Check) bool {
 		}
 	}
 	return false
+}
+
+// approvalsCheck reads the allowed signers now rather than when a plan is
+// refused: who can approve, and how many of them can approve today.
+func approvalsCheck(a *config.Approvals, now func() time.Time) Check {
+	c := Check{Name: "approvals"}
+	signers, err := sshsig.LoadAllowedSigners(a.AllowedSigners)
+	if err != nil {
+		c.Level, c.Detail = Fail, err.Error()
+		c.Hint = "fix policy.approvals.allowedSigners: until then no plan that needs approvals can be paid"
+		return c
+	}
+	t := time.Now()
+	if now != nil {
+		t = now()
+	}
+	who := map[string]bool{}
+	for _, l := range signers.Lines {
+		if len(l.Principals) == 0 || (!l.ValidAfter.IsZero() && t.Before(l.ValidAfter)) || (!l.ValidBefore.IsZero() && !t.Before(l.ValidBefore)) {
+			continue
+		}
+		who[l.Principals[0]] = true
+	}
+	most := 0
+	for _, r := range a.Rules {
+		most = max(most, r.Approvals)
+	}
+	c.Level, c.Detail = OK, fmt.Sprintf("%s: %d approvers valid now; the rules ask up to %d", a.AllowedSigners, len(who), most)
+	if len(who) < most {
+		c.Level = Fail
+		c.Hint = fmt.Sprintf("a plan that needs %d approvals can never be paid: add approvers to %s", most, a.AllowedSigners)
+	}
+	return c
 }
