@@ -312,44 +312,62 @@ func (s *State) flushLoop(ctx context.Context) {
 }
 
 func (s *State) flush(ctx context.Context, batch []*pending) error {
-	s.mu.Lock()
-	var recs []Record
+	// Only the flusher changes the chain (the serial, the last hash, the
+	// lineage) and there is one flusher at a time, so it reads them
+	// without s.mu and stamps and encodes the whole batch first: s.mu is
+	// held only to fold, and readers (View) never wait for an encoding.
+	// The records keep the queue's order; none reaches the backend
+	// unless every one of them encoded and folded (otherwise the state is
+	// broken, as before).
+	serial, prev, created := s.snap.Serial, s.lastHash, s.snap.Lineage != ""
+	n := 0
+	for _, p := range batch {
+		n += len(p.events) + 1
+	}
+	evs := make([]*Event, 0, n)
+	recs := make([]Record, 0, n)
 	var err error
 	for _, p := range batch {
-		evs := p.events
-		if s.snap.Lineage == "" && (len(evs) == 0 || evs[0].Kind != KindCreate) {
-			evs = append([]*Event{{Kind: KindCreate, Lineage: s.newLineage()}}, evs...)
+		pe := p.events
+		if !created && (len(pe) == 0 || pe[0].Kind != KindCreate) {
+			evs = append(evs, &Event{Kind: KindCreate, Lineage: s.newLineage()})
 		}
+		evs = append(evs, pe...)
+		created = true
+	}
+	for _, e := range evs {
+		serial++
+		e.Seq = serial
+		e.Prev = prev
+		if e.Time.IsZero() {
+			e.Time = s.now().UTC()
+		}
+		if e.Op == "" {
+			e.Op = s.op
+		}
+		if e.By == "" {
+			e.By = s.by
+		}
+		var rec Record
+		if rec, err = s.backend.Encode(e); err != nil {
+			break
+		}
+		e.Hash = rec.Hash
+		prev = rec.Hash
+		recs = append(recs, rec)
+	}
+	if err == nil {
+		s.mu.Lock()
 		for _, e := range evs {
-			e.Seq = s.snap.Serial + 1
-			e.Prev = s.lastHash
-			if e.Time.IsZero() {
-				e.Time = s.now().UTC()
-			}
-			if e.Op == "" {
-				e.Op = s.op
-			}
-			if e.By == "" {
-				e.By = s.by
-			}
-			var rec Record
-			if rec, err = s.backend.Encode(e); err != nil {
-				break
-			}
 			if err = s.snap.Apply(e); err != nil {
 				break
 			}
 			s.behind = s.behind || e.Kind != KindCheckpoint
-			e.Hash = rec.Hash
-			s.lastHash = rec.Hash
-			s.snap.Journal.Hash = rec.Hash
-			recs = append(recs, rec)
+			s.lastHash = e.Hash
+			s.snap.Journal.Hash = e.Hash
 		}
-		if err != nil {
-			break
-		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if err == nil {
 		if err = s.backend.Append(ctx, recs); err == nil {
 			s.qmu.Lock()
