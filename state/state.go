@@ -101,7 +101,18 @@ type State struct {
 
 type pending struct {
 	events []*Event
-	done   chan error
+	done   chan error  // RecordAsync's
+	fn     func(error) // or RecordFunc's
+}
+
+// finish tells the recorder how its events fared. Never called with qmu
+// held: a callback may queue more events.
+func (p *pending) finish(err error) {
+	if p.fn != nil {
+		p.fn(err)
+		return
+	}
+	p.done <- err
 }
 
 // Options open a state.
@@ -266,15 +277,31 @@ func (s *State) Record(ctx context.Context, events ...*Event) error {
 // stopped them). The events are folded in the order they were queued.
 func (s *State) RecordAsync(ctx context.Context, events ...*Event) <-chan error {
 	p := &pending{events: events, done: make(chan error, 1)}
+	s.enqueue(ctx, p)
+	return p.done
+}
+
+// RecordFunc queues events like RecordAsync and calls done once they are
+// durable (with nil) or could not be (with the error that stopped them).
+// done runs on the journal's flusher, after the group commit's fdatasync
+// and before the next one starts: it must be short and must not wait (it
+// may queue more events with RecordFunc or RecordAsync, never Record).
+// It saves the goroutine a recorder would otherwise park on a channel.
+func (s *State) RecordFunc(ctx context.Context, done func(error), events ...*Event) {
+	s.enqueue(ctx, &pending{events: events, fn: done})
+}
+
+func (s *State) enqueue(ctx context.Context, p *pending) {
 	if !s.write {
-		p.done <- errors.New("record in a state opened read-only")
-		return p.done
+		p.finish(errors.New("record in a state opened read-only"))
+		return
 	}
 	s.qmu.Lock()
-	defer s.qmu.Unlock()
 	if s.broken != nil {
-		p.done <- s.broken
-		return p.done
+		err := s.broken
+		s.qmu.Unlock()
+		p.finish(err)
+		return
 	}
 	s.queue = append(s.queue, p)
 	s.inflight.Add(1)
@@ -282,7 +309,7 @@ func (s *State) RecordAsync(ctx context.Context, events ...*Event) <-chan error 
 		s.flushing = true
 		go s.flushLoop(context.WithoutCancel(ctx))
 	}
-	return p.done
+	s.qmu.Unlock()
 }
 
 // flushLoop commits whatever is queued, again and again, until the queue
@@ -302,13 +329,14 @@ func (s *State) flushLoop(ctx context.Context) {
 			s.broken = err
 		}
 	}
-	for _, q := range s.queue {
-		q.done <- s.broken
-		s.inflight.Done()
-	}
+	left, broken := s.queue, s.broken
 	s.queue = nil
 	s.flushing = false
 	s.qmu.Unlock()
+	for _, q := range left {
+		q.finish(broken)
+		s.inflight.Done()
+	}
 }
 
 func (s *State) flush(ctx context.Context, batch []*pending) error {
@@ -380,7 +408,7 @@ func (s *State) flush(ctx context.Context, batch []*pending) error {
 		err = fmt.Errorf("%w: %v", ErrBroken, err)
 	}
 	for _, p := range batch {
-		p.done <- err
+		p.finish(err)
 	}
 	return err
 }
