@@ -325,6 +325,8 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 		errOnce.Do(func() { runErr = err })
 		stop(err)
 	}}
+	r.report = newReporter(e.progress, r.outcomes.Done)
+	defer r.report.close()
 	for i := 0; i < set.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
@@ -348,10 +350,74 @@ type singleRun struct {
 	prov providers.Provider
 	lim  *rate.Limiter
 	rep  *Report
-	// outcomes counts outcomes queued and not yet durable.
+	// outcomes counts outcomes queued and not yet durable and reported.
 	outcomes sync.WaitGroup
+	report   *reporter
 	// fail stops the run with its first error.
 	fail func(error)
+}
+
+// reporter passes outcomes to Engine.Progress on one goroutine of its
+// own, in the order they became durable. The journal's flusher hands them
+// over (put never waits), so a slow reader of the progress (a -json pipe)
+// never holds up a group commit; done is called after each is reported.
+type reporter struct {
+	progress func(*Outcome)
+	done     func()
+	mu       sync.Mutex
+	queue    []*Outcome
+	closed   bool
+	wake     chan struct{} // one pending wake-up at most
+	stopped  chan struct{}
+}
+
+func newReporter(progress func(*Outcome), done func()) *reporter {
+	r := &reporter{progress: progress, done: done, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+func (r *reporter) put(o *Outcome) {
+	r.mu.Lock()
+	r.queue = append(r.queue, o)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reporter) loop() {
+	defer close(r.stopped)
+	for {
+		r.mu.Lock()
+		q, closed := r.queue, r.closed
+		r.queue = nil
+		r.mu.Unlock()
+		for _, o := range q {
+			r.progress(o)
+			r.done()
+		}
+		if closed {
+			if len(q) == 0 {
+				return
+			}
+			continue
+		}
+		<-r.wake
+	}
+}
+
+// close stops the reporter once it has reported everything put.
+func (r *reporter) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	<-r.stopped
 }
 
 // answered is the status to record for a send's answer: one that says
@@ -449,16 +515,15 @@ func (r *singleRun) notSent(ctx context.Context, pp *prepared) {
 		Address: pp.it.Address, Attempt: pp.it.Attempt, Status: providers.StatusNotSent,
 		Reason: "the run was stopped after its intent was recorded and before it was sent",
 	}}}
-	durable := r.e.State.RecordAsync(ctx, ev)
 	r.outcomes.Add(1)
-	go func() {
+	r.e.State.RecordFunc(ctx, func(err error) {
 		defer r.outcomes.Done()
-		if err := <-durable; err != nil {
+		if err != nil {
 			r.fail(fmt.Errorf("%s: could not record that it was not sent; the next apply looks it up: %w", pp.it.Address, err))
 			return
 		}
 		r.rep.add(&r.rep.Skipped, skipped(pp.it, "not sent: the run was stopped"))
-	}()
+	}, ev)
 }
 
 // send sends a payout whose intent is durable, and queues its outcome for
@@ -473,19 +538,21 @@ func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	crash.Point(crash.AnswerReceived)
 	res.Status = answered(res.Status)
 	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
-	durable := r.e.State.RecordAsync(ctx, outcome)
 	r.outcomes.Add(1)
-	go func() {
-		defer r.outcomes.Done()
-		if err := <-durable; err != nil {
+	r.e.State.RecordFunc(ctx, func(err error) {
+		// On the journal's flusher: nothing here may wait. Progress,
+		// which writes to the terminal or a pipe, goes to the run's
+		// reporter.
+		if err != nil {
 			r.fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err))
+			r.outcomes.Done()
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
 		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Elapsed: time.Since(pp.began)}
 		r.rep.add(&r.rep.Outcomes, o)
-		r.e.progress(o)
-	}()
+		r.report.put(o) // calls r.outcomes.Done once reported
+	}, outcome)
 	if sendErr != nil {
 		return fmt.Errorf("%s: %w", it.Address, sendErr)
 	}

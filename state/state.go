@@ -101,7 +101,18 @@ type State struct {
 
 type pending struct {
 	events []*Event
-	done   chan error
+	done   chan error  // RecordAsync's
+	fn     func(error) // or RecordFunc's
+}
+
+// finish tells the recorder how its events fared. Never called with qmu
+// held: a callback may queue more events.
+func (p *pending) finish(err error) {
+	if p.fn != nil {
+		p.fn(err)
+		return
+	}
+	p.done <- err
 }
 
 // Options open a state.
@@ -266,15 +277,31 @@ func (s *State) Record(ctx context.Context, events ...*Event) error {
 // stopped them). The events are folded in the order they were queued.
 func (s *State) RecordAsync(ctx context.Context, events ...*Event) <-chan error {
 	p := &pending{events: events, done: make(chan error, 1)}
+	s.enqueue(ctx, p)
+	return p.done
+}
+
+// RecordFunc queues events like RecordAsync and calls done once they are
+// durable (with nil) or could not be (with the error that stopped them).
+// done runs on the journal's flusher, after the group commit's fdatasync
+// and before the next one starts: it must be short and must not wait (it
+// may queue more events with RecordFunc or RecordAsync, never Record).
+// It saves the goroutine a recorder would otherwise park on a channel.
+func (s *State) RecordFunc(ctx context.Context, done func(error), events ...*Event) {
+	s.enqueue(ctx, &pending{events: events, fn: done})
+}
+
+func (s *State) enqueue(ctx context.Context, p *pending) {
 	if !s.write {
-		p.done <- errors.New("record in a state opened read-only")
-		return p.done
+		p.finish(errors.New("record in a state opened read-only"))
+		return
 	}
 	s.qmu.Lock()
-	defer s.qmu.Unlock()
 	if s.broken != nil {
-		p.done <- s.broken
-		return p.done
+		err := s.broken
+		s.qmu.Unlock()
+		p.finish(err)
+		return
 	}
 	s.queue = append(s.queue, p)
 	s.inflight.Add(1)
@@ -282,7 +309,7 @@ func (s *State) RecordAsync(ctx context.Context, events ...*Event) <-chan error 
 		s.flushing = true
 		go s.flushLoop(context.WithoutCancel(ctx))
 	}
-	return p.done
+	s.qmu.Unlock()
 }
 
 // flushLoop commits whatever is queued, again and again, until the queue
@@ -302,54 +329,73 @@ func (s *State) flushLoop(ctx context.Context) {
 			s.broken = err
 		}
 	}
-	for _, q := range s.queue {
-		q.done <- s.broken
-		s.inflight.Done()
-	}
+	left, broken := s.queue, s.broken
 	s.queue = nil
 	s.flushing = false
 	s.qmu.Unlock()
+	for _, q := range left {
+		q.finish(broken)
+		s.inflight.Done()
+	}
 }
 
 func (s *State) flush(ctx context.Context, batch []*pending) error {
-	s.mu.Lock()
-	var recs []Record
+	// Only the flusher changes the chain (the serial, the last hash, the
+	// lineage) and there is one flusher at a time, so it reads them
+	// without s.mu and stamps and encodes the whole batch first: s.mu is
+	// held only to fold, and readers (View) never wait for an encoding.
+	// The records keep the queue's order; none reaches the backend
+	// unless every one of them encoded and folded (otherwise the state is
+	// broken, as before).
+	serial, prev, created := s.snap.Serial, s.lastHash, s.snap.Lineage != ""
+	n := 0
+	for _, p := range batch {
+		n += len(p.events) + 1
+	}
+	evs := make([]*Event, 0, n)
+	recs := make([]Record, 0, n)
 	var err error
 	for _, p := range batch {
-		evs := p.events
-		if s.snap.Lineage == "" && (len(evs) == 0 || evs[0].Kind != KindCreate) {
-			evs = append([]*Event{{Kind: KindCreate, Lineage: s.newLineage()}}, evs...)
+		pe := p.events
+		if !created && (len(pe) == 0 || pe[0].Kind != KindCreate) {
+			evs = append(evs, &Event{Kind: KindCreate, Lineage: s.newLineage()})
 		}
+		evs = append(evs, pe...)
+		created = true
+	}
+	for _, e := range evs {
+		serial++
+		e.Seq = serial
+		e.Prev = prev
+		if e.Time.IsZero() {
+			e.Time = s.now().UTC()
+		}
+		if e.Op == "" {
+			e.Op = s.op
+		}
+		if e.By == "" {
+			e.By = s.by
+		}
+		var rec Record
+		if rec, err = s.backend.Encode(e); err != nil {
+			break
+		}
+		e.Hash = rec.Hash
+		prev = rec.Hash
+		recs = append(recs, rec)
+	}
+	if err == nil {
+		s.mu.Lock()
 		for _, e := range evs {
-			e.Seq = s.snap.Serial + 1
-			e.Prev = s.lastHash
-			if e.Time.IsZero() {
-				e.Time = s.now().UTC()
-			}
-			if e.Op == "" {
-				e.Op = s.op
-			}
-			if e.By == "" {
-				e.By = s.by
-			}
-			var rec Record
-			if rec, err = s.backend.Encode(e); err != nil {
-				break
-			}
 			if err = s.snap.Apply(e); err != nil {
 				break
 			}
 			s.behind = s.behind || e.Kind != KindCheckpoint
-			e.Hash = rec.Hash
-			s.lastHash = rec.Hash
-			s.snap.Journal.Hash = rec.Hash
-			recs = append(recs, rec)
+			s.lastHash = e.Hash
+			s.snap.Journal.Hash = e.Hash
 		}
-		if err != nil {
-			break
-		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if err == nil {
 		if err = s.backend.Append(ctx, recs); err == nil {
 			s.qmu.Lock()
@@ -362,7 +408,7 @@ func (s *State) flush(ctx context.Context, batch []*pending) error {
 		err = fmt.Errorf("%w: %v", ErrBroken, err)
 	}
 	for _, p := range batch {
-		p.done <- err
+		p.finish(err)
 	}
 	return err
 }

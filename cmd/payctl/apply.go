@@ -125,7 +125,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	out.summary(rep, w.StateLocation(), sess)
 	if out.json {
 		stats := sess.State.Stats()
-		out.event(map[string]any{"type": "stats", "seconds": time.Since(out.began).Seconds(), "journal_commits": stats.Commits, "journal_records": stats.Records})
+		out.event(statsEvent{FormatVersion: jsonFormatVersion, JournalCommits: stats.Commits, JournalRecords: stats.Records, Seconds: time.Since(out.began).Seconds(), Type: "stats"})
 	}
 	if cerr != nil {
 		return errors.Join(runErr, cerr)
@@ -247,11 +247,11 @@ func newApplyOutput(e *Env, asJSON bool) *applyOutput {
 	return o
 }
 
-// event writes one JSON line. Lines are buffered and flushed at least
+// event writes one JSON line: one of the event types of apply_json.go
+// (or, for a summary, a map). Lines are buffered and flushed at least
 // every 100 ms (and at the end): a line per payout written straight to a
 // pipe costs a syscall each.
-func (o *applyOutput) event(v map[string]any) {
-	v["format_version"] = 1
+func (o *applyOutput) event(v any) {
 	b, _ := json.Marshal(v)
 	b = safetext.JSON(b)
 	o.mu.Lock()
@@ -295,7 +295,7 @@ func (o *applyOutput) recovered(outs []*apply.Outcome) {
 	}
 	if o.json {
 		for _, r := range outs {
-			o.event(map[string]any{"type": "lookup", "address": r.Address, "attempt": r.Attempt, "status": r.Status, "reason": r.Reason, "ids": r.IDs})
+			o.event(lookupEvent{Address: r.Address, Attempt: r.Attempt, FormatVersion: jsonFormatVersion, IDs: r.IDs, Reason: r.Reason, Status: r.Status, Type: "lookup"})
 		}
 		return
 	}
@@ -318,7 +318,7 @@ func (o *applyOutput) start(p *plan.Plan) {
 	}
 	o.began = time.Now()
 	if o.json {
-		o.event(map[string]any{"type": "start", "payouts": o.total, "state_serial": p.State.Serial})
+		o.event(startEvent{FormatVersion: jsonFormatVersion, Payouts: o.total, StateSerial: p.State.Serial, Type: "start"})
 	}
 	report, every := o.reportProgress, o.every
 	if o.tty {
@@ -376,11 +376,11 @@ func (o *applyOutput) figures() progressFigures {
 func (o *applyOutput) reportProgress() {
 	f := o.figures()
 	if o.json {
-		ev := map[string]any{"type": "progress", "done": f.done, "total": f.total,
-			"paid": f.paid, "pending": f.pending, "unknown": f.unknown, "failed": f.failed, "not_sent": f.notSent,
-			"payouts_per_second": round1(f.rate), "elapsed_seconds": round1(f.elapsed.Seconds()), "seconds_left": nil}
+		ev := progressEvent{Done: f.done, ElapsedSeconds: round1(f.elapsed.Seconds()), Failed: f.failed, FormatVersion: jsonFormatVersion,
+			NotSent: f.notSent, Paid: f.paid, PayoutsPerSecond: round1(f.rate), Pending: f.pending, Total: f.total, Type: "progress", Unknown: f.unknown}
 		if f.leftKnown {
-			ev["seconds_left"] = round1(f.left.Seconds())
+			left := round1(f.left.Seconds())
+			ev.SecondsLeft = &left
 		}
 		o.event(ev)
 		return
@@ -441,7 +441,8 @@ func (o *applyOutput) progress(p *apply.Outcome) {
 	}
 	o.mu.Unlock()
 	if o.json {
-		o.event(map[string]any{"type": "payout", "address": p.Address, "provider": p.Provider, "status": p.Status, "amount": p.Amount, "currency": p.Currency, "reason": p.Reason, "elapsed_ms": float64(p.Elapsed.Microseconds()) / 1000})
+		o.event(payoutEvent{Address: p.Address, Amount: p.Amount, Currency: p.Currency, ElapsedMS: float64(p.Elapsed.Microseconds()) / 1000,
+			FormatVersion: jsonFormatVersion, Provider: p.Provider, Reason: p.Reason, Status: p.Status, Type: "payout"})
 	}
 }
 
@@ -477,14 +478,16 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 	if o.json {
 		for _, k := range keys {
 			s := by[k]
-			ev := map[string]any{"type": "summary", "provider": k.prov, "currency": k.cur}
+			// Once per provider and currency, its keys named by statuses:
+			// a map, written with sorted keys like the typed events.
+			ev := map[string]any{"type": "summary", "provider": k.prov, "currency": k.cur, "format_version": jsonFormatVersion}
 			for st, n := range s.n {
 				ev[string(st)] = map[string]any{"payouts": n, "amount": s.amount[st]}
 			}
 			o.event(ev)
 		}
 		for _, sk := range rep.Skipped {
-			o.event(map[string]any{"type": "skipped", "address": sk.Address, "reason": sk.Reason})
+			o.event(skippedEvent{Address: sk.Address, FormatVersion: jsonFormatVersion, Reason: sk.Reason, Type: "skipped"})
 		}
 		return
 	}
@@ -519,7 +522,7 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 func (o *applyOutput) finish(rep *apply.Report, p *plan.Plan, runErr error) error {
 	if runErr != nil {
 		if o.json {
-			o.event(map[string]any{"type": "error", "message": runErr.Error()})
+			o.event(errorEvent{FormatVersion: jsonFormatVersion, Message: runErr.Error(), Type: "error"})
 		}
 		var qe *apply.QuoteError
 		if errors.As(runErr, &qe) {

@@ -156,7 +156,9 @@ func (b *bench) print(sz sizes) {
 type measured struct {
 	wall   time.Duration
 	maxRSS int64 // bytes
-	out    []byte
+	// cpu is the process's user and system CPU time (getrusage).
+	cpu time.Duration
+	out []byte
 }
 
 func (b *bench) runProc(dir string, env []string, name string, args ...string) (measured, error) {
@@ -170,6 +172,7 @@ func (b *bench) runProc(dir string, env []string, name string, args ...string) (
 	m := measured{wall: time.Since(t0), out: out.Bytes()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSS = ru.Maxrss << 10
+		m.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 	}
 	if err != nil {
 		return m, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail(errb.String(), 2000))
@@ -474,8 +477,8 @@ func (b *bench) applyOne(typ string, n int) error {
 	}
 	r := row{
 		name: fmt.Sprintf("apply %d payouts, %s, %s", n, what, inflight),
-		payctl: fmt.Sprintf("%.0f payouts/s, p50 %s, p99 %s per payout, %.2f fsyncs/payout (%s wall incl. start and plan)",
-			rate, ms(p50), ms(p99), float64(commits)/float64(n), secs(m.wall)),
+		payctl: fmt.Sprintf("%.0f payouts/s, p50 %s, p99 %s per payout, %.2f fsyncs/payout, payctl CPU %.0f µs/payout (%s wall incl. start and plan)",
+			rate, ms(p50), ms(p99), float64(commits)/float64(n), float64(m.cpu.Microseconds())/float64(n), secs(m.wall)),
 		baseline: fmt.Sprintf("same calls, no state: %.0f payouts/s, p50 %s, p99 %s", bRate, ms(bp50), ms(bp99)),
 		ratio:    fmt.Sprintf("%.2f", rate/bRate),
 		target:   "≥ 0.8 of the bare loop",

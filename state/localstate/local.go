@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,8 @@ type Backend struct {
 	jf     *os.File // journal, open for appending while locked
 	end    int64    // journal size: records end here
 	fsyncs atomic.Int64
+	// appendBuf is Append's buffer, kept between group commits.
+	appendBuf []byte
 
 	// createTemp is a seam for fault injection in tests.
 	createTemp func(name string, perm os.FileMode) (atomicfile.File, error)
@@ -456,7 +459,18 @@ func (l *Backend) Append(ctx context.Context, recs []state.Record) error {
 			return err
 		}
 	}
-	var buf []byte
+	n := 0
+	for _, r := range recs {
+		n += len(r.Line)
+	}
+	// One flusher appends at a time: its buffer is kept for the next
+	// group commit.
+	buf := slices.Grow(l.appendBuf[:0], n)
+	defer func() {
+		if cap(buf) <= 1<<20 {
+			l.appendBuf = buf[:0]
+		}
+	}()
 	intent, outcome := false, false
 	for _, r := range recs {
 		buf = append(buf, r.Line...)

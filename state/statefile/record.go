@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/payctl/payctl/state"
 )
@@ -24,21 +25,43 @@ const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
 // Encode hashes e (whose Seq and Prev are set) into a record. Every
 // backend stores records made here (see state.Backend's Encode).
 func Encode(e *state.Event) (state.Record, error) {
+	bp := scratch.Get().(*[]byte)
+	defer scratch.Put(bp)
+	body, ok := appendEventBody((*bp)[:0], e)
+	*bp = body[:0]
+	if !ok {
+		return encodeReflect(e)
+	}
+	return seal(e, body), nil
+}
+
+// scratch holds buffers records are encoded into before they are copied
+// into a line of their exact size.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// seal makes the record of body, e's encoding without its closing brace.
+func seal(e *state.Event, body []byte) state.Record {
+	sum := sha256.Sum256(body)
+	line := make([]byte, len(body), len(body)+hashSuffixLen+1)
+	copy(line, body)
+	line = append(line, `,"hash":"`...)
+	line = hex.AppendEncode(line, sum[:])
+	h := string(line[len(body)+len(`,"hash":"`):])
+	line = append(line, "\"}\n"...)
+	return state.Record{Seq: e.Seq, Kind: e.Kind, Hash: h, Line: line}
+}
+
+// encodeReflect is Encode through encoding/json: the reference the hand
+// written encoder is tested against, and its fallback for values
+// encoding/json refuses (it returns the error).
+func encodeReflect(e *state.Event) (state.Record, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(e); err != nil {
 		return state.Record{}, fmt.Errorf("encode journal record %d: %w", e.Seq, err)
 	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
-	sum := sha256.Sum256(b)
-	h := hex.EncodeToString(sum[:])
-	line := make([]byte, 0, len(b)+hashSuffixLen+1)
-	line = append(line, b...)
-	line = append(line, `,"hash":"`...)
-	line = append(line, h...)
-	line = append(line, "\"}\n"...)
-	return state.Record{Seq: e.Seq, Kind: e.Kind, Hash: h, Line: line}, nil
+	return seal(e, bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))), nil
 }
 
 // errBadHash marks a record whose own hash does not match its bytes.
