@@ -14,13 +14,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -41,7 +38,6 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/state"
-	"github.com/payctl/payctl/state/statefile"
 )
 
 var (
@@ -164,6 +160,12 @@ func (b *bench) print(sz sizes) {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("host %s; temporary files on %s\n", host, fsType(b.dir))
 	fmt.Printf("%d CPUs; load average (1, 5, 15 min) %s at the start, %s at the end\n", runtime.NumCPU(), b.loadStart, loadAvg())
+	// Linux carries a process's peak memory over into the peak reported
+	// for the children it starts (at exec): no peak below can be less.
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		fmt.Printf("the harness's own peak memory: %d MB (a floor under every peak reported below)\n", ru.Maxrss>>10)
+	}
 	if *quick {
 		fmt.Println("QUICK RUN: small inputs; the figures check the harness, they are not the published ones")
 	}
@@ -779,7 +781,7 @@ func (b *bench) stateLoad(sz sizes) error {
 	os.MkdirAll(dir, 0o700)
 	path := filepath.Join(dir, "payctl.state.json")
 	fmt.Fprintf(os.Stderr, "bench: generating a state of %d payouts\n", sz.state)
-	if err := bigState(path, sz.state); err != nil {
+	if _, err := genState(path, sz.state, false); err != nil {
 		return err
 	}
 	fi, _ := os.Stat(path)
@@ -808,64 +810,6 @@ func (b *bench) stateLoad(sz sizes) error {
 	}
 	b.add(r)
 	return nil
-}
-
-// bigState writes a realistic state: every payout paid once through
-// Cronos, with the answer fields Cronos returns.
-func bigState(path string, n int) error {
-	s := state.New()
-	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	fee := money.FromInt64(3000)
-	for i := 0; i < n; i++ {
-		addr := fmt.Sprintf("batch-%04d/p%07d", i/10000, i)
-		amt := money.FromInt64(int64(10000 + i))
-		r := providers.Recipient{Name: fmt.Sprintf("Person Number %d", i), BankCode: "014", Account: fmt.Sprintf("0%015d", i)}
-		d := state.Details{Provider: "idr-main", Currency: "IDR", Amount: amt, Recipient: r}
-		sent := t0.Add(time.Duration(i) * time.Millisecond)
-		final := sent.Add(30 * time.Second)
-		s.Payouts[addr] = &state.Payout{
-			Address: addr, Provider: "idr-main", Type: "cronos", Currency: "IDR", Amount: amt, Recipient: r,
-			Digest: d.Digest(), PlannedFee: &fee, FeePayer: "sender", Status: providers.StatusPaid,
-			Attempts: []*state.Attempt{{
-				N: 1, Key: state.Key("idr-main", addr, 1), Status: providers.StatusPaid,
-				IDs: state.Fields{{Name: "id", Value: fmt.Sprintf("1bfb1fa3-7c41-411e-a46a-%012d", i)}}, Fee: &fee,
-				Answer: state.FieldsOf(map[string]string{"amount": amt.String(), "fee": "3000", "feePayer": "merchant", "status": "success", "totalAmount": amt.Add(fee).String()}),
-				SentAt: sent, FinalAt: &final, Sends: 1,
-			}},
-		}
-	}
-	// The journal holds the state's create record and the checkpoint of
-	// the snapshot: enough for payctl to prove the snapshot on load the
-	// way it does after any apply (it reads the record after the
-	// snapshot's mark, never the history before it). The records of a
-	// million payments are left out: no command this bench runs reads
-	// them, and `payctl state verify` would fail on this state.
-	create, err := statefile.Encode(&state.Event{Seq: 1, Time: t0, Kind: state.KindCreate, Op: "bench", Lineage: s.Lineage})
-	if err != nil {
-		return err
-	}
-	s.Serial = 1
-	s.Journal = state.JournalMark{Offset: int64(len(create.Line)), Hash: create.Hash}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	if err := statefile.WriteSnapshot(w, s); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	cp, err := statefile.Encode(&state.Event{Seq: 2, Prev: create.Hash, Time: t0, Kind: state.KindCheckpoint, Op: "bench", Snapshot: "sha256:" + hex.EncodeToString(h.Sum(nil))})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path+".journal", append(create.Line, cp.Line...), 0o600)
 }
 
 func cpuModel() string {
