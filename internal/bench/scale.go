@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/payctl/payctl/internal/fee"
+	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
+	"github.com/payctl/payctl/state/statefile"
+)
+
+// genState writes a state of n payouts at path (and its journal beside
+// it), every payout paid once through Cronos with the answer fields Cronos
+// returns, streamed so that a state of ten million payouts needs little
+// memory. With history, the journal holds what apply would have written:
+// a create record, each payout's intent and outcome (2n+2 records in all)
+// and the checkpoint of the snapshot, so `payctl state verify` folds it to
+// the snapshot. Without, it holds only the create record and the
+// checkpoint: enough for payctl to prove the snapshot on load, as it does
+// after any apply (it reads only the record after the snapshot's mark).
+// It returns the journal's size.
+func genState(path string, n int, history bool) (int64, error) {
+	lineage := state.New().Lineage
+	g := &histGen{t0: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), fee: money.FromInt64(3000), lineage: lineage}
+	jf, err := os.OpenFile(path+".journal", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer jf.Close()
+	jw := bufio.NewWriterSize(jf, 1<<20)
+	var off int64
+	var last string
+	put := func(e *state.Event) error {
+		e.Prev = last
+		r, err := statefile.Encode(e)
+		if err != nil {
+			return err
+		}
+		jw.Write(r.Line)
+		off += int64(len(r.Line))
+		last = r.Hash
+		return nil
+	}
+	if err := put(&state.Event{Seq: 1, Time: g.t0, Kind: state.KindCreate, Op: "bench", Lineage: lineage}); err != nil {
+		return 0, err
+	}
+	serial := uint64(1)
+	if history {
+		for i := 0; i < n; i++ {
+			in, out := g.events(i)
+			if err := put(in); err != nil {
+				return 0, err
+			}
+			if err := put(out); err != nil {
+				return 0, err
+			}
+		}
+		serial += 2 * uint64(n)
+	}
+
+	// The snapshot, one payout per line in address order: the addresses
+	// are made in that order, so each is folded and written alone.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	w.WriteString(statefile.SnapshotHeader(state.Version, lineage, serial, state.JournalMark{Offset: off, Hash: last}))
+	w.WriteString("  \"groups\": [],\n  \"payouts\": [")
+	var line []byte
+	for i := 0; i < n; i++ {
+		p, err := g.payout(i)
+		if err != nil {
+			return 0, err
+		}
+		line = line[:0]
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line = append(line, "\n    "...)
+		line = statefile.AppendPayout(line, p)
+		w.Write(line)
+	}
+	if n > 0 {
+		w.WriteString("\n  ")
+	}
+	w.WriteString("]\n}\n")
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, err
+	}
+	if err := put(&state.Event{Seq: serial + 1, Time: g.t0, Kind: state.KindCheckpoint, Op: "bench", Snapshot: "sha256:" + hex.EncodeToString(h.Sum(nil))}); err != nil {
+		return 0, err
+	}
+	if err := jw.Flush(); err != nil {
+		return 0, err
+	}
+	return off, jf.Close()
+}
+
+type histGen struct {
+	t0      time.Time
+	fee     money.Amount
+	lineage string
+}
+
+// events are payout i's intent and outcome, as apply journals them
+// (records 2i+2 and 2i+3).
+func (g *histGen) events(i int) (*state.Event, *state.Event) {
+	addr := fmt.Sprintf("batch-%04d/p%07d", i/10000, i)
+	amt := money.FromInt64(int64(10000 + i))
+	r := providers.Recipient{Name: fmt.Sprintf("Person Number %d", i), BankCode: "014", Account: fmt.Sprintf("0%015d", i)}
+	key := state.Key("idr-main", addr, 1)
+	sent := g.t0.Add(time.Duration(i) * time.Second)
+	seq := uint64(2*i + 2)
+	in := &state.Event{Seq: seq, Time: sent, Kind: state.KindIntent, Op: "apply", By: "bench@host", Provider: "idr-main",
+		Payouts: []state.EventPayout{{
+			Address: addr, Attempt: 1, Key: key, Status: providers.StatusSending,
+			Type: "cronos", Currency: "IDR", Amount: &amt, Recipient: &r,
+			Digest:     state.Details{Provider: "idr-main", Currency: "IDR", Amount: amt, Recipient: r}.Digest(),
+			PlannedFee: &g.fee, FeePayer: fee.Sender,
+			Request: &providers.Request{Method: "POST", Path: "/disburse",
+				Body: fmt.Sprintf(`{"bankCode":"014","recipientAccount":"%s","reference":"%s","amount":%d}`, r.Account, key, 10000+i)},
+		}}}
+	out := &state.Event{Seq: seq + 1, Time: sent.Add(300 * time.Millisecond), Kind: state.KindOutcome, Op: "apply", By: "bench@host", Provider: "idr-main",
+		Payouts: []state.EventPayout{{
+			Address: addr, Attempt: 1, Status: providers.StatusPaid,
+			IDs: map[string]string{"id": fmt.Sprintf("1bfb1fa3-7c41-411e-a46a-%012d", i)}, Fee: &g.fee,
+			Answer: map[string]string{"amount": amt.String(), "fee": "3000", "feePayer": "merchant", "status": "success", "totalAmount": amt.Add(g.fee).String()},
+		}}}
+	return in, out
+}
+
+// payout is payout i as folding its two events makes it.
+func (g *histGen) payout(i int) (*state.Payout, error) {
+	in, out := g.events(i)
+	s := state.Empty()
+	s.Lineage, s.Serial = g.lineage, in.Seq-1
+	if err := s.Apply(in); err != nil {
+		return nil, err
+	}
+	if err := s.Apply(out); err != nil {
+		return nil, err
+	}
+	return s.Payouts[in.Payouts[0].Address], nil
+}
+
+// scale measures what depends on the size of the history: `payctl plan` of
+// 1,000 new payouts against states of growing size, and the checkpoint of
+// an apply of 10 payouts (the snapshot rewrite).
+func (b *bench) scale(sz sizes) error {
+	var first, at1M time.Duration
+	for _, n := range sz.scale {
+		if err := b.scaleOne(sz, n, &first, &at1M); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
+	// An emulator of its own: each size pays the same ten addresses, with
+	// the same idempotency keys.
+	em, err := startEmulator("cronos", "", 0)
+	if err != nil {
+		return err
+	}
+	defer em.close()
+	env := []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
+	cfg := fmt.Sprintf("state: payctl.state.json\nproviders:\n  idr-main:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks\n", em.srv.URL)
+	dir := filepath.Join(b.dir, fmt.Sprintf("scale-%d", n))
+	os.MkdirAll(dir, 0o700)
+	path := filepath.Join(dir, "payctl.state.json")
+	fmt.Fprintf(os.Stderr, "bench: generating a state of %d payouts\n", n)
+	t0 := time.Now()
+	if _, err := genState(path, n, false); err != nil {
+		return err
+	}
+	gen := time.Since(t0)
+	fi, _ := os.Stat(path)
+	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	if err := writeBatch(filepath.Join(dir, "plan.yaml"), "planned", "cronos", "idr-main", payoutsFor("cronos", 1000, 5)); err != nil {
+		return err
+	}
+	if err := writeBatch(filepath.Join(dir, "ten.yaml"), "ten", "cronos", "idr-main", payoutsFor("cronos", 10, 6)); err != nil {
+		return err
+	}
+	runs := 3
+	if n >= 10_000_000 {
+		runs = 1
+	}
+	m, err := median(runs, func() (measured, error) { return b.runProc(dir, env, b.payctl, "plan", "plan.yaml") })
+	if err != nil {
+		return err
+	}
+	if *first == 0 {
+		*first = m.wall
+	}
+	r := row{
+		name:     fmt.Sprintf("plan 1000 new payouts, state of %d payouts (%d MB snapshot, generated in %s)", n, fi.Size()>>20, secs(gen)),
+		payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
+		baseline: fmt.Sprintf("same plan, state of %d: %s", sz.scale[0], secs(*first)),
+		ratio:    fmt.Sprintf("%.2fx", m.wall.Seconds()/first.Seconds()),
+		target:   "-", verdict: "-",
+	}
+	switch {
+	case *quick:
+	case n == 1_000_000:
+		*at1M = m.wall
+		r.target, r.verdict = "≤ 0.15 s, ≤ 64 MB", verdict(m.wall <= 150*time.Millisecond && m.maxRSS <= 64<<20)
+	case n == 10_000_000 && *at1M > 0:
+		r.target = "within 1.5x of the 1M figure"
+		r.verdict = verdict(m.wall.Seconds() <= 1.5*at1M.Seconds())
+		r.baseline += fmt.Sprintf("; state of 1000000: %s (%.1fx)", secs(*at1M), m.wall.Seconds()/at1M.Seconds())
+	}
+	b.add(r)
+
+	// The checkpoint: apply of 10 payouts, against the plan of the
+	// same 10 (load and plan without sending or rewriting) and
+	// against writing the snapshot's bytes to a new file with an
+	// fdatasync (the I/O floor of a rewrite).
+	pm, err := median(runs, func() (measured, error) { return b.runProc(dir, env, b.payctl, "plan", "ten.yaml") })
+	if err != nil {
+		return err
+	}
+	am, err := b.runProc(dir, env, b.payctl, "apply", "-auto-approve", "ten.yaml")
+	if err != nil {
+		return err
+	}
+	// Streamed: the harness stays small, since Linux carries its
+	// peak memory over into the peak reported for its children.
+	size, touched, err := touchedBytes(path, `"address":"ten/`)
+	if err != nil {
+		return err
+	}
+	floor, err := writeFloor(filepath.Join(dir, "copy.json"), path)
+	if err != nil {
+		return err
+	}
+	ck := am.wall - pm.wall
+	r = row{
+		name: fmt.Sprintf("checkpoint of an apply of 10 payouts, state of %d payouts", n),
+		payctl: fmt.Sprintf("apply %s wall, %s CPU, %s peak; snapshot rewritten: %d bytes (%s), %d of them the touched batch",
+			secs(am.wall), secs(am.cpu), mb(am.maxRSS), size, mb(size), touched),
+		baseline: fmt.Sprintf("plan of the same 10: %s; the snapshot's bytes written to a new file + fdatasync: %s", secs(pm.wall), secs(floor)),
+		ratio:    fmt.Sprintf("apply - plan ≈ %s; %.0fx the touched bytes", secs(ck), float64(size)/float64(max(touched, 1))),
+		target:   "≤ 2x the bytes of the touched batches", verdict: verdict(size <= 2*touched),
+	}
+	if *quick {
+		r.target, r.verdict = "-", "-"
+	}
+	b.add(r)
+	if !*keep {
+		os.RemoveAll(dir)
+	}
+	return nil
+}
+
+// touchedBytes is a file's size and the bytes of its lines that hold mark.
+func touchedBytes(path, mark string) (size, touched int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for {
+		l, err := r.ReadSlice('\n')
+		size += int64(len(l))
+		if bytes.Contains(l, []byte(mark)) {
+			touched += int64(len(l))
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			return size, touched, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// writeFloor copies a file to a new one, fdatasyncs it and removes it.
+func writeFloor(path, from string) (time.Duration, error) {
+	src, err := os.Open(from)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	t0 := time.Now()
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		f.Close()
+		return 0, err
+	}
+	d := time.Since(t0)
+	f.Close()
+	return d, os.Remove(path)
+}
+
+// verify measures `payctl state verify` of a state whose journal holds
+// every payout's intent and outcome, against sha256sum over the same bytes
+// (the journal and the snapshot, which verify reads both of).
+func (b *bench) verify(sz sizes) error {
+	if _, err := exec.LookPath("sha256sum"); err != nil {
+		return fmt.Errorf("the verify baseline needs sha256sum: %w", err)
+	}
+	for _, records := range sz.verifyRecords {
+		n := (records - 2) / 2
+		dir := filepath.Join(b.dir, fmt.Sprintf("verify-%d", records))
+		os.MkdirAll(dir, 0o700)
+		path := filepath.Join(dir, "payctl.state.json")
+		fmt.Fprintf(os.Stderr, "bench: generating a journal of %d records (%d payouts)\n", 2*n+3, n)
+		t0 := time.Now()
+		if _, err := genState(path, n, true); err != nil {
+			return err
+		}
+		gen := time.Since(t0)
+		fi, _ := os.Stat(path)
+		jfi, _ := os.Stat(path + ".journal")
+		// Once to bring both files into the page cache, as for verify.
+		if _, err := b.runProc(dir, nil, "sha256sum", path+".journal", path); err != nil {
+			return err
+		}
+		runs := 3
+		if records >= 10_000_000 {
+			runs = 1
+		}
+		m, err := median(runs, func() (measured, error) {
+			return b.runProc(dir, nil, b.payctl, "state", "verify", "-state", path)
+		})
+		if err != nil {
+			return err
+		}
+		base, err := median(runs, func() (measured, error) {
+			return b.runProc(dir, nil, "sha256sum", path+".journal", path)
+		})
+		if err != nil {
+			return err
+		}
+		r := row{
+			name: fmt.Sprintf("state verify, journal of %d records (%d MB) + snapshot of %d payouts (%d MB), generated in %s",
+				2*n+3, jfi.Size()>>20, n, fi.Size()>>20, secs(gen)),
+			payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
+			baseline: fmt.Sprintf("sha256sum of the journal and the snapshot: %s, %s CPU", secs(base.wall), secs(base.cpu)),
+			ratio:    fmt.Sprintf("%.1fx", m.wall.Seconds()/base.wall.Seconds()),
+			target:   "≤ 1.5x sha256sum", verdict: verdict(m.wall.Seconds() <= 1.5*base.wall.Seconds()),
+		}
+		if *quick {
+			r.target, r.verdict = "-", "-"
+		}
+		b.add(r)
+		if !*keep {
+			os.RemoveAll(dir)
+		}
+	}
+	return nil
+}
