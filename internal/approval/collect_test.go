@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/payctl/payctl/internal/sshsig/sshsigtest"
-	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/payctl/payctl/internal/sshsig"
 )

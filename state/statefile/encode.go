@@ -57,29 +57,7 @@ func AppendPayout(b []byte, p *state.Payout) []byte {
 	b = appendKey(b, "amount", false)
 	b = appendAmount(b, p.Amount)
 	b = appendKey(b, "recipient", false)
-	r := p.Recipient
-	b = append(b, '{')
-	if r.ID != "" {
-		b = appendKey(b, "id", true)
-		b = jsontext.AppendString(b, r.ID)
-	}
-	b = appendKey(b, "name", r.ID == "")
-	b = jsontext.AppendString(b, r.Name)
-	if r.BankCode != "" {
-		b = appendKey(b, "bankCode", false)
-		b = jsontext.AppendString(b, r.BankCode)
-	}
-	if r.Bank != "" {
-		b = appendKey(b, "bank", false)
-		b = jsontext.AppendString(b, r.Bank)
-	}
-	b = appendKey(b, "account", false)
-	b = jsontext.AppendString(b, r.Account)
-	if r.Country != "" {
-		b = appendKey(b, "country", false)
-		b = jsontext.AppendString(b, r.Country)
-	}
-	b = append(b, '}')
+	b = appendRecipient(b, &p.Recipient)
 	b = appendKey(b, "digest", false)
 	b = jsontext.AppendString(b, p.Digest)
 	if p.PlannedFee != nil {
@@ -144,18 +122,7 @@ func appendAttempt(b []byte, a *state.Attempt) []byte {
 	}
 	if len(a.ApprovedBy) > 0 {
 		b = appendKey(b, "approvedBy", false)
-		b = append(b, '[')
-		for i, ap := range a.ApprovedBy {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendKey(append(b, '{'), "principal", true)
-			b = jsontext.AppendString(b, ap.Principal)
-			b = appendKey(b, "key", false)
-			b = jsontext.AppendString(b, ap.Key)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendApprovers(b, a.ApprovedBy)
 	}
 	b = appendKey(b, "sentAt", false)
 	b = appendTime(b, a.SentAt)
