@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/textable"
@@ -37,16 +38,9 @@ func (p *Plan) Summary() string {
 	pay, retry, pending, unknown, unchanged := p.counts()
 	s := fmt.Sprintf("%d to pay, %d to retry, %d unchanged, %d pending, %d unknown", pay, retry, unchanged, pending, unknown)
 	if n, c := p.Flagged(); n+c > 0 {
-		s += fmt.Sprintf("; to check: %d new %s, %d %s changed", n, plural(n, "account", "accounts"), c, plural(c, "account", "accounts"))
+		s += fmt.Sprintf("; to check: %d new %s, %d %s changed", n, diag.Plural(n, "account", "accounts"), c, diag.Plural(c, "account", "accounts"))
 	}
 	return s
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 var marks = map[Action]string{Pay: "+", Retry: "~", Pending: " ", Unknown: "?", Unchanged: " "}
@@ -189,7 +183,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	}
 	if n, c := p.Flagged(); n+c > 0 {
 		fmt.Fprintf(&head, "**Check these payouts before approving: %d to %s this state never paid, %d to %s whose account changed.**\n\n",
-			n, plural(n, "an account", "accounts"), c, plural(c, "a recipient", "recipients"))
+			n, diag.Plural(n, "an account", "accounts"), c, diag.Plural(c, "a recipient", "recipients"))
 		shown := 0
 		for _, it := range p.Payouts {
 			if it.Review == "" || !it.Action.Sends() {

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/payctl/payctl/internal/diag"
 	"net/url"
 	"slices"
 	"strconv"
@@ -362,7 +363,7 @@ func (t *translator) render(l leaf, root *doc.Node, prefix []string) Violation {
 		}
 	case *kind.Required:
 		v.Pos = n.Anchor()
-		v.Msg = fmt.Sprintf("missing required %s %s %s", plural(len(k.Missing), "field", "fields"), quoteAll(k.Missing), t.in(shown, n))
+		v.Msg = fmt.Sprintf("missing required %s %s %s", diag.Plural(len(k.Missing), "field", "fields"), quoteAll(k.Missing), t.in(shown, n))
 		if hint, ok := t.attr(l.url, "errorMessage").(string); ok {
 			v.Msg += ": " + hint
 		}
@@ -703,13 +704,6 @@ func quoteAll(names []string) string {
 		return q[0]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func article(noun string) string {

@@ -82,12 +82,12 @@ the manifests again does not give the saved plan (the file was edited).`)
 		err = p.WriteMarkdown(&buf)
 		if need.Approvals > 0 && err == nil {
 			fmt.Fprintf(&buf, "\n**Needs %d signed %s** (%s): `payctl approve PLANFILE` by allowed signers.\n",
-				need.Approvals, pluralWord(need.Approvals, "approval", "approvals"), need.Why())
+				need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
 		}
 	default:
 		err = p.WriteText(&buf)
 		if need.Approvals > 0 && err == nil {
-			fmt.Fprintf(&buf, "\nNeeds %d signed %s before it is paid: %s.\n", need.Approvals, pluralWord(need.Approvals, "approval", "approvals"), need.Why())
+			fmt.Fprintf(&buf, "\nNeeds %d signed %s before it is paid: %s.\n", need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
 		}
 	}
 	if err != nil {
@@ -108,7 +108,7 @@ the manifests again does not give the saved plan (the file was edited).`)
 		if !*asJSON {
 			if need.Approvals > 0 {
 				fmt.Fprintf(e.Stderr, "payctl: saved the plan to %s; it needs %d signed %s: each approver runs `payctl approve %s`, then pay exactly it with: payctl apply %s\n",
-					*out, need.Approvals, pluralWord(need.Approvals, "approval", "approvals"), *out, *out)
+					*out, need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), *out, *out)
 			} else {
 				fmt.Fprintf(e.Stderr, "payctl: saved the plan to %s; pay exactly it with: payctl apply %s\n", *out, *out)
 			}
@@ -133,11 +133,4 @@ func makePlan(ctx context.Context, w *workspace.Workspace, paths []string) (*pla
 	}
 	defer sess.Close(ctx)
 	return sess.Plan(batches...), nil
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

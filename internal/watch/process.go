@@ -277,7 +277,7 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 		reasons := Judge(ws.Config.Policy.AutoApply, it.b, it.p, ws.Now())
 		if need := review.Required(ws.Config.Policy.Approvals, it.p); need.Approvals > 0 {
 			it.approvals = need.Approvals
-			reasons = append(reasons, fmt.Sprintf("it needs %d signed %s (%s)", need.Approvals, plural(need.Approvals, "approval", "approvals"), need.Why()))
+			reasons = append(reasons, fmt.Sprintf("it needs %d signed %s (%s)", need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why()))
 		}
 		if len(reasons) > 0 {
 			w.background(fin, func() { w.hold(sess, it, reasons) })

@@ -188,7 +188,7 @@ func heldText(final, heldPath, planPath, configFile string, reasons []string, ap
 It needs %[3]d signed %[4]s: each approver reviews the plan below and runs
 
   payctl approve -config %[1]s %[2]s
-`, configFile, planPath, approvals, plural(approvals, "approval", "approvals"))
+`, configFile, planPath, approvals, diag.Plural(approvals, "approval", "approvals"))
 	}
 	fmt.Fprintf(&b, `
 To pay it, review the plan below, then run:
@@ -213,11 +213,4 @@ changed); it never pays twice either way.
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
