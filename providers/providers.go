@@ -193,3 +193,48 @@ const AnswerGroupFee = "group_fee"
 // id of the whole provider payout (the same on every payout of it). Its
 // value is Dinar Dragon's field name, which states already record.
 const IDGroup = "payment_id"
+
+// Result.Answer keys the engine compares with the plan when a provider
+// returns them. They are Cronos' field names, which states already record;
+// another provider maps its own fields to them.
+const (
+	// AnswerFeePayer is who the provider says bears the fee: "customer"
+	// (the recipient) or "merchant" (the sender), as returned.
+	AnswerFeePayer = "feePayer"
+	// AnswerTotal is the provider's total for the payout, as returned.
+	AnswerTotal = "totalAmount"
+	// AnswerBankName is the account holder's name as the bank reports it.
+	AnswerBankName = "recipientName"
+)
+
+// AccountHolder is what a provider's bank says about an account, asked
+// without moving money.
+type AccountHolder struct {
+	// Name is the holder's name as the bank knows it; "" when the
+	// provider gave none (yet).
+	Name string
+	// Status is the provider's own status for the inquiry, as returned.
+	Status string
+}
+
+// AccountVerifier is a provider that can ask the bank who holds an
+// account (Cronos' account inquiry). It moves no money.
+type AccountVerifier interface {
+	VerifyAccount(ctx context.Context, r Recipient) (AccountHolder, error)
+}
+
+// Balance is a prefunded provider's balance, in its currency.
+type Balance struct {
+	// Available is what payouts can be charged against now.
+	Available money.Amount
+	// Pending is held for payouts not final yet, when the provider says.
+	Pending *money.Amount
+	// Total as the provider reports it, when it does.
+	Total *money.Amount
+}
+
+// BalanceReader is a provider that publishes its balance (Cronos'
+// GET /balance). Dinar Dragon publishes none.
+type BalanceReader interface {
+	Balance(ctx context.Context) (Balance, error)
+}
