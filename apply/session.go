@@ -19,8 +19,8 @@ import (
 // work (the workspace package's Workspace is one). Keeping it an interface
 // here lets apply own the use case without knowing how a config is read.
 type Workspace interface {
-	// OpenState opens the state, locked for writers.
-	OpenState(ctx context.Context, write bool, op string, wait time.Duration) (*state.State, error)
+	// Open opens the state, locked for writers.
+	Open(ctx context.Context, o state.Options) (*state.State, error)
 	// LoadManifests reads and checks manifests (files or folders).
 	LoadManifests(paths []string) ([]*schema.Batch, diag.List)
 	// PlanInput is everything a plan of batches needs but the state.
@@ -43,6 +43,9 @@ type Options struct {
 	LockWait time.Duration
 	// OnClose runs once the state is closed (a daemon releases its turn).
 	OnClose func()
+	// Partial reads only the batches the session plans (and those with
+	// open payouts) of a segmented state, rather than all of its history.
+	Partial bool
 }
 
 // Session is one use of a state to pay, the whole apply use case in one
@@ -63,7 +66,7 @@ type Session struct {
 
 // Open opens a session on ws's state.
 func Open(ctx context.Context, ws Workspace, o Options) (*Session, error) {
-	st, err := ws.OpenState(ctx, o.Write, o.Op, o.LockWait)
+	st, err := ws.Open(ctx, state.Options{Write: o.Write, Op: o.Op, LockWait: o.LockWait, Partial: o.Partial})
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +89,15 @@ func (s *Session) Load(paths []string) ([]*schema.Batch, error) {
 // Plan plans batches against the state as it is now.
 func (s *Session) Plan(batches ...*schema.Batch) *plan.Plan {
 	in := s.ws.PlanInput(batches)
+	names := make([]string, len(batches))
+	for i, b := range batches {
+		names[i] = b.Name
+	}
+	// The review of new and changed accounts compares the payouts with
+	// everything the state ever paid: its account index, not its history.
+	if err := s.State.LoadBatches(names...); err != nil {
+		return &plan.Plan{Errors: diag.List{{Msg: err.Error()}}}
+	}
 	var p *plan.Plan
 	s.State.View(func(snap *state.Snapshot) {
 		in.State = snap

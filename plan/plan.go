@@ -231,7 +231,9 @@ func Make(in Input) *Plan {
 		}
 		p.addBatch(b, prov, in.State, maxPayout)
 	}
-	p.review(in.State)
+	if err := p.review(in.State); err != nil {
+		p.Errors = append(p.Errors, &diag.Error{Msg: err.Error()})
+	}
 	p.totals()
 	p.Errors.Sort()
 	return p

@@ -3,11 +3,6 @@ package plan
 import (
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
@@ -32,31 +27,13 @@ type Previous struct {
 	SentAt    time.Time           `json:"sent_at"`
 }
 
-// RecipientKey is who a recipient is, across batches: "id:" and the
-// manifest's recipient.id when it has one, otherwise "name:" and the name
-// normalised (Unicode compatibility form, case folded, runs of spaces made
-// one). Two payouts with the same key are the same recipient to payctl.
-func RecipientKey(r providers.Recipient) string {
-	if id := strings.TrimSpace(r.ID); id != "" {
-		return "id:" + id
-	}
-	return "name:" + normalName(r.Name)
-}
+// RecipientKey is who a recipient is, across batches (see
+// state.RecipientKey).
+func RecipientKey(r providers.Recipient) string { return state.RecipientKey(r) }
 
-var folder = cases.Fold()
-
-func normalName(s string) string {
-	s = folder.String(norm.NFKC.String(s))
-	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
-}
-
-// AccountKey is which account a recipient's payout goes to: bank code,
-// bank, country and account number, with spaces, dashes and dots dropped
-// from the number and letters in one case (IBANs are written in groups).
-func AccountKey(r providers.Recipient) string {
-	return strings.ToUpper(strings.TrimSpace(r.BankCode)) + "\x00" + normalName(r.Bank) + "\x00" +
-		strings.ToUpper(r.Country) + "\x00" + string(accountNumber(nil, r.Account))
-}
+// AccountKey is which account a recipient's payout goes to (see
+// state.AccountKey).
+func AccountKey(r providers.Recipient) string { return state.AccountKey(r) }
 
 // known indexes what a state has paid that a plan's payouts need to be
 // compared with: of the accounts and recipients the plan sends to, which
@@ -67,144 +44,61 @@ type known struct {
 	accounts map[string]bool
 	// byRecipient holds each recipient's accounts, and the latest payout to
 	// each.
-	byRecipient map[string]map[string]*state.Payout
-}
-
-func accepted(sp *state.Payout) (time.Time, bool) {
-	for i := len(sp.Attempts) - 1; i >= 0; i-- {
-		a := sp.Attempts[i]
-		if a.Status == providers.StatusPaid || a.Status == providers.StatusPending {
-			return a.SentAt, true
-		}
-	}
-	return time.Time{}, false
+	byRecipient map[string]map[string]*state.AccountEntry
 }
 
 // wanted is what the items look for: their account numbers (as compared)
-// and recipient keys. Scanning a state of millions of payouts then costs a
-// map lookup or two per payout, without normalising every name.
+// and recipient keys.
 type wanted struct {
 	numbers    map[string]bool
 	recipients map[string]bool
 }
 
-// index scans the state for what the items need.
-func index(snap *state.Snapshot, items []*Item) *known {
-	k := &known{accounts: map[string]bool{}, byRecipient: map[string]map[string]*state.Payout{}}
+// index looks up what the items need in the state's accepted payouts (its
+// account index, for a segmented state: not its whole history).
+func index(snap *state.Snapshot, items []*Item) (*known, error) {
+	k := &known{accounts: map[string]bool{}, byRecipient: map[string]map[string]*state.AccountEntry{}}
 	if snap == nil || len(items) == 0 {
-		return k
+		return k, nil
 	}
 	w := wanted{numbers: map[string]bool{}, recipients: map[string]bool{}}
 	for _, it := range items {
-		w.numbers[string(accountNumber(nil, it.Recipient.Account))] = true
+		w.numbers[string(state.AppendAccountNumber(nil, it.Recipient.Account))] = true
 		w.recipients[RecipientKey(it.Recipient)] = true
 	}
-	var buf [64]byte
-	for _, sp := range snap.Payouts {
-		num := accountNumber(buf[:0], sp.Recipient.Account)
-		numHit := w.numbers[string(num)]
-		who, whoHit := w.recipient(sp.Recipient)
-		if !numHit && !whoHit {
+	es, err := snap.Accepted()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if w.numbers[state.AccountNumber(e.Account)] {
+			k.accounts[e.Account] = true
+		}
+		if !w.recipients[e.Who] {
 			continue
 		}
-		at, ok := accepted(sp)
-		if !ok {
-			continue
-		}
-		acct := AccountKey(sp.Recipient)
-		if numHit {
-			k.accounts[acct] = true
-		}
-		if !whoHit {
-			continue
-		}
-		m := k.byRecipient[who]
+		m := k.byRecipient[e.Who]
 		if m == nil {
-			m = map[string]*state.Payout{}
-			k.byRecipient[who] = m
+			m = map[string]*state.AccountEntry{}
+			k.byRecipient[e.Who] = m
 		}
-		if prev := m[acct]; prev == nil || laterThan(at, sp, prev) {
-			m[acct] = sp
-		}
+		m[e.Account] = e
 	}
-	return k
-}
-
-// recipient reports whether r is a recipient w looks for, and its key. A
-// name in ASCII is compared without building its key unless it matches.
-func (w wanted) recipient(r providers.Recipient) (string, bool) {
-	if id := strings.TrimSpace(r.ID); id != "" {
-		key := "id:" + id
-		return key, w.recipients[key]
-	}
-	var buf [128]byte
-	if b, ok := asciiName(buf[:0], r.Name); ok {
-		if !w.recipients[string(b)] {
-			return "", false
-		}
-		return string(b), true
-	}
-	key := RecipientKey(r)
-	return key, w.recipients[key]
-}
-
-// asciiName appends "name:" and an ASCII name as normalName gives it (for
-// ASCII, compatibility forms and case folding are lower case), or reports
-// false for a name with other characters.
-func asciiName(b []byte, name string) ([]byte, bool) {
-	b = append(b, "name:"...)
-	space := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 0x80:
-			return nil, false
-		case c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
-			space = true
-			continue
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if space && len(b) > len("name:") {
-			b = append(b, ' ')
-		}
-		space = false
-		b = append(b, c)
-	}
-	return b, true
-}
-
-// accountNumber appends an account number as accounts are compared: without
-// spaces, dashes and dots, in upper case.
-func accountNumber(b []byte, acct string) []byte {
-	for _, c := range acct {
-		if c == ' ' || c == '-' || c == '.' {
-			continue
-		}
-		b = utf8.AppendRune(b, unicode.ToUpper(c))
-	}
-	return b
-}
-
-// laterThan orders payouts by acceptance time, then address, so that the
-// "last paid to" shown is the same whatever the map order.
-func laterThan(at time.Time, sp, prev *state.Payout) bool {
-	pt, _ := accepted(prev)
-	if !at.Equal(pt) {
-		return at.After(pt)
-	}
-	return sp.Address > prev.Address
+	return k, nil
 }
 
 // review marks the payouts the plan sends whose account is new or changed.
-func (p *Plan) review(snap *state.Snapshot) {
+func (p *Plan) review(snap *state.Snapshot) error {
 	var sends []*Item
 	for _, it := range p.Payouts {
 		if it.Action.Sends() {
 			sends = append(sends, it)
 		}
 	}
-	k := index(snap, sends)
+	k, err := index(snap, sends)
+	if err != nil {
+		return err
+	}
 	for _, it := range sends {
 		acct := AccountKey(it.Recipient)
 		accounts := k.byRecipient[RecipientKey(it.Recipient)]
@@ -213,20 +107,18 @@ func (p *Plan) review(snap *state.Snapshot) {
 			// paid to this account before
 		case len(accounts) > 0:
 			it.Review = AccountChanged
-			var last *state.Payout
-			for _, sp := range accounts {
-				if last == nil {
-					last = sp
-				} else if at, _ := accepted(sp); laterThan(at, sp, last) {
-					last = sp
+			var last *state.AccountEntry
+			for _, e := range accounts {
+				if last == nil || e.Later(last) {
+					last = e
 				}
 			}
-			at, _ := accepted(last)
-			it.Previous = &Previous{Address: last.Address, Recipient: last.Recipient, SentAt: at.UTC()}
+			it.Previous = &Previous{Address: last.Address, Recipient: last.Recipient, SentAt: last.At.UTC()}
 		case !k.accounts[acct]:
 			it.Review = NewAccount
 		}
 	}
+	return nil
 }
 
 // Flagged counts the payouts the plan sends to new accounts and to changed

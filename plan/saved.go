@@ -167,7 +167,7 @@ func (p *Plan) CheckCurrent(file string, snap *state.Snapshot, configDigest stri
 	if p.State.Lineage == "" && snap.Lineage != "" {
 		// A state created since (`payctl init`, `apply -init`) that holds
 		// no payout yet plans as no state did.
-		if len(snap.Payouts) > 0 || len(snap.Groups) > 0 {
+		if snap.HasPayouts() {
 			return stale("the plan was made before the state existed, and %s now holds a state (serial %d)", p.State.Location, snap.Serial)
 		}
 	} else if snap.Serial != p.State.Serial {

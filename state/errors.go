@@ -27,11 +27,17 @@ type SnapshotError struct {
 	// Restore says the journal itself needs restoring: a rebuild from it
 	// cannot help.
 	Restore bool
+	// Segment is set for one batch's segment of a segmented state: its
+	// root's backup cannot restore it.
+	Segment bool
 }
 
 func (e *SnapshotError) Error() string {
 	if e.Restore {
 		return fmt.Sprintf("%s: %s; payctl will not pay or write from a state it cannot check: restore the snapshot and its journal together from version control or a backup, and see `payctl state verify`", e.File, e.Reason)
+	}
+	if e.Segment {
+		return fmt.Sprintf("%s: %s; payctl will not pay or write from it: see what differs with `payctl state verify`, then restore the segment and its root together from version control, or rebuild the state from the journal (the record of truth) with `payctl state rebuild`", e.File, e.Reason)
 	}
 	return fmt.Sprintf("%s: %s; payctl will not pay or write from it: see what differs with `payctl state verify`, then restore the snapshot from version control or %s.backup, or rebuild it from the journal (the record of truth) with `payctl state rebuild`", e.File, e.Reason, e.File)
 }

@@ -119,6 +119,9 @@ func (s *Snapshot) Apply(e *Event) error {
 	if e.Kind != KindCreate && s.Lineage == "" {
 		return bad("%s event before the create event", e.Kind)
 	}
+	if err := s.need(e); err != nil {
+		return err
+	}
 	switch e.Kind {
 	case KindCreate:
 		if s.Lineage != "" || e.Seq != 1 {
@@ -266,6 +269,16 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 		s.setStatus(p, providers.StatusSending)
 	}
 	if e.Group != "" {
+		if s.seg != nil {
+			// A segment holds its batch's provider payouts: one spanning
+			// batches would belong to none (plans group by batch).
+			first, _, _ := strings.Cut(e.Payouts[0].Address, "/")
+			for _, ep := range e.Payouts[1:] {
+				if b, _, _ := strings.Cut(ep.Address, "/"); b != first {
+					return bad("provider payout %s spans batches %s and %s", e.Group, first, b)
+				}
+			}
+		}
 		if _, dup := s.Groups[e.Group]; dup {
 			return bad("second intent for provider payout %s", e.Group)
 		}

@@ -41,6 +41,10 @@ type Snapshot struct {
 	// batch's, recovery the few open ones.
 	byBatch map[string][]string
 	open    map[string]bool
+
+	// seg is a segmented snapshot's table of batches, nil for a snapshot
+	// held whole (version 1, or built by hand).
+	seg *segments
 }
 
 // JournalMark points just past the last journal record folded in.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,9 @@ type Record struct {
 type Loaded struct {
 	Snapshot *Snapshot
 	Tail     []*Event
+	// Open are the addresses of the open payouts a segmented snapshot's
+	// root lists: their batches are read with the root.
+	Open []string
 	// NeedsCheckpoint says the snapshot was proven by folding the journal
 	// from its start (it has no checkpoint record): the next command that
 	// writes records one, so that later loads need not.
@@ -127,6 +131,12 @@ type Options struct {
 	// NewLineage makes the lineage of a new state; nil means a random
 	// UUID. Tests set it for byte-stable output.
 	NewLineage func() string
+	// Batches, with Partial, are the only batches of a segmented snapshot
+	// read (besides those with open payouts and those the journal's tail
+	// touches): a command that plans or pays some batches costs what they
+	// cost, not the whole history. Without Partial every batch is read.
+	Batches []string
+	Partial bool
 	// Rebuild ignores the snapshot and folds the whole journal, so that
 	// the next Checkpoint replaces the snapshot with the fold (`payctl
 	// state rebuild`). It needs Write.
@@ -190,12 +200,32 @@ func Open(ctx context.Context, b Backend, o Options) (*State, error) {
 		snap = Empty()
 	}
 	s.behind = ld.NeedsCheckpoint
+	want := o.Batches
+	for _, a := range ld.Open {
+		b, _, _ := strings.Cut(a, "/")
+		want = append(want, b)
+	}
+	if err = snap.LoadBatches(want...); err == nil && !o.Partial {
+		err = snap.LoadAll()
+	}
+	if err != nil {
+		if o.Write {
+			b.Unlock()
+		}
+		return nil, err
+	}
 	for _, e := range ld.Tail {
 		s.behind = s.behind || e.Kind != KindCheckpoint
 		if e.Prev != s.lastHash {
 			err = &DamageError{File: b.Describe() + ".journal", Seq: e.Seq, Err: errors.New("its previous-record hash does not match: a record before it was changed or removed, or the snapshot does not belong to this journal")}
 		} else if ferr := snap.Apply(e); ferr != nil {
-			err = &DamageError{File: b.Describe() + ".journal", Seq: e.Seq, Err: ferr}
+			var fe *FoldError
+			if errors.As(ferr, &fe) {
+				err = &DamageError{File: b.Describe() + ".journal", Seq: e.Seq, Err: ferr}
+			} else {
+				// A segment the record needed could not be read.
+				err = ferr
+			}
 		}
 		if err != nil {
 			if o.Write {
@@ -245,6 +275,21 @@ func (s *State) View(fn func(*Snapshot)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fn(s.snap)
+}
+
+// LoadBatches reads the named batches of a segmented state opened
+// Partial, if they are not read yet (see Options.Batches).
+func (s *State) LoadBatches(names ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.LoadBatches(names...)
+}
+
+// LoadAll reads every batch of a segmented state opened Partial.
+func (s *State) LoadAll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.LoadAll()
 }
 
 // Backend returns the state's backend.
@@ -466,4 +511,40 @@ func (s *State) Close() error {
 		return s.backend.Unlock()
 	}
 	return nil
+}
+
+// segmenter is a backend that keeps a state in segments (the local one).
+type segmenter interface {
+	Segment(s *Snapshot) error
+}
+
+// ErrNoSegments is returned by Migrate for a backend that stores payouts
+// by row already.
+var ErrNoSegments = errors.New("this state backend stores each payout as its own row and has no segmented format to migrate to")
+
+// Migrate converts a state held in one snapshot file (format 1) into a
+// segmented one (a root and one segment per batch) and checkpoints it. It
+// reports false for a state already segmented. The journal is untouched:
+// the checkpoint record that follows proves the new root as any other.
+func (s *State) Migrate(ctx context.Context) (bool, error) {
+	if !s.write {
+		return false, errors.New("migrate a state opened read-only")
+	}
+	sg, ok := s.backend.(segmenter)
+	if !ok {
+		return false, fmt.Errorf("%s: %w", s.backend.Describe(), ErrNoSegments)
+	}
+	s.inflight.Wait()
+	s.mu.Lock()
+	if s.snap.IsSegmented() {
+		s.mu.Unlock()
+		return false, nil
+	}
+	err := sg.Segment(s.snap)
+	s.behind = true
+	s.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	return true, s.Checkpoint(ctx)
 }

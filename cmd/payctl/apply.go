@@ -71,7 +71,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	case err != nil:
 		return err
 	}
-	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "apply", LockWait: *lockWait})
+	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "apply", LockWait: *lockWait, Partial: true})
 	if err != nil {
 		return lockHint(err)
 	}

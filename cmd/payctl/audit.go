@@ -70,7 +70,7 @@ the command exit 1.`)
 		if err != nil {
 			return err
 		}
-		if old, err = audit.ReadSnapshot(path+"@"+*gitRev, data); err != nil {
+		if old, err = audit.ReadSnapshot(path+"@"+*gitRev, data, audit.GitSegments(ctx, path, *gitRev)); err != nil {
 			return err
 		}
 		if cur, err = readSnapshotFile(path); err != nil {
@@ -139,7 +139,7 @@ func readSnapshotFile(path string) (*audit.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return audit.ReadSnapshot(path, data)
+	return audit.ReadSnapshot(path, data, audit.LocalSegments(path))
 }
 
 // journalBeside is the journal of the local state at path, if it has one.

@@ -18,6 +18,7 @@ import (
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/workspace"
+	"github.com/payctl/payctl/state"
 )
 
 // flags is a subcommand's flag set with the flags every command shares.
@@ -156,8 +157,13 @@ func steppingClock(t0 time.Time) func() time.Time {
 // testSeams makes a run byte-for-byte repeatable for payctl's own tests:
 // PAYCTL_TEST_NOW starts a clock at an RFC 3339 time that advances one
 // second per reading, and PAYCTL_TEST_IDS=1 derives lineages and provider
-// payout ids from a counter. Never set them in production.
+// payout ids from a counter. PAYCTL_TEST_STATE_FORMAT=1 creates a new
+// local state in the single-file format, for the tests of states created
+// before segments. Never set them in production.
 func testSeams(w *workspace.Workspace, getenv func(string) string) error {
+	if getenv("PAYCTL_TEST_STATE_FORMAT") == "1" {
+		w.StateFormat = state.Version
+	}
 	if v := getenv("PAYCTL_TEST_NOW"); v != "" {
 		t0, err := time.Parse(time.RFC3339, v)
 		if err != nil {

@@ -127,7 +127,7 @@ func makePlan(ctx context.Context, w *workspace.Workspace, paths []string) (*pla
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	sess, err := apply.Open(ctx, w, apply.Options{Op: "plan"})
+	sess, err := apply.Open(ctx, w, apply.Options{Op: "plan", Partial: true})
 	if err != nil {
 		return nil, err
 	}

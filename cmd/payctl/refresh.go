@@ -28,7 +28,7 @@ payout succeeded, and that change is recorded, never silently overwritten.`)
 		return err
 	}
 	defer w.Close()
-	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "refresh", LockWait: *lockWait})
+	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "refresh", LockWait: *lockWait, Partial: !*all})
 	if err != nil {
 		return lockHint(err)
 	}

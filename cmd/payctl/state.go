@@ -28,6 +28,7 @@ var stateCommands = []command{
 	{"diff", "compare two snapshots: payouts added, status changes, totals, impossible changes", runStateDiff},
 	{"verify", "check the journal's hash chain, that it folds to the snapshot, permissions and ids", runStateVerify},
 	{"rebuild", "replace the snapshot with the journal folded from its start", runStateRebuild},
+	{"migrate", "convert a single-file state into a segmented one (a root and a file per batch)", runStateMigrate},
 	{"export", "one row per payout attempt, as CSV or JSON, for accounting", runStateExport},
 }
 

@@ -282,6 +282,9 @@ func wrongPassword(dsn string) string {
 func TestPostgresCrashPoints(t *testing.T) {
 	pgtest.DSN(t)
 	for _, point := range crash.Points {
+		if point == crash.SegmentsBeforeRename {
+			continue // files only: the database has no segments to rename
+		}
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
 			r := newPGRig(t, 8, 1)

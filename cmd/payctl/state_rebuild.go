@@ -49,6 +49,9 @@ and has nothing to rebuild.`)
 		return err
 	}
 	where := "the previous snapshot, if there was one, is kept in " + b.Describe() + ".backup"
+	if snap.IsSegmented() {
+		where = "every batch's segment was written again, and the previous root is kept in " + b.Describe() + ".backup"
+	}
 	if _, ok := b.(*localstate.Backend); !ok {
 		where = "the previous snapshot was replaced"
 	}

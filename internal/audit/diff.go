@@ -174,7 +174,7 @@ func Compare(old, new *Snapshot) *Diff {
 		if new.Payouts[addr] == nil {
 			o := old.Payouts[addr]
 			d.Findings = append(d.Findings, &Finding{
-				Kind: KindPayoutRemoved, File: old.Name, Pointer: old.payoutPointer(addr), Address: addr,
+				Kind: KindPayoutRemoved, File: old.payoutIn(addr), Pointer: old.payoutPointer(addr), Address: addr,
 				Message: fmt.Sprintf("%s (%s %s, %s) is missing from %s: payouts are never removed from a state", addr, amountText(o.Amount, o.Currency), o.Currency, o.Status, new.Name),
 				Hint:    forbiddenHint,
 			})
@@ -227,7 +227,7 @@ func comparePayout(old, new *Snapshot, o, n *state.Payout) []*Finding {
 	ptr := new.payoutPointer(n.Address)
 	add := func(kind Kind, field, format string, args ...any) {
 		out = append(out, &Finding{
-			Kind: kind, File: new.Name, Pointer: ptr + field, Address: n.Address,
+			Kind: kind, File: new.payoutIn(n.Address), Pointer: ptr + field, Address: n.Address,
 			Message: n.Address + ": " + fmt.Sprintf(format, args...), Hint: forbiddenHint,
 		})
 	}
@@ -295,7 +295,7 @@ func compareGroup(old, new *Snapshot, id string) []*Finding {
 	o, n := old.Groups[id], new.Groups[id]
 	if n == nil {
 		return []*Finding{{
-			Kind: KindGroupChanged, File: old.Name, Pointer: old.groupPointer(id),
+			Kind: KindGroupChanged, File: old.groupIn(id), Pointer: old.groupPointer(id),
 			Message: fmt.Sprintf("provider payout %s (%s, %d payouts) is missing from %s: provider payouts are never removed", id, o.Provider, len(o.Addresses), new.Name),
 			Hint:    forbiddenHint,
 		}}
@@ -303,7 +303,7 @@ func compareGroup(old, new *Snapshot, id string) []*Finding {
 	var out []*Finding
 	add := func(field, format string, args ...any) {
 		out = append(out, &Finding{
-			Kind: KindGroupChanged, File: new.Name, Pointer: new.groupPointer(id) + field,
+			Kind: KindGroupChanged, File: new.groupIn(id), Pointer: new.groupPointer(id) + field,
 			Message: fmt.Sprintf("provider payout %s: ", id) + fmt.Sprintf(format, args...), Hint: forbiddenHint,
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/payctl/payctl/plan"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
+	"github.com/payctl/payctl/state/statefile"
 )
 
 // sandbox is a payctl folder whose providers are the built-in emulators
@@ -122,6 +123,10 @@ func (s *sandbox) run(op string, fn func(ctx context.Context, w *workspace.Works
 	}
 	defer w.Close()
 	w.Now, w.NewID = s.clock, s.newID
+	// The audits are checked on the single-file format, which states
+	// created before segments keep: a file edit is then one JSON edit.
+	// (Segmented states have their own tests.)
+	w.StateFormat = state.Version
 	w.CreateState, w.Config.State.Lineage = s.lineage == "", s.lineage
 	st, err := w.OpenState(ctx, true, op, 0)
 	if err != nil {
@@ -187,6 +192,9 @@ func (s *sandbox) snapshot() []byte {
 	b, err := os.ReadFile(s.path("payctl.state.json"))
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	if statefile.PeekVersion(b) != state.Version {
+		s.t.Fatalf("the sandbox's state is not in the single-file format:\n%s", b)
 	}
 	return b
 }
@@ -294,7 +302,7 @@ func (h *history) read(t *testing.T, i int) *audit.Snapshot {
 
 func mustRead(t *testing.T, name string, data []byte) *audit.Snapshot {
 	t.Helper()
-	s, err := audit.ReadSnapshot(name, data)
+	s, err := audit.ReadSnapshot(name, data, nil)
 	if err != nil {
 		t.Fatalf("read %s: %v", name, err)
 	}

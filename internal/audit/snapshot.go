@@ -2,9 +2,13 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/payctl/payctl/internal/diag"
@@ -24,6 +28,10 @@ type Snapshot struct {
 
 	payoutAt map[string]int // address -> index in the file's "payouts"
 	groupAt  map[string]int // group id -> index in the file's "groups"
+	// payoutFile and groupFile name the segment each is in, for a
+	// segmented state (the index is then in that file).
+	payoutFile map[string]string
+	groupFile  map[string]string
 }
 
 // ReadSnapshot reads a snapshot for auditing with statefile's lenient
@@ -35,7 +43,14 @@ type Snapshot struct {
 //
 // The result must never be used to pay: that is what the strict parser is
 // for.
-func ReadSnapshot(name string, data []byte) (*Snapshot, error) {
+//
+// A segmented state's root is read with its batches' segments, which seg
+// gives; each segment that differs from the digest its root records is a
+// problem, as is one that is missing.
+func ReadSnapshot(name string, data []byte, seg SegmentSource) (*Snapshot, error) {
+	if statefile.PeekVersion(data) == state.SegmentedVersion {
+		return readSegmented(name, data, seg)
+	}
 	l, err := statefile.ParseLenient(name, data)
 	if err != nil {
 		return nil, err
@@ -47,6 +62,104 @@ func ReadSnapshot(name string, data []byte) (*Snapshot, error) {
 		payoutAt: l.PayoutAt,
 		groupAt:  l.GroupAt,
 	}, nil
+}
+
+// SegmentSource gives a segmented state's segment of one batch: how
+// reports name it, and its bytes (fs.ErrNotExist when it is missing).
+type SegmentSource func(batch string) (name string, data []byte, err error)
+
+// LocalSegments reads the segments of the state at path from disk.
+func LocalSegments(path string) SegmentSource {
+	return func(batch string) (string, []byte, error) {
+		name := filepath.Join(path+".batches", statefile.SegmentFile(batch))
+		data, err := os.ReadFile(name)
+		return name, data, err
+	}
+}
+
+// GitSegments reads the segments of the state at path as of a git
+// revision.
+func GitSegments(ctx context.Context, path, rev string) SegmentSource {
+	return func(batch string) (string, []byte, error) {
+		name := filepath.Join(path+".batches", statefile.SegmentFile(batch))
+		data, err := GitRevision(ctx, name, rev)
+		if errors.Is(err, ErrGit) {
+			err = fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+		}
+		return name + "@" + rev, data, err
+	}
+}
+
+func readSegmented(name string, data []byte, seg SegmentSource) (*Snapshot, error) {
+	root, strict, err := statefile.LenientRoot(name, data)
+	if err != nil {
+		return nil, err
+	}
+	st := state.Empty()
+	st.Version, st.Lineage, st.Serial, st.Journal = state.SegmentedVersion, root.Lineage, root.Serial, root.Journal
+	s := &Snapshot{
+		Snapshot: st, Name: name, Problems: strictFindings(name, strict),
+		payoutAt: map[string]int{}, groupAt: map[string]int{},
+		payoutFile: map[string]string{}, groupFile: map[string]string{},
+	}
+	for i, e := range root.Batches {
+		if seg == nil {
+			return nil, fmt.Errorf("%s: a segmented state, read without its segments", name)
+		}
+		segName, segData, err := seg(e.Name)
+		ptr := fmt.Sprintf("/batches/%d", i)
+		if errors.Is(err, fs.ErrNotExist) {
+			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: name, Pointer: ptr, Message: fmt.Sprintf("batch %s's segment %s is missing", e.Name, segName), Hint: segmentHint})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if d := statefile.SnapshotDigest(segData); d != e.Digest {
+			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: segName, Message: fmt.Sprintf("its bytes are not the ones the root says payctl wrote for batch %s (%s, not %s): the segment was edited or replaced after it was written", e.Name, e.Digest, d), Hint: segmentHint})
+		}
+		l, err := statefile.ParseLenientSegment(segName, e.Name, segData)
+		if err != nil {
+			s.Problems = append(s.Problems, &Finding{Kind: KindUnreadable, File: segName, Message: err.Error(), Hint: segmentHint})
+			continue
+		}
+		s.Problems = append(s.Problems, strictFindings(segName, l.Strict)...)
+		for a, p := range l.Snapshot.Payouts {
+			if st.Payouts[a] != nil {
+				continue
+			}
+			st.Payouts[a] = p
+			s.payoutAt[a] = l.PayoutAt[a]
+			s.payoutFile[a] = segName
+		}
+		for id, g := range l.Snapshot.Groups {
+			if st.Groups[id] != nil {
+				continue
+			}
+			st.Groups[id] = g
+			s.groupAt[id] = l.GroupAt[id]
+			s.groupFile[id] = segName
+		}
+	}
+	return s, nil
+}
+
+const segmentHint = "payctl refuses to pay from this state; `payctl state verify` compares it with the journal; restore the segment and its root together from version control, or rebuild the state from the journal with `payctl state rebuild`"
+
+// payoutIn names the file a payout is in: a segment, or the snapshot.
+func (s *Snapshot) payoutIn(addr string) string {
+	if f, ok := s.payoutFile[addr]; ok {
+		return f
+	}
+	return s.Name
+}
+
+// groupIn names the file a provider payout is in.
+func (s *Snapshot) groupIn(id string) string {
+	if f, ok := s.groupFile[id]; ok {
+		return f
+	}
+	return s.Name
 }
 
 // strictFindings turns the strict parser's error into findings.

@@ -60,7 +60,7 @@ func TestReadSnapshot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := audit.ReadSnapshot("x.json", []byte(tt.data))
+			s, err := audit.ReadSnapshot("x.json", []byte(tt.data), nil)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("got error %v, want one containing %q", err, tt.err)
@@ -83,7 +83,7 @@ func TestReadSnapshot(t *testing.T) {
 			}
 		})
 	}
-	if _, err := audit.ReadSnapshot("x.json", []byte(`{"version": 9}`)); !errors.Is(err, statefile.ErrNewerVersion) {
+	if _, err := audit.ReadSnapshot("x.json", []byte(`{"version": 9}`), nil); !errors.Is(err, statefile.ErrNewerVersion) {
 		t.Errorf("got %v, want ErrNewerVersion", err)
 	}
 }
@@ -100,7 +100,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := audit.ReadSnapshot("f.json", data)
+		s, err := audit.ReadSnapshot("f.json", data, nil)
 		_, strict := statefile.ParseSnapshot("f.json", data)
 		if err != nil {
 			if strict == nil {

@@ -74,7 +74,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		default:
 			exists = true
 			snapDigest = statefile.SnapshotDigest(data)
-			if snap, err = ReadSnapshot(local.Path, data); err != nil {
+			if snap, err = ReadSnapshot(local.Path, data, LocalSegments(local.Path)); err != nil {
 				r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: "restore the snapshot from version control or the .backup file, or rebuild it from the journal with `payctl state rebuild`"})
 			}
 		}
@@ -247,7 +247,11 @@ func foldMsg(err error) string {
 func compareFold(fold *state.Snapshot, snap *Snapshot, hash string) []*Finding {
 	var out []*Finding
 	bad := func(kind Kind, ptr, addr, format string, args ...any) {
-		out = append(out, &Finding{Kind: kind, File: snap.Name, Pointer: ptr, Address: addr, Message: fmt.Sprintf(format, args...), Hint: editHint})
+		file := snap.Name
+		if addr != "" {
+			file = snap.payoutIn(addr)
+		}
+		out = append(out, &Finding{Kind: kind, File: file, Pointer: ptr, Address: addr, Message: fmt.Sprintf(format, args...), Hint: editHint})
 	}
 	if fold.Lineage != snap.Lineage {
 		bad(KindSnapshotDiffers, "/lineage", "", "the snapshot's lineage is %s but the journal's is %s: they are not of the same state", snap.Lineage, orNone(fold.Lineage))
@@ -349,7 +353,7 @@ func (r *Report) checkPaid(s *state.Snapshot, file *Snapshot) []*Finding {
 			Hint:    "payctl records the provider's ids with every paid outcome: find the payment in the provider's dashboard by the attempt's key and compare with the journal (`payctl history " + a + "`)",
 		}
 		if file != nil {
-			f.File, f.Pointer = file.Name, fmt.Sprintf("%s/attempts/%d/ids", file.payoutPointer(a), at.N-1)
+			f.File, f.Pointer = file.payoutIn(a), fmt.Sprintf("%s/attempts/%d/ids", file.payoutPointer(a), at.N-1)
 		}
 		out = append(out, f)
 	}

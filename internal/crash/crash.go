@@ -28,13 +28,16 @@ const (
 	OutcomeAfterSync     = "outcome-after-sync"
 	SnapshotBeforeRename = "snapshot-before-rename"
 	SnapshotAfterRename  = "snapshot-after-rename"
+	// SegmentsBeforeRename: a segmented state's new root is in place, its
+	// new segments still beside the old ones.
+	SegmentsBeforeRename = "segments-before-rename"
 )
 
 // Points are all named points in protocol order.
 var Points = []string{
 	IntentBeforeWrite, IntentAfterWrite, IntentAfterSync, RequestWritten,
 	AnswerReceived, OutcomeAfterWrite, OutcomeAfterSync,
-	SnapshotBeforeRename, SnapshotAfterRename,
+	SnapshotBeforeRename, SegmentsBeforeRename, SnapshotAfterRename,
 }
 
 var (

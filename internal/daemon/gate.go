@@ -111,7 +111,11 @@ func (g *Gate) Open(ctx context.Context, op string) (*apply.Session, error) {
 		return nil, ctx.Err()
 	}
 	var sess *apply.Session
-	sess, err := apply.Open(ctx, g.w, apply.Options{Write: true, Op: op, LockWait: g.lockWait, OnClose: func() {
+	// Sessions that plan and pay files read only those files' batches
+	// (and the open payouts); callback confirmations ("serve") look a
+	// payout up by its key anywhere in the state.
+	partial := op != "serve"
+	sess, err := apply.Open(ctx, g.w, apply.Options{Write: true, Op: op, LockWait: g.lockWait, Partial: partial, OnClose: func() {
 		g.records.WithLabelValues(op).Add(float64(sess.State.Stats().Records))
 		<-g.turn
 	}})

@@ -52,6 +52,10 @@ type Workspace struct {
 	// -init`): its first record creates it. Otherwise a writer refuses a
 	// missing state.
 	CreateState bool
+	// StateFormat is the format a new local state is created in:
+	// segmented when 0 (tests of the single-file format, which states
+	// created before segments keep, set state.Version).
+	StateFormat int
 	// Warn prints a warning to a person; nil logs it.
 	Warn func(msg string)
 
@@ -197,7 +201,9 @@ func (w *Workspace) Backend() (state.Backend, error) {
 	}
 	switch w.Config.State.Backend {
 	case "", config.BackendLocal:
-		w.backend = localstate.New(w.Config.State.Path, w.Logger, w.Now)
+		l := localstate.New(w.Config.State.Path, w.Logger, w.Now)
+		l.Format = w.StateFormat
+		w.backend = l
 	case config.BackendPostgres:
 		b, err := w.openPostgres()
 		if err != nil {
@@ -226,15 +232,21 @@ func (w *Workspace) openPostgres() (state.Backend, error) {
 
 // OpenState opens the state, for writing (with the lock) or reading.
 func (w *Workspace) OpenState(ctx context.Context, write bool, op string, wait time.Duration) (*state.State, error) {
+	return w.Open(ctx, state.Options{Write: write, Op: op, LockWait: wait})
+}
+
+// Open opens the state with o, the workspace's clock and lineages.
+func (w *Workspace) Open(ctx context.Context, o state.Options) (*state.State, error) {
 	b, err := w.Backend()
 	if err != nil {
 		return nil, err
 	}
-	st, err := state.Open(ctx, b, state.Options{Write: write, Op: op, LockWait: wait, Now: w.stateNow(), NewLineage: w.NewID})
+	o.Now, o.NewLineage = w.stateNow(), w.NewID
+	st, err := state.Open(ctx, b, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.checkIdentity(ctx, st, write); err != nil {
+	if err := w.checkIdentity(ctx, st, o.Write); err != nil {
 		st.Close()
 		return nil, err
 	}

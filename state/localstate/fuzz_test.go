@@ -20,7 +20,9 @@ import (
 // whole journal.
 func editedFixture(f *testing.F, checkpoint bool) (snap, journal []byte) {
 	path := filepath.Join(f.TempDir(), "s.json")
-	s, err := state.Open(context.Background(), localstate.New(path, nil, nil), state.Options{Write: true, Op: "fuzz"})
+	b := localstate.New(path, nil, nil)
+	b.Format = state.Version
+	s, err := state.Open(context.Background(), b, state.Options{Write: true, Op: "fuzz"})
 	if err != nil {
 		f.Fatal(err)
 	}

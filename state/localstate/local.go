@@ -33,6 +33,10 @@ import (
 // Backend is the state backend on the local filesystem.
 type Backend struct {
 	Path string // snapshot path
+	// Format is the snapshot format of a state this backend creates:
+	// state.SegmentedVersion when 0. An existing state keeps its format
+	// until `payctl state migrate`.
+	Format int
 
 	logger *slog.Logger
 	now    func() time.Time
@@ -43,6 +47,10 @@ type Backend struct {
 	fsyncs atomic.Int64
 	// appendBuf is Append's buffer, kept between group commits.
 	appendBuf []byte
+	// version is the format of the snapshot file as loaded (0: none yet,
+	// 1: whole, 2: segmented); a checkpoint keeps it, and writes a new
+	// state segmented.
+	version int
 
 	// createTemp is a seam for fault injection in tests.
 	createTemp func(name string, perm os.FileMode) (atomicfile.File, error)
@@ -224,7 +232,23 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
 			return nil, fmt.Errorf("read state: %w", err)
+		case statefile.PeekVersion(data) == state.SegmentedVersion:
+			l.version = state.SegmentedVersion
+			d := make(chan string, 1)
+			d <- statefile.SnapshotDigest(data)
+			digest = d
+			root, err := statefile.ParseRoot(l.Path, data)
+			if err != nil {
+				return nil, err
+			}
+			s := state.Empty()
+			s.Lineage, s.Serial, s.Journal = root.Lineage, root.Serial, root.Journal
+			s.Segmented(root.Batches, l.loadSegment)
+			s.SetAccounts(root.Accounts, l.loadAccounts)
+			out.Snapshot = s
+			out.Open = root.Open
 		default:
+			l.version = state.Version
 			// Hashing runs beside parsing: on a large state it costs a
 			// fraction of the parse.
 			digest = digestAsync(data)
@@ -233,6 +257,11 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 				return nil, err
 			}
 			out.Snapshot = s
+		}
+	} else if _, err := os.Stat(l.Path); err == nil {
+		// Rebuilding: the new snapshot keeps the file's format.
+		if data, err := readFile(l.Path); err == nil {
+			l.version = statefile.PeekVersion(data)
 		}
 	}
 	var from int64
@@ -340,7 +369,14 @@ func (l *Backend) verifySnapshot(f *os.File, data []byte, digest string, out *st
 		return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("its journal offset %d is not the end of a record of %s", s.Journal.Offset, l.journalPath())}
 	}
 	fold.Journal = state.JournalMark{Offset: s.Journal.Offset, Hash: last}
-	if !bytes.Equal(statefile.SnapshotBytes(fold), data) {
+	want := statefile.SnapshotBytes
+	if s.IsSegmented() {
+		want = func(f *state.Snapshot) []byte {
+			statefile.SegmentWhole(f)
+			return statefile.RootBytes(f)
+		}
+	}
+	if !bytes.Equal(want(fold), data) {
 		what := "its payouts differ from"
 		switch {
 		case fold.Serial != s.Serial:
@@ -518,6 +554,13 @@ func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, er
 	if l.lock == nil {
 		return "", errors.New("checkpoint of a state that is not locked")
 	}
+	format := l.version
+	if format == 0 {
+		format = l.Format
+	}
+	if format != state.Version || s.IsSegmented() {
+		return l.checkpointSegmented(s)
+	}
 	s.Journal.Offset = l.end
 	h := sha256.New()
 	err := atomicfile.Write(l.Path, func(w io.Writer) error {
@@ -597,4 +640,178 @@ func readFile(path string) ([]byte, error) {
 		return os.ReadFile(path)
 	}
 	return data, nil
+}
+
+// SegmentsDir is the folder of a segmented state's batch segments.
+func (l *Backend) SegmentsDir() string { return l.Path + ".batches" }
+
+// SegmentPath is where a batch's segment is kept.
+func (l *Backend) SegmentPath(batch string) string {
+	return filepath.Join(l.SegmentsDir(), statefile.SegmentFile(batch))
+}
+
+// nextSuffix marks a segment written by a checkpoint whose root may not be
+// in place yet: the root is the commit point, so a segment is written
+// beside the one the current root names, and renamed over it only once
+// the new root is durable.
+const nextSuffix = ".next"
+
+// AccountsPath is where a segmented state's account index is kept.
+func (l *Backend) AccountsPath() string { return l.Path + ".accounts" }
+
+// readNamed reads a file a segmented state's root names by digest. A file
+// left beside it by a checkpoint cut short is used if it is the one named
+// (the root was replaced, the rename did not happen), and renamed into
+// place by a writer.
+func (l *Backend) readNamed(path, digest, what string) ([]byte, error) {
+	data, err := readFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	missing := err != nil
+	if !missing && statefile.SnapshotDigest(data) == digest {
+		return data, nil
+	}
+	next, nerr := readFile(path + nextSuffix)
+	if nerr == nil && statefile.SnapshotDigest(next) == digest {
+		if l.lock != nil {
+			if err := os.Rename(path+nextSuffix, path); err != nil {
+				return nil, fmt.Errorf("finish the last checkpoint: %w", err)
+			}
+			if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+				return nil, err
+			}
+		}
+		return next, nil
+	}
+	if missing {
+		return nil, &state.SnapshotError{File: path, Reason: fmt.Sprintf("%s is missing (the root %s names it)", what, l.Path), Segment: true}
+	}
+	reason := fmt.Sprintf("its bytes are not the ones the root %s says payctl wrote for %s (%s, not %s): the file was edited or replaced after it was written", l.Path, what, digest, statefile.SnapshotDigest(data))
+	if l.lock == nil {
+		reason += ", or another payctl replaced it while this one read the state (if so, run the command again)"
+	}
+	return nil, &state.SnapshotError{File: path, Reason: reason, Segment: true}
+}
+
+// loadSegment reads a batch's segment and proves it is the one the root
+// names.
+func (l *Backend) loadSegment(e state.BatchEntry) ([]*state.Payout, []*state.Group, error) {
+	path := l.SegmentPath(e.Name)
+	data, err := l.readNamed(path, e.Digest, "batch "+e.Name+"'s segment")
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, gs, err := statefile.ParseSegment(path, e.Name, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ps) != e.Payouts {
+		return nil, nil, &state.SnapshotError{File: path, Reason: fmt.Sprintf("it holds %d payouts where the root says %d", len(ps), e.Payouts), Segment: true}
+	}
+	return ps, gs, nil
+}
+
+// loadAccounts reads the account index and proves it is the one the root
+// names.
+func (l *Backend) loadAccounts(digest string) ([]*state.AccountEntry, error) {
+	data, err := l.readNamed(l.AccountsPath(), digest, "the account index")
+	if err != nil {
+		return nil, err
+	}
+	return statefile.ParseAccounts(l.AccountsPath(), data)
+}
+
+// checkpointSegmented writes the batches changed since they were read, each
+// beside the segment the current root names, then the root (the commit
+// point: a crash before it leaves the old root and its segments whole),
+// then renames the new segments into place.
+func (l *Backend) checkpointSegmented(s *state.Snapshot) (string, error) {
+	if !s.IsSegmented() {
+		// A new state, or one rebuilt from its journal: every batch is
+		// written.
+		s.Segmented(nil, l.loadSegment)
+	}
+	if err := os.MkdirAll(l.SegmentsDir(), 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", l.SegmentsDir(), err)
+	}
+	// The account index first, while the changed batches are still marked
+	// so: it is the one on disk with their payouts folded in.
+	es, err := s.Accepted()
+	if err != nil {
+		return "", err
+	}
+	var idxBuf bytes.Buffer
+	statefile.WriteAccounts(&idxBuf, es)
+	idx := state.AccountsIndex{Entries: len(es), Digest: statefile.SnapshotDigest(idxBuf.Bytes())}
+	var renames []string
+	if idx != s.AccountsIndexed() {
+		if err := atomicfile.WriteFile(l.AccountsPath()+nextSuffix, idxBuf.Bytes(), atomicfile.Options{Create: l.createTemp}); err != nil {
+			return "", err
+		}
+		renames = append(renames, l.AccountsPath())
+	}
+	s.AccountsWritten(idx, es)
+	s.SetAccounts(idx, l.loadAccounts)
+	for _, b := range s.Dirty() {
+		ps, gs := s.BatchPayouts(b)
+		if len(ps) == 0 {
+			continue
+		}
+		h := sha256.New()
+		err := atomicfile.Write(l.SegmentPath(b)+nextSuffix, func(w io.Writer) error {
+			return statefile.WriteSegment(io.MultiWriter(w, h), b, ps, gs)
+		}, atomicfile.Options{Create: l.createTemp})
+		if err != nil {
+			return "", err
+		}
+		s.Written(state.BatchEntry{Name: b, Payouts: len(ps), Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))})
+		renames = append(renames, l.SegmentPath(b))
+	}
+	s.Journal.Offset = l.end
+	h := sha256.New()
+	err = atomicfile.Write(l.Path, func(w io.Writer) error {
+		return statefile.WriteRoot(io.MultiWriter(w, h), s, s.OpenAddresses())
+	}, atomicfile.Options{
+		Backup: l.BackupPath(),
+		BeforeRename: func() error {
+			crash.Point(crash.SnapshotBeforeRename)
+			return nil
+		},
+		Create: l.createTemp,
+	})
+	if err != nil {
+		return "", err
+	}
+	l.version = state.SegmentedVersion
+	crash.Point(crash.SegmentsBeforeRename)
+	for _, p := range renames {
+		if err := os.Rename(p+nextSuffix, p); err != nil {
+			// The root names the new file, which loads from beside the
+			// old one until the next writer renames it.
+			return "", fmt.Errorf("put %s in place: %w", p, err)
+		}
+	}
+	if len(renames) > 0 {
+		for _, d := range []string{l.SegmentsDir(), filepath.Dir(l.Path)} {
+			if err := atomicfile.SyncDir(d); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Segment makes a state held whole segmented at its next checkpoint
+// (`payctl state migrate`).
+func (l *Backend) Segment(s *state.Snapshot) error {
+	if s.IsSegmented() {
+		return nil
+	}
+	if !s.Complete() {
+		return errors.New("segment a state not read whole")
+	}
+	s.Segmented(nil, l.loadSegment)
+	l.version = state.SegmentedVersion
+	return nil
 }

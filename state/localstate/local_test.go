@@ -34,6 +34,15 @@ func newState(t *testing.T) (string, *state.State) {
 	return path, statetest.OpenWriter(t, localstate.New(path, nil, nil))
 }
 
+// newWholeState creates a state in the single-file format (version 1),
+// which states created before segments keep until they are migrated.
+func newWholeState(t *testing.T) (string, *state.State) {
+	path := filepath.Join(t.TempDir(), "payctl.state.json")
+	b := localstate.New(path, nil, nil)
+	b.Format = state.Version
+	return path, statetest.OpenWriter(t, b)
+}
+
 func TestFilesArePrivate(t *testing.T) {
 	path, s := newState(t)
 	if err := s.Record(ctx, statetest.Intent("b/a", 1, "10")); err != nil {
@@ -368,7 +377,7 @@ func TestUnlockRefusesLiveHolder(t *testing.T) {
 }
 
 func TestSnapshotIsCanonical(t *testing.T) {
-	path, s := newState(t)
+	path, s := newWholeState(t)
 	for _, e := range []*state.Event{
 		statetest.Intent("b/z", 1, "10"), statetest.Intent("b/a", 1, "20"),
 		statetest.Outcome("b/a", 1, providers.StatusPaid, "1"),
@@ -402,7 +411,7 @@ func TestSnapshotIsCanonical(t *testing.T) {
 }
 
 func TestSnapshotEditedByHandIsRefused(t *testing.T) {
-	path, s := newState(t)
+	path, s := newWholeState(t)
 	s.Record(ctx, statetest.Intent("b/a", 1, "10"))
 	s.Checkpoint(ctx)
 	s.Close()
@@ -417,7 +426,7 @@ func TestSnapshotEditedByHandIsRefused(t *testing.T) {
 
 func TestNewerVersionRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.json")
-	os.WriteFile(path, []byte(`{"version": 2, "lineage": "x"}`), 0o600)
+	os.WriteFile(path, []byte(`{"version": 3, "lineage": "x"}`), 0o600)
 	_, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
 	if !errors.Is(err, statefile.ErrNewerVersion) || !strings.Contains(err.Error(), "upgrade payctl") {
 		t.Fatalf("got %v", err)

@@ -558,7 +558,11 @@ func (d *decoder) group() *state.Group {
 
 // decodeWire decodes a whole snapshot. The payouts array is split into
 // chunks decoded in parallel.
-func decodeWire(data []byte, check func(*state.Payout) []*diag.Error, onPayout func(int, *state.Payout)) (*wire, []*diag.Error, error) {
+//
+// want is the format version expected: state.Version for a whole snapshot,
+// state.SegmentedVersion for one batch's segment (which has a "batch" and
+// neither lineage, serial nor journal mark: its root holds those).
+func decodeWire(data []byte, want int, check func(*state.Payout) []*diag.Error, onPayout func(int, *state.Payout)) (*wire, []*diag.Error, error) {
 	if !utf8.Valid(data) {
 		return nil, nil, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"}
 	}
@@ -573,25 +577,22 @@ func decodeWire(data []byte, check func(*state.Payout) []*diag.Error, onPayout f
 		case "version":
 			w.Version = int(d.int())
 			sawVersion = true
-			if w.Version != state.Version {
+			if w.Version != want {
 				// Stop here: a newer format may not parse as this one.
 				d.err = errVersion
 			}
-		case "lineage":
-			w.Lineage = d.rawString()
-		case "serial":
-			w.Serial = d.uint()
-		case "journal":
-			d.object(func(k string) {
-				switch k {
-				case "offset":
-					w.Journal.Offset = d.int()
-				case "hash":
-					w.Journal.Hash = d.rawString()
-				default:
-					d.unknown("journal", k)
-				}
-			})
+		case "batch":
+			if want != state.SegmentedVersion {
+				d.unknown("the state", k)
+				return
+			}
+			w.Batch = d.rawString()
+		case "lineage", "serial", "journal":
+			if want != state.Version {
+				d.unknown("the segment", k)
+				return
+			}
+			d.header(w, k)
 		case "groups":
 			d.array(func() { w.Groups = append(w.Groups, d.group()) })
 		case "payouts":
@@ -616,6 +617,27 @@ func decodeWire(data []byte, check func(*state.Payout) []*diag.Error, onPayout f
 		return nil, nil, d.err
 	}
 	return w, d.probs, nil
+}
+
+// header decodes a whole snapshot's lineage, serial or journal mark.
+func (d *decoder) header(w *wire, k string) {
+	switch k {
+	case "lineage":
+		w.Lineage = d.rawString()
+	case "serial":
+		w.Serial = d.uint()
+	case "journal":
+		d.object(func(k string) {
+			switch k {
+			case "offset":
+				w.Journal.Offset = d.int()
+			case "hash":
+				w.Journal.Hash = d.rawString()
+			default:
+				d.unknown("journal", k)
+			}
+		})
+	}
 }
 
 var (

@@ -25,6 +25,7 @@ type Lenient struct {
 // unknown fields are ignored and nothing is cross-checked.
 type lenient struct {
 	Version *int              `json:"version"`
+	Batch   string            `json:"batch"`
 	Lineage string            `json:"lineage"`
 	Serial  uint64            `json:"serial"`
 	Journal state.JournalMark `json:"journal"`
@@ -45,6 +46,31 @@ func ParseLenient(name string, data []byte) (*Lenient, error) {
 	if errors.Is(strict, ErrNewerVersion) {
 		return nil, strict
 	}
+	return parseLenient(name, data, strict)
+}
+
+// ParseLenientSegment reads one batch's segment as ParseLenient reads a
+// whole snapshot: the strict parser's objection beside what the file says.
+func ParseLenientSegment(name, batch string, data []byte) (*Lenient, error) {
+	_, _, strict := ParseSegment(name, batch, data)
+	return parseLenient(name, data, strict)
+}
+
+// LenientRoot reads a segmented state's root for auditing: the strict
+// parser's objection, if any, beside what the file says.
+func LenientRoot(name string, data []byte) (root *Root, strict error, err error) {
+	r, strict := ParseRoot(name, data)
+	if strict == nil {
+		return r, nil, nil
+	}
+	var w rootWire
+	if err := json.Unmarshal(data, &w); err != nil || w.Version != state.SegmentedVersion {
+		return nil, strict, strict
+	}
+	return &Root{Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal, Accounts: w.Accounts, Batches: w.Batches, Open: w.Open}, strict, nil
+}
+
+func parseLenient(name string, data []byte, strict error) (*Lenient, error) {
 	var w lenient
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&w); err != nil {
 		if strict != nil {

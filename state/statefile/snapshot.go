@@ -95,6 +95,7 @@ func SnapshotBytes(s *state.Snapshot) []byte {
 // wire is the snapshot as decoded from JSON.
 type wire struct {
 	Version int               `json:"version"`
+	Batch   string            `json:"batch"`
 	Lineage string            `json:"lineage"`
 	Serial  uint64            `json:"serial"`
 	Journal state.JournalMark `json:"journal"`
@@ -120,7 +121,7 @@ func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 	s := state.Empty()
 	s.Payouts = make(map[string]*state.Payout, len(data)/400)
 	var dups []string
-	w, probs, err := decodeWire(data, func(p *state.Payout) (out []*diag.Error) {
+	w, probs, err := decodeWire(data, state.Version, func(p *state.Payout) (out []*diag.Error) {
 		if p == nil {
 			return []*diag.Error{{File: file, Msg: "null payout"}}
 		}
@@ -141,8 +142,10 @@ func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 	switch {
 	case err == errNoVersion:
 		return nil, &diag.Error{File: file, Msg: "not a payctl state: no \"version\" field"}
-	case err == errVersion && w.Version > state.Version:
-		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, w.Version, ErrNewerVersion, state.Version)
+	case err == errVersion && w.Version == state.SegmentedVersion:
+		return nil, &diag.Error{File: file, Pointer: "/version", Msg: "this is a segmented state's root, read with its batches' segments, not a whole snapshot"}
+	case err == errVersion && w.Version > state.SegmentedVersion:
+		return nil, fmt.Errorf("%s: format version %d: %w; this payctl reads up to version %d: upgrade payctl", file, w.Version, ErrNewerVersion, state.SegmentedVersion)
 	case err == errVersion:
 		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("unknown format version %d", w.Version)}
 	case err != nil:

@@ -1,0 +1,275 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// SegmentedVersion is the format of a segmented snapshot: a small root (the
+// lineage, serial, journal mark, a table of batches with the digest of
+// each batch's segment, and the open payouts) and one segment file per
+// batch. Version 1 is the single-file snapshot, still read and written
+// for states not yet migrated.
+const SegmentedVersion = 2
+
+// BatchEntry is one batch in a segmented snapshot's table: what the root
+// says of the batch's segment.
+type BatchEntry struct {
+	Name    string `json:"name"`
+	Payouts int    `json:"payouts"`
+	// Digest is the SHA-256 of the segment file's bytes, as written: a
+	// segment edited after it was written does not load.
+	Digest string `json:"digest"`
+}
+
+// SegmentLoader reads and checks one batch's segment, returning its payouts
+// and provider payouts. It must verify the segment against e.Digest.
+type SegmentLoader func(e BatchEntry) ([]*Payout, []*Group, error)
+
+// segments is what a segmented snapshot knows of the batches it has not
+// read: commands read the root, the batches they name and those with open
+// payouts, so that their cost follows the work at hand, not the history.
+type segments struct {
+	table  map[string]BatchEntry
+	loaded map[string]bool
+	// dirty batches changed since their segment was read or written.
+	dirty map[string]bool
+	load  SegmentLoader
+	// broken is the first load failure: the snapshot cannot be trusted
+	// past it, and every later use reports it.
+	broken error
+
+	// The account index (see Accepted): where the root says it is, and
+	// its entries once read.
+	accountsIdx  AccountsIndex
+	loadAccounts AccountsLoader
+	accounts     map[string]*AccountEntry
+}
+
+// Segmented makes s a segmented snapshot whose table is table and whose
+// unread batches load reports. Payouts already in s count as loaded; a
+// batch of s absent from table is new and will be written.
+func (s *Snapshot) Segmented(table []BatchEntry, load SegmentLoader) {
+	g := &segments{table: map[string]BatchEntry{}, loaded: map[string]bool{}, dirty: map[string]bool{}, load: load}
+	for _, e := range table {
+		g.table[e.Name] = e
+	}
+	for a := range s.Payouts {
+		b, _, _ := strings.Cut(a, "/")
+		if !g.loaded[b] {
+			g.loaded[b] = true
+			if _, ok := g.table[b]; !ok {
+				g.dirty[b] = true
+			}
+		}
+	}
+	s.Version = SegmentedVersion
+	s.seg = g
+}
+
+// IsSegmented reports whether s is a segmented snapshot.
+func (s *Snapshot) IsSegmented() bool { return s.seg != nil }
+
+// ErrSegment wraps a segment that could not be read or does not match its
+// root.
+var ErrSegment = errors.New("segment")
+
+// LoadBatches reads the named batches' segments, if not read yet. Names the
+// table lacks are batches the state has never paid: nothing to read.
+func (s *Snapshot) LoadBatches(names ...string) error {
+	g := s.seg
+	if g == nil {
+		return nil
+	}
+	if g.broken != nil {
+		return g.broken
+	}
+	for _, n := range names {
+		if g.loaded[n] {
+			continue
+		}
+		e, ok := g.table[n]
+		if !ok {
+			g.loaded[n] = true
+			continue
+		}
+		ps, gs, err := g.load(e)
+		if err != nil {
+			g.broken = err
+			return err
+		}
+		for _, p := range ps {
+			if p.Batch() != n {
+				g.broken = fmt.Errorf("%w %s: payout %s belongs to another batch", ErrSegment, n, p.Address)
+				return g.broken
+			}
+			if s.Payouts[p.Address] != nil {
+				g.broken = fmt.Errorf("%w %s: payout %s appears twice", ErrSegment, n, p.Address)
+				return g.broken
+			}
+			s.Add(p)
+		}
+		for _, gr := range gs {
+			s.Groups[gr.ID] = gr
+		}
+		g.loaded[n] = true
+	}
+	return nil
+}
+
+// LoadAll reads every batch: for commands that need the whole history
+// (export, audits, rebuilds).
+func (s *Snapshot) LoadAll() error {
+	if s.seg == nil {
+		return nil
+	}
+	return s.LoadBatches(s.BatchNames()...)
+}
+
+// Complete reports whether every payout of the state is in memory.
+func (s *Snapshot) Complete() bool {
+	if s.seg == nil {
+		return true
+	}
+	for n := range s.seg.table {
+		if !s.seg.loaded[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// BatchNames returns the names of every batch of the state, read or not,
+// sorted.
+func (s *Snapshot) BatchNames() []string {
+	set := map[string]bool{}
+	if s.seg != nil {
+		for n := range s.seg.table {
+			set[n] = true
+		}
+	}
+	for a := range s.Payouts {
+		b, _, _ := strings.Cut(a, "/")
+		set[b] = true
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Table returns the batch table, sorted by name, as the root records it
+// (for batches changed since, the entry of their last segment).
+func (s *Snapshot) Table() []BatchEntry {
+	if s.seg == nil {
+		return nil
+	}
+	out := make([]BatchEntry, 0, len(s.seg.table))
+	for _, e := range s.seg.table {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Dirty returns the batches changed since their segment was read or
+// written, sorted.
+func (s *Snapshot) Dirty() []string {
+	if s.seg == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.seg.dirty))
+	for n := range s.seg.dirty {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Written records that a batch's segment was written as e: the root now
+// names it.
+func (s *Snapshot) Written(e BatchEntry) {
+	if s.seg == nil {
+		return
+	}
+	s.seg.table[e.Name] = e
+	delete(s.seg.dirty, e.Name)
+}
+
+// MarkDirty says a batch's segment must be written at the next checkpoint
+// even though no event changed it (its file on disk is not the one the
+// root names, and must be replaced).
+func (s *Snapshot) MarkDirty(batch string) {
+	if s.seg != nil {
+		s.seg.dirty[batch] = true
+	}
+}
+
+// BatchPayouts returns the payouts of one batch sorted by address, and the
+// provider payouts whose first payout is in it, sorted by id: a segment's
+// content. The batch must be loaded.
+func (s *Snapshot) BatchPayouts(batch string) ([]*Payout, []*Group) {
+	addrs := s.BatchAddresses(batch)
+	ps := make([]*Payout, len(addrs))
+	for i, a := range addrs {
+		ps[i] = s.Payouts[a]
+	}
+	var gs []*Group
+	for _, g := range s.Groups {
+		if len(g.Addresses) > 0 && strings.HasPrefix(g.Addresses[0], batch+"/") {
+			gs = append(gs, g)
+		}
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].ID < gs[j].ID })
+	return ps, gs
+}
+
+// need reads the batches an event touches before it is folded, and marks
+// them changed.
+func (s *Snapshot) need(e *Event) error {
+	g := s.seg
+	if g == nil {
+		return nil
+	}
+	if e.Kind == KindCheckpoint || e.Kind == KindCreate || e.Kind == KindQuote {
+		return nil
+	}
+	var batches []string
+	for _, ep := range e.Payouts {
+		b, _, _ := strings.Cut(ep.Address, "/")
+		if !g.loaded[b] || !g.dirty[b] {
+			batches = append(batches, b)
+		}
+	}
+	if err := s.LoadBatches(batches...); err != nil {
+		return err
+	}
+	if e.Group != "" {
+		gr := s.Groups[e.Group]
+		if gr == nil && e.Kind != KindIntent && !s.Complete() {
+			// An event about a provider payout that names none of its
+			// payouts: find it wherever it is.
+			if err := s.LoadAll(); err != nil {
+				return err
+			}
+			gr = s.Groups[e.Group]
+		}
+		if gr != nil && len(gr.Addresses) > 0 {
+			b, _, _ := strings.Cut(gr.Addresses[0], "/")
+			g.dirty[b] = true
+		}
+	}
+	for _, b := range batches {
+		g.dirty[b] = true
+	}
+	return nil
+}
+
+// HasPayouts reports whether the state holds any payout, read or not.
+func (s *Snapshot) HasPayouts() bool {
+	return len(s.Payouts) > 0 || len(s.Groups) > 0 || (s.seg != nil && len(s.seg.table) > 0)
+}

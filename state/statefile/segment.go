@@ -1,0 +1,382 @@
+package statefile
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/state"
+)
+
+// A segmented state (format version 2) is a root file and one segment file
+// per batch. The root is small: the lineage, serial and journal mark, the
+// table of batches with each segment's digest, and the addresses of the
+// open payouts. A checkpoint record carries the root's digest, and the root
+// the digest of every segment, so a segment edited, swapped or taken from
+// another state does not load. Each segment is canonical JSON like a whole
+// snapshot (one provider payout and one payout per line, sorted), so `git
+// diff` of a batch shows one line per changed payout.
+
+// PeekVersion returns the format version a state file declares in its
+// first field (every state payctl writes begins with it), or 0.
+func PeekVersion(data []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0
+	}
+	if t, err := dec.Token(); err != nil || t != "version" {
+		return 0
+	}
+	var v int
+	if err := dec.Decode(&v); err != nil {
+		return 0
+	}
+	return v
+}
+
+// batchName is what a batch name may be to name a segment file as it is
+// (the manifest schema's batch pattern); any other name is escaped.
+var batchName = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
+
+// SegmentFile is the name of a batch's segment file in the segments
+// folder.
+func SegmentFile(batch string) string {
+	if batchName.MatchString(batch) {
+		return batch + ".json"
+	}
+	// Names the schema never produced (states written before it held
+	// them) are hex-escaped; "_" cannot begin a batch name.
+	return fmt.Sprintf("_%x.json", batch)
+}
+
+// WriteRoot writes a segmented snapshot's root in canonical bytes, its
+// table as s.Table() gives it.
+func WriteRoot(w io.Writer, s *state.Snapshot, open []string) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(SnapshotHeader(state.SegmentedVersion, s.Lineage, s.Serial, s.Journal))
+	idx := s.AccountsIndexed()
+	fmt.Fprintf(bw, "  \"accounts\": {\"entries\":%d,\"digest\":\"%s\"},\n", idx.Entries, idx.Digest)
+	bw.WriteString("  \"batches\": [")
+	table := s.Table()
+	for i, e := range table {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		n, _ := json.Marshal(e.Name)
+		fmt.Fprintf(bw, `{"name":%s,"payouts":%d,"digest":"%s"}`, n, e.Payouts, e.Digest)
+	}
+	if len(table) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n  \"open\": [")
+	for i, a := range open {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		b, _ := json.Marshal(a)
+		bw.Write(b)
+	}
+	if len(open) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
+}
+
+// rootWire is a root as decoded.
+type rootWire struct {
+	Version  int                 `json:"version"`
+	Lineage  string              `json:"lineage"`
+	Serial   uint64              `json:"serial"`
+	Journal  state.JournalMark   `json:"journal"`
+	Accounts state.AccountsIndex `json:"accounts"`
+	Batches  []state.BatchEntry  `json:"batches"`
+	Open     []string            `json:"open"`
+}
+
+// Root is a segmented snapshot's root as read.
+type Root struct {
+	Lineage string
+	Serial  uint64
+	Journal state.JournalMark
+	// Accounts is where the account index is (see state.Accepted).
+	Accounts state.AccountsIndex
+	Batches  []state.BatchEntry
+	// Open are the addresses of payouts sending, pending or unknown.
+	Open []string
+}
+
+// ParseRoot decodes and checks a root file strictly: unknown fields, a
+// table out of order, a digest that is not one, an open payout in no
+// batch are refused, each positioned.
+func ParseRoot(file string, data []byte) (*Root, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var w rootWire
+	if err := dec.Decode(&w); err != nil {
+		return nil, &diag.Error{File: file, Msg: fmt.Sprintf("not a payctl state root: %v", err)}
+	}
+	if dec.More() {
+		return nil, &diag.Error{File: file, Msg: "data after the end of the state"}
+	}
+	if w.Version != state.SegmentedVersion {
+		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("format version %d where a segmented state's root has %d", w.Version, state.SegmentedVersion)}
+	}
+	var errs diag.List
+	bad := func(ptr, format string, args ...any) {
+		errs = append(errs, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
+	}
+	if _, err := uuid.Parse(w.Lineage); err != nil {
+		bad("/lineage", "lineage %q is not a UUID", w.Lineage)
+	}
+	if w.Journal.Hash != "" && !isHash(w.Journal.Hash) {
+		bad("/journal/hash", "journal hash %q is not 64 lower-case hex digits", w.Journal.Hash)
+	}
+	if w.Journal.Offset < 0 {
+		bad("/journal/offset", "negative journal offset")
+	}
+	if d := w.Accounts.Digest; d != "" && (!strings.HasPrefix(d, "sha256:") || !isHash(d[len("sha256:"):])) {
+		bad("/accounts/digest", "account index digest %q is not sha256: and 64 lower-case hex digits", d)
+	}
+	names := map[string]bool{}
+	for i, e := range w.Batches {
+		ptr := fmt.Sprintf("/batches/%d", i)
+		switch {
+		case e.Name == "" || strings.Contains(e.Name, "/"):
+			bad(ptr+"/name", "batch name %q cannot be a batch's", e.Name)
+		case i > 0 && e.Name <= w.Batches[i-1].Name:
+			bad(ptr+"/name", "batch %q is out of order or appears twice", e.Name)
+		}
+		if !strings.HasPrefix(e.Digest, "sha256:") || !isHash(e.Digest[len("sha256:"):]) {
+			bad(ptr+"/digest", "segment digest %q is not sha256: and 64 lower-case hex digits", e.Digest)
+		}
+		if e.Payouts < 0 {
+			bad(ptr+"/payouts", "negative payout count")
+		}
+		names[e.Name] = true
+	}
+	for i, a := range w.Open {
+		b, _, _ := strings.Cut(a, "/")
+		switch {
+		case !names[b]:
+			bad(fmt.Sprintf("/open/%d", i), "open payout %s is in no batch of the table", a)
+		case i > 0 && a <= w.Open[i-1]:
+			bad(fmt.Sprintf("/open/%d", i), "open payout %s is out of order or appears twice", a)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return &Root{Lineage: w.Lineage, Serial: w.Serial, Journal: w.Journal, Accounts: w.Accounts, Batches: w.Batches, Open: w.Open}, nil
+}
+
+// RootBytes returns the canonical bytes of s's root.
+func RootBytes(s *state.Snapshot) []byte {
+	var b bytes.Buffer
+	WriteRoot(&b, s, s.OpenAddresses())
+	return b.Bytes()
+}
+
+// WriteSegment writes one batch's segment in canonical bytes.
+func WriteSegment(w io.Writer, batch string, ps []*state.Payout, gs []*state.Group) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	n, _ := json.Marshal(batch)
+	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"batch\": %s,\n  \"groups\": [", state.SegmentedVersion, n)
+	for i, g := range gs {
+		b, err := GroupLine(g)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(gs) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n  \"payouts\": [")
+	var b []byte
+	for i, p := range ps {
+		b = b[:0]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n    "...)
+		b = AppendPayout(b, p)
+		bw.Write(b)
+	}
+	if len(ps) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
+}
+
+// SegmentBytes returns one batch's segment of s in canonical bytes.
+func SegmentBytes(s *state.Snapshot, batch string) []byte {
+	ps, gs := s.BatchPayouts(batch)
+	var b bytes.Buffer
+	WriteSegment(&b, batch, ps, gs)
+	return b.Bytes()
+}
+
+// ParseSegment decodes and checks one batch's segment as strictly as a
+// whole snapshot: every payout must be one payctl would have written, in
+// the batch, once; every provider payout must name payouts of the segment.
+//
+// data must not be modified afterwards: the payouts' strings share it.
+func ParseSegment(file, batch string, data []byte) ([]*state.Payout, []*state.Group, error) {
+	var ps []*state.Payout
+	seen := map[string]bool{}
+	var dups []string
+	w, probs, err := decodeWire(data, state.SegmentedVersion, func(p *state.Payout) (out []*diag.Error) {
+		if p == nil {
+			return []*diag.Error{{File: file, Msg: "null payout"}}
+		}
+		p.Check(func(ptr, format string, args ...any) {
+			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
+		})
+		return out
+	}, func(i int, p *state.Payout) {
+		if p == nil {
+			return
+		}
+		if seen[p.Address] {
+			dups = append(dups, fmt.Sprintf("/payouts/%d\x00%s", i, p.Address))
+			return
+		}
+		seen[p.Address] = true
+		ps = append(ps, p)
+	})
+	switch {
+	case err == errNoVersion:
+		return nil, nil, &diag.Error{File: file, Msg: "not a payctl state segment: no \"version\" field"}
+	case err == errVersion:
+		return nil, nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("format version %d where a segment has %d", w.Version, state.SegmentedVersion)}
+	case err != nil:
+		return nil, nil, decodeError(file, data, err)
+	}
+	var errs diag.List
+	bad := func(ptr, format string, args ...any) {
+		errs = append(errs, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
+	}
+	if w.Batch != batch {
+		bad("/batch", "segment of batch %q where the root names %q", w.Batch, batch)
+	}
+	errs = append(errs, probs...)
+	for _, d := range dups {
+		ptr, addr, _ := strings.Cut(d, "\x00")
+		bad(ptr, "payout %s appears twice", addr)
+	}
+	for i, p := range ps {
+		if p.Batch() != batch {
+			bad(fmt.Sprintf("/payouts/%d", i), "payout %s is not in batch %s", p.Address, batch)
+		}
+	}
+	ids := map[string]bool{}
+	for i, g := range w.Groups {
+		ptr := fmt.Sprintf("/groups/%d", i)
+		if g == nil || g.ID == "" {
+			bad(ptr, "provider payout without an id")
+			continue
+		}
+		if ids[g.ID] {
+			bad(ptr, "provider payout %s appears twice", g.ID)
+		}
+		ids[g.ID] = true
+		for _, a := range g.Addresses {
+			if !seen[a] {
+				bad(ptr, "provider payout %s names %s, which is not in the segment", g.ID, a)
+			}
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Address < ps[j].Address })
+	return ps, w.Groups, nil
+}
+
+// SegmentTable returns the batch table of a snapshot held whole: each
+// batch with the digest of its canonical segment.
+func SegmentTable(s *state.Snapshot) []state.BatchEntry {
+	var out []state.BatchEntry
+	for _, b := range s.BatchNames() {
+		ps, gs := s.BatchPayouts(b)
+		var buf bytes.Buffer
+		WriteSegment(&buf, b, ps, gs)
+		out = append(out, state.BatchEntry{Name: b, Payouts: len(ps), Digest: SnapshotDigest(buf.Bytes())})
+	}
+	return out
+}
+
+// WriteAccounts writes a segmented state's account index in canonical
+// bytes: one entry per line, sorted by recipient and account.
+func WriteAccounts(w io.Writer, es []*state.AccountEntry) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"accounts\": [", state.SegmentedVersion)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i, e := range es {
+		buf.Reset()
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	if len(es) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
+}
+
+// ParseAccounts decodes a segmented state's account index strictly.
+func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
+	var w struct {
+		Version  int                   `json:"version"`
+		Accounts []*state.AccountEntry `json:"accounts"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, &diag.Error{File: file, Msg: fmt.Sprintf("not a payctl account index: %v", err)}
+	}
+	if w.Version != state.SegmentedVersion {
+		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("format version %d where an account index has %d", w.Version, state.SegmentedVersion)}
+	}
+	for i, e := range w.Accounts {
+		if e == nil || e.Who == "" || e.Address == "" {
+			return nil, &diag.Error{File: file, Pointer: fmt.Sprintf("/accounts/%d", i), Msg: "incomplete account entry"}
+		}
+	}
+	return w.Accounts, nil
+}
+
+// SegmentWhole makes a snapshot held whole (a fold of the journal) the
+// segmented snapshot payctl would have written for it: its table and
+// account index, so that RootBytes gives the root's exact bytes.
+func SegmentWhole(s *state.Snapshot) {
+	s.Segmented(SegmentTable(s), nil)
+	es, _ := s.Accepted()
+	var b bytes.Buffer
+	WriteAccounts(&b, es)
+	s.AccountsWritten(state.AccountsIndex{Entries: len(es), Digest: SnapshotDigest(b.Bytes())}, es)
+}
