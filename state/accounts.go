@@ -183,8 +183,9 @@ func (s *Snapshot) AccountsIndexed() AccountsIndex {
 // Accepted returns an entry per recipient and account the state paid, sorted
 // by recipient and account. A snapshot held whole computes them; a
 // segmented one reads its account index and folds in the batches changed
-// since it was written, so that a plan needs neither the whole history
-// nor the batches it does not pay.
+// since it was written (the index is rewritten only once these are many,
+// so that a checkpoint does not rewrite it for every few payouts), so that
+// a plan needs neither the whole history nor the batches it does not pay.
 func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 	m := map[string]*AccountEntry{}
 	if s.seg == nil || !s.seg.hasIndex() {
@@ -210,7 +211,11 @@ func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 		for k, e := range s.seg.accounts {
 			m[k] = e
 		}
-		for _, b := range s.Dirty() {
+		un := s.Unindexed()
+		if err := s.LoadBatches(un...); err != nil {
+			return nil, err
+		}
+		for _, b := range un {
 			ps, _ := s.BatchPayouts(b)
 			mergeAccepted(m, ps)
 		}

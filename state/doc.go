@@ -22,7 +22,11 @@
 //
 // The snapshot is the journal folded: one entry per payout address. It is
 // replaced once at the end of a command (Checkpoint) rather than once per
-// payout. It records how much of the journal it has folded (serial, journal
+// payout. A segmented snapshot (SegmentedVersion) keeps each batch apart
+// and reads a batch only when a command needs it (LoadBatches): a state's
+// cost follows the batches at hand, not its whole history; its account
+// index (Accepted) stands for the history in the review of new and
+// changed accounts. It records how much of the journal it has folded (serial, journal
 // mark), and opening a state folds whatever the journal holds beyond that,
 // so a crash between a journal append and a snapshot rewrite loses nothing.
 // A checkpoint record after each rewrite carries the digest of the

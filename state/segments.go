@@ -22,6 +22,10 @@ type BatchEntry struct {
 	// Digest is the SHA-256 of the segment file's bytes, as written: a
 	// segment edited after it was written does not load.
 	Digest string `json:"digest"`
+	// Unindexed says the batch changed since the account index was last
+	// written: what a plan compares with is the index with this batch's
+	// payouts folded in (see Accepted).
+	Unindexed bool `json:"unindexed,omitempty"`
 }
 
 // SegmentLoader reads and checks one batch's segment, returning its payouts
@@ -190,6 +194,40 @@ func (s *Snapshot) Dirty() []string {
 	return out
 }
 
+// Unindexed returns the batches the account index does not cover: those
+// changed since it was written, and those the root says are.
+func (s *Snapshot) Unindexed() []string {
+	if s.seg == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for n := range s.seg.dirty {
+		set[n] = true
+	}
+	for n, e := range s.seg.table {
+		if e.Unindexed {
+			set[n] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Indexed records that the account index now covers every batch.
+func (s *Snapshot) Indexed() {
+	if s.seg == nil {
+		return
+	}
+	for n, e := range s.seg.table {
+		e.Unindexed = false
+		s.seg.table[n] = e
+	}
+}
+
 // Written records that a batch's segment was written as e: the root now
 // names it.
 func (s *Snapshot) Written(e BatchEntry) {
@@ -272,4 +310,13 @@ func (s *Snapshot) need(e *Event) error {
 // HasPayouts reports whether the state holds any payout, read or not.
 func (s *Snapshot) HasPayouts() bool {
 	return len(s.Payouts) > 0 || len(s.Groups) > 0 || (s.seg != nil && len(s.seg.table) > 0)
+}
+
+// BatchSize is how many payouts a batch holds: as read, or as its table
+// entry says.
+func (s *Snapshot) BatchSize(batch string) int {
+	if s.seg != nil && !s.seg.loaded[batch] {
+		return s.seg.table[batch].Payouts
+	}
+	return len(s.BatchAddresses(batch))
 }

@@ -36,11 +36,13 @@ type Backend interface {
 	Encode(e *Event) (Record, error)
 	// Append makes records durable, in order, before returning.
 	Append(ctx context.Context, recs []Record) error
-	// Checkpoint durably replaces the snapshot. It returns the digest of
-	// what it wrote, recorded in the journal as a checkpoint so that the
-	// next Load can prove the snapshot unedited; "" for a backend that
-	// proves it otherwise.
-	Checkpoint(ctx context.Context, s *Snapshot) (string, error)
+	// Checkpoint durably replaces the snapshot. A backend that proves its
+	// snapshot by digest calls commit with the digest of what it wrote,
+	// once that is durable and before it takes the old snapshot's place:
+	// commit appends the checkpoint record, so that a snapshot in place
+	// always has its record and the next Load proves it unedited. A
+	// backend that proves it otherwise never calls commit.
+	Checkpoint(ctx context.Context, s *Snapshot, commit func(digest string) error) error
 	// ReadJournal calls fn for every event from the first.
 	ReadJournal(ctx context.Context, fn func(*Event) error) (*Torn, error)
 	Close() error
@@ -485,21 +487,47 @@ func (s *State) Checkpoint(ctx context.Context) error {
 		return broken
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.snap.Journal.Hash = s.lastHash
-	digest, err := s.backend.Checkpoint(ctx, s.snap)
+	err := s.backend.Checkpoint(ctx, s.snap, func(digest string) error {
+		if err := s.appendCheckpoint(ctx, digest); err != nil {
+			return fmt.Errorf("record the snapshot's checkpoint in the journal: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		s.mu.Unlock()
 		return fmt.Errorf("write the snapshot (the journal holds every change; the next command folds it in): %w", err)
 	}
 	crash.Point(crash.SnapshotAfterRename)
 	s.behind, s.diskExists = false, true
-	s.mu.Unlock()
-	if digest == "" {
-		return nil
+	return nil
+}
+
+// appendCheckpoint appends and folds the checkpoint record of a snapshot
+// written but not yet in place, s.mu held. Checkpoint runs after the last
+// Record, so nothing else is being appended.
+func (s *State) appendCheckpoint(ctx context.Context, digest string) error {
+	e := &Event{Seq: s.snap.Serial + 1, Prev: s.lastHash, Time: s.now().UTC(), Kind: KindCheckpoint, Op: s.op, By: s.by, Snapshot: digest}
+	rec, err := s.backend.Encode(e)
+	if err != nil {
+		return err
 	}
-	if err := s.Record(ctx, &Event{Kind: KindCheckpoint, Snapshot: digest}); err != nil {
-		return fmt.Errorf("record the snapshot's checkpoint in the journal (the snapshot is written; the next command checks it against the whole journal instead): %w", err)
+	e.Hash = rec.Hash
+	if err := s.backend.Append(ctx, []Record{rec}); err != nil {
+		s.qmu.Lock()
+		s.broken = fmt.Errorf("%w: %v", ErrBroken, err)
+		s.qmu.Unlock()
+		return err
 	}
+	s.qmu.Lock()
+	s.commits++
+	s.records++
+	s.qmu.Unlock()
+	if err := s.snap.Apply(e); err != nil {
+		return err
+	}
+	s.lastHash = e.Hash
+	s.snap.Journal.Hash = e.Hash
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,19 +22,21 @@ import (
 	"github.com/payctl/payctl/state/statefile"
 )
 
-// genState writes a state of n payouts at path (and its journal beside
-// it), every payout paid once through Cronos with the answer fields Cronos
+// genState writes a segmented state of n payouts at path (its journal,
+// account index and batch segments beside it, 10,000 payouts a batch),
+// every payout paid once through Cronos with the answer fields Cronos
 // returns, streamed so that a state of ten million payouts needs little
-// memory. With history, the journal holds what apply would have written:
-// a create record, each payout's intent and outcome (2n+2 records in all)
-// and the checkpoint of the snapshot, so `payctl state verify` folds it to
-// the snapshot. Without, it holds only the create record and the
-// checkpoint: enough for payctl to prove the snapshot on load, as it does
-// after any apply (it reads only the record after the snapshot's mark).
-// It returns the journal's size.
+// memory. Payouts go to a pool of -recipients people in turn (a payroll
+// or a vendor list), or each to a new one with -recipients 0. With
+// history, the journal holds what apply would have written: a create
+// record, each payout's intent and outcome (2n+2 records in all) and the
+// checkpoint of the root, so `payctl state verify` folds it to the state.
+// Without, it holds only the create record and the checkpoint: enough for
+// payctl to prove the root on load, as it does after any apply (it reads
+// only the record after the root's mark). It returns the journal's size.
 func genState(path string, n int, history bool) (int64, error) {
 	lineage := state.New().Lineage
-	g := &histGen{t0: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), fee: money.FromInt64(3000), lineage: lineage}
+	g := &histGen{t0: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), fee: money.FromInt64(3000), lineage: lineage, pool: *recipients}
 	jf, err := os.OpenFile(path+".journal", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err
@@ -69,42 +73,98 @@ func genState(path string, n int, history bool) (int64, error) {
 		serial += 2 * uint64(n)
 	}
 
-	// The snapshot, one payout per line in address order: the addresses
+	// The segments, one payout per line in address order: the addresses
 	// are made in that order, so each is folded and written alone.
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
+	segDir := path + ".batches"
+	if err := os.MkdirAll(segDir, 0o700); err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	w.WriteString(statefile.SnapshotHeader(state.Version, lineage, serial, state.JournalMark{Offset: off, Hash: last}))
-	w.WriteString("  \"groups\": [],\n  \"payouts\": [")
-	var line []byte
-	for i := 0; i < n; i++ {
+	var table []state.BatchEntry
+	for lo := 0; lo < n; lo += batchSize {
+		hi := min(n, lo+batchSize)
+		name := batchOf(lo)
+		f, err := os.OpenFile(filepath.Join(segDir, statefile.SegmentFile(name)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		h := sha256.New()
+		w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+		fmt.Fprintf(w, "{\n  \"version\": %d,\n  \"batch\": %q,\n  \"groups\": [],\n  \"payouts\": [", state.SegmentedVersion, name)
+		var line []byte
+		for i := lo; i < hi; i++ {
+			p, err := g.payout(i)
+			if err != nil {
+				return 0, err
+			}
+			line = line[:0]
+			if i > lo {
+				line = append(line, ',')
+			}
+			line = append(line, "\n    "...)
+			line = statefile.AppendPayout(line, p)
+			w.Write(line)
+		}
+		w.WriteString("\n  ]\n}\n")
+		if err := w.Flush(); err != nil {
+			return 0, err
+		}
+		if err := f.Close(); err != nil {
+			return 0, err
+		}
+		table = append(table, state.BatchEntry{Name: name, Payouts: hi - lo, Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))})
+	}
+
+	// The account index: each recipient's latest payout.
+	var es []*state.AccountEntry
+	people := n
+	if g.pool > 0 {
+		people = min(n, g.pool)
+	}
+	for r := 0; r < people; r++ {
+		i := r
+		if g.pool > 0 {
+			i = r + g.pool*((n-1-r)/g.pool)
+		}
 		p, err := g.payout(i)
 		if err != nil {
 			return 0, err
 		}
-		line = line[:0]
-		if i > 0 {
-			line = append(line, ',')
+		es = append(es, &state.AccountEntry{Who: state.RecipientKey(p.Recipient), Account: state.AccountKey(p.Recipient), Address: p.Address, At: p.Attempts[0].SentAt, Recipient: p.Recipient})
+	}
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].Who != es[j].Who {
+			return es[i].Who < es[j].Who
 		}
-		line = append(line, "\n    "...)
-		line = statefile.AppendPayout(line, p)
-		w.Write(line)
-	}
-	if n > 0 {
-		w.WriteString("\n  ")
-	}
-	w.WriteString("]\n}\n")
-	if err := w.Flush(); err != nil {
+		return es[i].Account < es[j].Account
+	})
+	af, err := os.OpenFile(path+".accounts", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
 		return 0, err
 	}
-	if err := f.Close(); err != nil {
+	ah := sha256.New()
+	aw := bufio.NewWriterSize(io.MultiWriter(af, ah), 1<<20)
+	if err := statefile.WriteAccounts(aw, es); err != nil {
 		return 0, err
 	}
-	if err := put(&state.Event{Seq: serial + 1, Time: g.t0, Kind: state.KindCheckpoint, Op: "bench", Snapshot: "sha256:" + hex.EncodeToString(h.Sum(nil))}); err != nil {
+	if err := aw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := af.Close(); err != nil {
+		return 0, err
+	}
+
+	root := state.Empty()
+	root.Lineage, root.Serial, root.Journal = lineage, serial, state.JournalMark{Offset: off, Hash: last}
+	root.Segmented(table, nil)
+	root.AccountsWritten(state.AccountsIndex{Entries: len(es), Digest: "sha256:" + hex.EncodeToString(ah.Sum(nil))}, nil)
+	var rb bytes.Buffer
+	if err := statefile.WriteRoot(&rb, root, nil); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(path, rb.Bytes(), 0o600); err != nil {
+		return 0, err
+	}
+	if err := put(&state.Event{Seq: serial + 1, Time: g.t0, Kind: state.KindCheckpoint, Op: "bench", Snapshot: statefile.SnapshotDigest(rb.Bytes())}); err != nil {
 		return 0, err
 	}
 	if err := jw.Flush(); err != nil {
@@ -113,18 +173,45 @@ func genState(path string, n int, history bool) (int64, error) {
 	return off, jf.Close()
 }
 
+// batchSize is how many payouts a generated batch holds.
+const batchSize = 10000
+
+func batchOf(i int) string { return fmt.Sprintf("batch-%04d", i/batchSize) }
+
+// stateBytes is the size of every file of a generated state but its
+// journal, and their paths.
+func stateBytes(path string) (int64, []string) {
+	files := []string{path, path + ".accounts"}
+	segs, _ := filepath.Glob(filepath.Join(path+".batches", "*.json"))
+	files = append(files, segs...)
+	var n int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n, files
+}
+
 type histGen struct {
 	t0      time.Time
 	fee     money.Amount
 	lineage string
+	// pool is how many recipients the payouts go to in turn; 0: each
+	// payout to a new one.
+	pool int
 }
 
 // events are payout i's intent and outcome, as apply journals them
 // (records 2i+2 and 2i+3).
 func (g *histGen) events(i int) (*state.Event, *state.Event) {
-	addr := fmt.Sprintf("batch-%04d/p%07d", i/10000, i)
+	addr := fmt.Sprintf("%s/p%07d", batchOf(i), i)
 	amt := money.FromInt64(int64(10000 + i))
-	r := providers.Recipient{Name: fmt.Sprintf("Person Number %d", i), BankCode: "014", Account: fmt.Sprintf("0%015d", i)}
+	who := i
+	if g.pool > 0 {
+		who = i % g.pool
+	}
+	r := providers.Recipient{Name: fmt.Sprintf("Person Number %d", who), BankCode: "014", Account: fmt.Sprintf("0%015d", who)}
 	key := state.Key("idr-main", addr, 1)
 	sent := g.t0.Add(time.Duration(i) * time.Second)
 	seq := uint64(2*i + 2)
@@ -192,7 +279,7 @@ func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 		return err
 	}
 	gen := time.Since(t0)
-	fi, _ := os.Stat(path)
+	size, files := stateBytes(path)
 	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -214,7 +301,7 @@ func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 		*first = m.wall
 	}
 	r := row{
-		name:     fmt.Sprintf("plan 1000 new payouts, state of %d payouts (%d MB snapshot, generated in %s)", n, fi.Size()>>20, secs(gen)),
+		name:     fmt.Sprintf("plan 1000 new payouts, state of %d payouts to %d recipients (%d MB in %d files, generated in %s)", n, people(n), size>>20, len(files), secs(gen)),
 		payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
 		baseline: fmt.Sprintf("same plan, state of %d: %s", sz.scale[0], secs(*first)),
 		ratio:    fmt.Sprintf("%.2fx", m.wall.Seconds()/first.Seconds()),
@@ -240,28 +327,24 @@ func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 	if err != nil {
 		return err
 	}
+	before := fileStamps(path)
 	am, err := b.runProc(dir, env, b.payctl, "apply", "-auto-approve", "ten.yaml")
 	if err != nil {
 		return err
 	}
-	// Streamed: the harness stays small, since Linux carries its
-	// peak memory over into the peak reported for its children.
-	size, touched, err := touchedBytes(path, `"address":"ten/`)
-	if err != nil {
-		return err
-	}
-	floor, err := writeFloor(filepath.Join(dir, "copy.json"), path)
+	written, touched, what := rewritten(path, before, "ten")
+	floor, err := writeFloor(filepath.Join(dir, "copy.json"), path+".accounts")
 	if err != nil {
 		return err
 	}
 	ck := am.wall - pm.wall
 	r = row{
 		name: fmt.Sprintf("checkpoint of an apply of 10 payouts, state of %d payouts", n),
-		payctl: fmt.Sprintf("apply %s wall, %s CPU, %s peak; snapshot rewritten: %d bytes (%s), %d of them the touched batch",
-			secs(am.wall), secs(am.cpu), mb(am.maxRSS), size, mb(size), touched),
-		baseline: fmt.Sprintf("plan of the same 10: %s; the snapshot's bytes written to a new file + fdatasync: %s", secs(pm.wall), secs(floor)),
-		ratio:    fmt.Sprintf("apply - plan ≈ %s; %.0fx the touched bytes", secs(ck), float64(size)/float64(max(touched, 1))),
-		target:   "≤ 2x the bytes of the touched batches", verdict: verdict(size <= 2*touched),
+		payctl: fmt.Sprintf("apply %s wall, %s CPU, %s peak; files written: %s, %d bytes, %d of them the touched batch",
+			secs(am.wall), secs(am.cpu), mb(am.maxRSS), what, written, touched),
+		baseline: fmt.Sprintf("plan of the same 10: %s; the account index's bytes written to a new file + fdatasync: %s", secs(pm.wall), secs(floor)),
+		ratio:    fmt.Sprintf("apply - plan ≈ %s; %.1fx the touched bytes", secs(ck), float64(written)/float64(max(touched, 1))),
+		target:   "≤ 2x the bytes of the touched batches", verdict: verdict(written <= 2*touched),
 	}
 	if *quick {
 		r.target, r.verdict = "-", "-"
@@ -273,30 +356,43 @@ func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 	return nil
 }
 
-// touchedBytes is a file's size and the bytes of its lines that hold mark.
-func touchedBytes(path, mark string) (size, touched int64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, err
+// people is how many recipients a generated state of n payouts pays.
+func people(n int) int {
+	if *recipients > 0 {
+		return min(n, *recipients)
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for {
-		l, err := r.ReadSlice('\n')
-		size += int64(len(l))
-		if bytes.Contains(l, []byte(mark)) {
-			touched += int64(len(l))
+	return n
+}
+
+// fileStamps records every file of a state but its journal.
+func fileStamps(path string) map[string]os.FileInfo {
+	_, files := stateBytes(path)
+	out := map[string]os.FileInfo{}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			out[f] = fi
 		}
-		if err == bufio.ErrBufferFull {
+	}
+	return out
+}
+
+// rewritten sums the files of a state written since before was taken (new
+// or replaced: a checkpoint renames new files into place), and the bytes
+// of batch's segment among them.
+func rewritten(path string, before map[string]os.FileInfo, batch string) (written, touched int64, what string) {
+	var names []string
+	for f, fi := range fileStamps(path) {
+		if old, ok := before[f]; ok && os.SameFile(old, fi) && old.ModTime().Equal(fi.ModTime()) {
 			continue
 		}
-		if err == io.EOF {
-			return size, touched, nil
-		}
-		if err != nil {
-			return 0, 0, err
+		written += fi.Size()
+		names = append(names, fmt.Sprintf("%s %s", filepath.Base(f), mb(fi.Size())))
+		if filepath.Base(f) == statefile.SegmentFile(batch) {
+			touched = fi.Size()
 		}
 	}
+	sort.Strings(names)
+	return written, touched, strings.Join(names, ", ")
 }
 
 // writeFloor copies a file to a new one, fdatasyncs it and removes it.
@@ -342,10 +438,11 @@ func (b *bench) verify(sz sizes) error {
 			return err
 		}
 		gen := time.Since(t0)
-		fi, _ := os.Stat(path)
+		size, files := stateBytes(path)
 		jfi, _ := os.Stat(path + ".journal")
+		sumArgs := append([]string{path + ".journal"}, files...)
 		// Once to bring both files into the page cache, as for verify.
-		if _, err := b.runProc(dir, nil, "sha256sum", path+".journal", path); err != nil {
+		if _, err := b.runProc(dir, nil, "sha256sum", sumArgs...); err != nil {
 			return err
 		}
 		runs := 3
@@ -359,16 +456,16 @@ func (b *bench) verify(sz sizes) error {
 			return err
 		}
 		base, err := median(runs, func() (measured, error) {
-			return b.runProc(dir, nil, "sha256sum", path+".journal", path)
+			return b.runProc(dir, nil, "sha256sum", sumArgs...)
 		})
 		if err != nil {
 			return err
 		}
 		r := row{
-			name: fmt.Sprintf("state verify, journal of %d records (%d MB) + snapshot of %d payouts (%d MB), generated in %s",
-				2*n+3, jfi.Size()>>20, n, fi.Size()>>20, secs(gen)),
+			name: fmt.Sprintf("state verify, journal of %d records (%d MB) + state of %d payouts (%d MB in %d files), generated in %s",
+				2*n+3, jfi.Size()>>20, n, size>>20, len(files), secs(gen)),
 			payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
-			baseline: fmt.Sprintf("sha256sum of the journal and the snapshot: %s, %s CPU", secs(base.wall), secs(base.cpu)),
+			baseline: fmt.Sprintf("sha256sum of the journal and the state's files: %s, %s CPU", secs(base.wall), secs(base.cpu)),
 			ratio:    fmt.Sprintf("%.1fx", m.wall.Seconds()/base.wall.Seconds()),
 			target:   "≤ 1.5x sha256sum", verdict: verdict(m.wall.Seconds() <= 1.5*base.wall.Seconds()),
 		}

@@ -340,7 +340,8 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 // checkpoints existed, or a crash between the snapshot's rename and its
 // checkpoint), the journal is folded from its start up to the mark and the
 // snapshot must be byte for byte that fold: slow, but once, since the next
-// command that writes records a checkpoint.
+// command that writes records a checkpoint. A segmented root always has
+// its record: it is appended before the root takes the old one's place.
 func (l *Backend) verifySnapshot(f *os.File, data []byte, digest string, out *state.Loaded) error {
 	s := out.Snapshot
 	if len(out.Tail) > 0 && out.Tail[0].Kind == state.KindCheckpoint {
@@ -349,6 +350,11 @@ func (l *Backend) verifySnapshot(f *os.File, data []byte, digest string, out *st
 			return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("its bytes are not the ones journal record %d says payctl wrote (%s, not %s): the snapshot was edited or replaced after it was written", cp.Seq, cp.Snapshot, digest)}
 		}
 		return nil
+	}
+	if s.IsSegmented() {
+		// A segmented root is put in place only once its checkpoint
+		// record is durable: without one, the journal was cut.
+		return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("the checkpoint record that proves it (journal record %d, at offset %d) is missing from %s: the journal was cut or replaced", s.Serial+1, s.Journal.Offset, l.journalPath()), Restore: true}
 	}
 	fold := state.Empty()
 	var last string
@@ -369,14 +375,7 @@ func (l *Backend) verifySnapshot(f *os.File, data []byte, digest string, out *st
 		return &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("its journal offset %d is not the end of a record of %s", s.Journal.Offset, l.journalPath())}
 	}
 	fold.Journal = state.JournalMark{Offset: s.Journal.Offset, Hash: last}
-	want := statefile.SnapshotBytes
-	if s.IsSegmented() {
-		want = func(f *state.Snapshot) []byte {
-			statefile.SegmentWhole(f)
-			return statefile.RootBytes(f)
-		}
-	}
-	if !bytes.Equal(want(fold), data) {
+	if !bytes.Equal(statefile.SnapshotBytes(fold), data) {
 		what := "its payouts differ from"
 		switch {
 		case fold.Serial != s.Serial:
@@ -550,33 +549,29 @@ func fdatasync(f *os.File) error {
 // Checkpoint rewrites the snapshot atomically, keeping the previous one as
 // a backup. The snapshot's journal mark is set to the journal's end. It
 // returns the digest of the bytes written, for the checkpoint record.
-func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, error) {
+func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot, commit func(digest string) error) error {
 	if l.lock == nil {
-		return "", errors.New("checkpoint of a state that is not locked")
+		return errors.New("checkpoint of a state that is not locked")
 	}
 	format := l.version
 	if format == 0 {
 		format = l.Format
 	}
 	if format != state.Version || s.IsSegmented() {
-		return l.checkpointSegmented(s)
+		return l.checkpointSegmented(s, commit)
 	}
 	s.Journal.Offset = l.end
 	h := sha256.New()
-	err := atomicfile.Write(l.Path, func(w io.Writer) error {
+	return atomicfile.Write(l.Path, func(w io.Writer) error {
 		return statefile.WriteSnapshot(io.MultiWriter(w, h), s)
 	}, atomicfile.Options{
 		Backup: l.BackupPath(),
 		BeforeRename: func() error {
 			crash.Point(crash.SnapshotBeforeRename)
-			return nil
+			return commit("sha256:" + hex.EncodeToString(h.Sum(nil)))
 		},
 		Create: l.createTemp,
 	})
-	if err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ReadJournal calls fn for every record of the journal from the start, for
@@ -649,6 +644,15 @@ func (l *Backend) SegmentsDir() string { return l.Path + ".batches" }
 func (l *Backend) SegmentPath(batch string) string {
 	return filepath.Join(l.SegmentsDir(), statefile.SegmentFile(batch))
 }
+
+// reindexAfter and reindexBatches are how many payouts, and batches, the
+// batches changed since the account index was written may hold before a
+// checkpoint rewrites it: every plan reads them, so they stay a fraction
+// of the index and a few files.
+const (
+	reindexAfter   = 10000
+	reindexBatches = 16
+)
 
 // nextSuffix marks a segment written by a checkpoint whose root may not be
 // in place yet: the root is the commit point, so a segment is written
@@ -726,33 +730,49 @@ func (l *Backend) loadAccounts(digest string) ([]*state.AccountEntry, error) {
 // beside the segment the current root names, then the root (the commit
 // point: a crash before it leaves the old root and its segments whole),
 // then renames the new segments into place.
-func (l *Backend) checkpointSegmented(s *state.Snapshot) (string, error) {
+func (l *Backend) checkpointSegmented(s *state.Snapshot, commit func(digest string) error) error {
 	if !s.IsSegmented() {
 		// A new state, or one rebuilt from its journal: every batch is
 		// written.
 		s.Segmented(nil, l.loadSegment)
 	}
 	if err := os.MkdirAll(l.SegmentsDir(), 0o700); err != nil {
-		return "", fmt.Errorf("create %s: %w", l.SegmentsDir(), err)
+		return fmt.Errorf("create %s: %w", l.SegmentsDir(), err)
 	}
-	// The account index first, while the changed batches are still marked
-	// so: it is the one on disk with their payouts folded in.
-	es, err := s.Accepted()
-	if err != nil {
-		return "", err
-	}
-	var idxBuf bytes.Buffer
-	statefile.WriteAccounts(&idxBuf, es)
-	idx := state.AccountsIndex{Entries: len(es), Digest: statefile.SnapshotDigest(idxBuf.Bytes())}
+	// The account index is rewritten only once the batches it does not
+	// cover hold many payouts (half its entries, at least reindexAfter):
+	// until then a plan folds those batches in, and a checkpoint writes
+	// just the batches it changed and the root.
 	var renames []string
-	if idx != s.AccountsIndexed() {
-		if err := atomicfile.WriteFile(l.AccountsPath()+nextSuffix, idxBuf.Bytes(), atomicfile.Options{Create: l.createTemp}); err != nil {
-			return "", err
+	reindex := s.AccountsIndexed().Digest == ""
+	if !reindex {
+		un := s.Unindexed()
+		n := 0
+		for _, b := range un {
+			n += s.BatchSize(b)
 		}
-		renames = append(renames, l.AccountsPath())
+		reindex = len(un) > reindexBatches || n > max(reindexAfter, s.AccountsIndexed().Entries/2)
 	}
-	s.AccountsWritten(idx, es)
-	s.SetAccounts(idx, l.loadAccounts)
+	if reindex {
+		// While the changed batches are still marked so: the index is
+		// the one on disk with their payouts folded in.
+		es, err := s.Accepted()
+		if err != nil {
+			return err
+		}
+		var idxBuf bytes.Buffer
+		statefile.WriteAccounts(&idxBuf, es)
+		idx := state.AccountsIndex{Entries: len(es), Digest: statefile.SnapshotDigest(idxBuf.Bytes())}
+		if idx != s.AccountsIndexed() {
+			if err := atomicfile.WriteFile(l.AccountsPath()+nextSuffix, idxBuf.Bytes(), atomicfile.Options{Create: l.createTemp}); err != nil {
+				return err
+			}
+			renames = append(renames, l.AccountsPath())
+		}
+		s.AccountsWritten(idx, es)
+		s.SetAccounts(idx, l.loadAccounts)
+		s.Indexed()
+	}
 	for _, b := range s.Dirty() {
 		ps, gs := s.BatchPayouts(b)
 		if len(ps) == 0 {
@@ -763,25 +783,25 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot) (string, error) {
 			return statefile.WriteSegment(io.MultiWriter(w, h), b, ps, gs)
 		}, atomicfile.Options{Create: l.createTemp})
 		if err != nil {
-			return "", err
+			return err
 		}
-		s.Written(state.BatchEntry{Name: b, Payouts: len(ps), Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))})
+		s.Written(state.BatchEntry{Name: b, Payouts: len(ps), Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Unindexed: !reindex})
 		renames = append(renames, l.SegmentPath(b))
 	}
 	s.Journal.Offset = l.end
 	h := sha256.New()
-	err = atomicfile.Write(l.Path, func(w io.Writer) error {
+	err := atomicfile.Write(l.Path, func(w io.Writer) error {
 		return statefile.WriteRoot(io.MultiWriter(w, h), s, s.OpenAddresses())
 	}, atomicfile.Options{
 		Backup: l.BackupPath(),
 		BeforeRename: func() error {
 			crash.Point(crash.SnapshotBeforeRename)
-			return nil
+			return commit("sha256:" + hex.EncodeToString(h.Sum(nil)))
 		},
 		Create: l.createTemp,
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
 	l.version = state.SegmentedVersion
 	crash.Point(crash.SegmentsBeforeRename)
@@ -789,17 +809,17 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot) (string, error) {
 		if err := os.Rename(p+nextSuffix, p); err != nil {
 			// The root names the new file, which loads from beside the
 			// old one until the next writer renames it.
-			return "", fmt.Errorf("put %s in place: %w", p, err)
+			return fmt.Errorf("put %s in place: %w", p, err)
 		}
 	}
 	if len(renames) > 0 {
 		for _, d := range []string{l.SegmentsDir(), filepath.Dir(l.Path)} {
 			if err := atomicfile.SyncDir(d); err != nil {
-				return "", err
+				return err
 			}
 		}
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return nil
 }
 
 // Segment makes a state held whole segmented at its next checkpoint

@@ -365,3 +365,71 @@ func foldedAt(t *testing.T, path string) string {
 	}
 	return b.String()
 }
+
+// The account index is not rewritten for every few payouts: batches changed
+// since are marked in the root, and folded in by whoever reads the index.
+func TestAccountIndexFollowsUnindexedBatches(t *testing.T) {
+	path := twoBatches(t)
+	idxBefore, _ := os.Stat(path + ".accounts")
+	s, err := open(t, path, state.Options{Write: true, Op: "test", Partial: true, Batches: []string{"c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	intent := statetest.Intent("c/1", 1, "50")
+	intent.Payouts[0].Recipient.Name = "Someone New"
+	intent.Payouts[0].Recipient.Account = "5550001"
+	ep := &intent.Payouts[0]
+	ep.Digest = state.Details{Provider: intent.Provider, Currency: ep.Currency, Amount: *ep.Amount, Recipient: *ep.Recipient}.Digest()
+	s.Record(ctx, intent, statetest.Outcome("c/1", 1, providers.StatusPaid, "id-c1"))
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if idxAfter, _ := os.Stat(path + ".accounts"); !os.SameFile(idxBefore, idxAfter) || !idxBefore.ModTime().Equal(idxAfter.ModTime()) {
+		t.Fatal("the account index was rewritten for one payout")
+	}
+	root, _ := os.ReadFile(path)
+	if !bytes.Contains(root, []byte(`{"name":"c","payouts":1,"digest":"sha256:`)) || !bytes.Contains(root, []byte(`"unindexed":true}`)) {
+		t.Fatalf("batch c is not marked unindexed:\n%s", root)
+	}
+	r, err := open(t, path, state.Options{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := r.Snapshot().Accepted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who []string
+	for _, e := range es {
+		who = append(who, e.Who+" "+e.Address)
+	}
+	got := strings.Join(who, ", ")
+	if !strings.Contains(got, "name:someone new c/1") || !strings.Contains(got, "b/1") {
+		t.Fatalf("accepted payouts: %s", got)
+	}
+	if r.Snapshot().Payouts["b/1"] != nil {
+		t.Fatal("reading the account index read an indexed batch")
+	}
+}
+
+// A segmented root is put in place only after its checkpoint record: a
+// journal that lacks it was cut, and the root is refused.
+func TestSegmentedRootWithoutItsCheckpointIsRefused(t *testing.T) {
+	path := twoBatches(t)
+	lines := journalLines(t, path)
+	lines = lines[:len(lines)-1] // after the last newline
+	last := lines[len(lines)-1]
+	if !bytes.Contains(last, []byte(`"kind":"checkpoint"`)) {
+		t.Fatalf("fixture: last record %s", last)
+	}
+	var cut []byte
+	for _, l := range lines[:len(lines)-1] {
+		cut = append(cut, l...)
+	}
+	os.WriteFile(path+".journal", cut, 0o600)
+	_, err := open(t, path, state.Options{Write: true, Op: "test"})
+	if err == nil || !strings.Contains(err.Error(), "the checkpoint record that proves it") {
+		t.Fatalf("got %v", err)
+	}
+}

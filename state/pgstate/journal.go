@@ -368,7 +368,19 @@ func (b *Backend) Append(ctx context.Context, recs []state.Record) error {
 // of the snapshot as the local backend would write it. Its journal
 // mark's offset is the journal's length as a local file, so the snapshot
 // has the same bytes as the local backend's would.
-func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot) (string, error) {
+//
+// The checkpoint record follows the transaction: the database proves its
+// snapshot by the transaction itself, and the record keeps the journal the
+// local backend's to the byte.
+func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot, commit func(digest string) error) error {
+	digest, err := b.checkpoint(ctx, s)
+	if err != nil {
+		return err
+	}
+	return commit(digest)
+}
+
+func (b *Backend) checkpoint(ctx context.Context, s *state.Snapshot) (string, error) {
 	// Like a journal write, a snapshot write under way is finished even if
 	// the command is being interrupted: it is the command's last step.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout*4)

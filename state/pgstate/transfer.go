@@ -150,6 +150,20 @@ func summarise(path string, at ...uint64) (*fileSummary, error) {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, err
+	case statefile.PeekVersion(data) == state.SegmentedVersion:
+		// A segmented state is proven whole (its root by the journal,
+		// every batch and the account index by the root), then pushed as
+		// its journal alone: the database keeps its snapshot in rows and
+		// writes its own, with its own checkpoint record, at its first
+		// command (folding the journal once), so that a pull gives a state
+		// whose every checkpoint is one the local backend can prove.
+		ld, err := localstate.New(path, nil, nil).Load(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		if err := ld.Snapshot.LoadAll(); err != nil {
+			return nil, err
+		}
 	default:
 		if s.snap, err = statefile.ParseSnapshot(path, data); err != nil {
 			return nil, err
@@ -336,7 +350,7 @@ func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapsho
 		return b.wrap("write the snapshot", err)
 	}
 	_, err = tx.Exec(ctx, `UPDATE payctl_states SET snapshot_version = $2, snapshot_serial = $3, snapshot_offset = $4, snapshot_hash = $5 WHERE name = $1`,
-		b.name, int32(s.Version), int64(s.Serial), s.Journal.Offset, s.Journal.Hash)
+		b.name, int32(state.Version), int64(s.Serial), s.Journal.Offset, s.Journal.Hash)
 	return b.wrap("write the snapshot", err)
 }
 

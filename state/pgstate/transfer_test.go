@@ -75,8 +75,56 @@ const (
 	lineageB = "6f1c0a53-2b7e-4d2a-9a43-3c1f0f6f1a02"
 )
 
+// localBackend is a local state in the single-file format, whose
+// checkpoints are the database's to the byte.
 func localBackend(path string) func() state.Backend {
-	return func() state.Backend { return localstate.New(path, nil, nil) }
+	return func() state.Backend {
+		l := localstate.New(path, nil, nil)
+		l.Format = state.Version
+		return l
+	}
+}
+
+// A segmented local state is pushed as its journal: the database folds it,
+// checkpoints it its own way, and a pull of it loads.
+func TestPushSegmented(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	localPath := filepath.Join(dir, "local.state.json")
+	dsn := fresh(t)
+	run(t, func() state.Backend { return localstate.New(localPath, nil, nil) }, history("b/a", "b/b", "b/c"), lineageA)
+	if data, _ := os.ReadFile(localPath); !bytes.Contains(data, []byte(`"version": 2`)) {
+		t.Fatalf("fixture is not segmented:\n%s", data)
+	}
+	if _, err := open(t, dsn, "s").Push(ctx, localPath, pgstate.TransferOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Open(ctx, open(t, dsn, "s"), state.Options{Write: true, Op: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st.Snapshot().Payouts); n != 3 {
+		t.Fatalf("the database folded %d payouts, want 3", n)
+	}
+	if err := st.Record(ctx, statetest.Intent("b/d", 1, "10")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	pulled := filepath.Join(dir, "pulled.state.json")
+	if _, err := open(t, dsn, "s").Pull(ctx, pulled, pgstate.TransferOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := state.Open(ctx, localstate.New(pulled, nil, nil), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	if n := len(ps.Snapshot().Payouts); n != 4 {
+		t.Fatalf("pulled %d payouts, want 4", n)
+	}
 }
 
 func pgBackend(t *testing.T, dsn, name string) func() state.Backend {

@@ -72,7 +72,11 @@ func WriteRoot(w io.Writer, s *state.Snapshot, open []string) error {
 		}
 		bw.WriteString("\n    ")
 		n, _ := json.Marshal(e.Name)
-		fmt.Fprintf(bw, `{"name":%s,"payouts":%d,"digest":"%s"}`, n, e.Payouts, e.Digest)
+		fmt.Fprintf(bw, `{"name":%s,"payouts":%d,"digest":"%s"`, n, e.Payouts, e.Digest)
+		if e.Unindexed {
+			bw.WriteString(`,"unindexed":true`)
+		}
+		bw.WriteString("}")
 	}
 	if len(table) > 0 {
 		bw.WriteString("\n  ")
@@ -368,15 +372,4 @@ func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
 		}
 	}
 	return w.Accounts, nil
-}
-
-// SegmentWhole makes a snapshot held whole (a fold of the journal) the
-// segmented snapshot payctl would have written for it: its table and
-// account index, so that RootBytes gives the root's exact bytes.
-func SegmentWhole(s *state.Snapshot) {
-	s.Segmented(SegmentTable(s), nil)
-	es, _ := s.Accepted()
-	var b bytes.Buffer
-	WriteAccounts(&b, es)
-	s.AccountsWritten(state.AccountsIndex{Entries: len(es), Digest: SnapshotDigest(b.Bytes())}, es)
 }
