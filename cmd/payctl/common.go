@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,10 +160,18 @@ func steppingClock(t0 time.Time) func() time.Time {
 // second per reading, and PAYCTL_TEST_IDS=1 derives lineages and provider
 // payout ids from a counter. PAYCTL_TEST_STATE_FORMAT=1 creates a new
 // local state in the single-file format, for the tests of states created
-// before segments. Never set them in production.
+// before segments, and PAYCTL_TEST_JOURNAL_SEGMENT=N seals the journal
+// into a new segment past N bytes. Never set them in production.
 func testSeams(w *workspace.Workspace, getenv func(string) string) error {
 	if getenv("PAYCTL_TEST_STATE_FORMAT") == "1" {
 		w.StateFormat = state.Version
+	}
+	if v := getenv("PAYCTL_TEST_JOURNAL_SEGMENT"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("PAYCTL_TEST_JOURNAL_SEGMENT: %w", err)
+		}
+		w.JournalSegment = n
 	}
 	if v := getenv("PAYCTL_TEST_NOW"); v != "" {
 		t0, err := time.Parse(time.RFC3339, v)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/payctl/payctl/plan"
@@ -363,7 +364,12 @@ func (r *Report) checkPaid(s *state.Snapshot, file *Snapshot) []*Finding {
 // permissions reports state files that others may read or write.
 func permissions(l *localstate.Backend) []*Finding {
 	var out []*Finding
-	for _, path := range []string{l.Path, l.JournalPath(), l.BackupPath(), l.Path + ".lock"} {
+	paths := []string{l.Path, l.BackupPath(), l.Path + ".lock", l.AccountsPath()}
+	journal, _ := l.JournalFiles()
+	paths = append(paths, journal...)
+	segs, _ := filepath.Glob(filepath.Join(l.SegmentsDir(), "*.json"))
+	paths = append(paths, segs...)
+	for _, path := range paths {
 		fi, err := os.Stat(path)
 		if err != nil {
 			continue
@@ -386,24 +392,20 @@ func checkMark(l *localstate.Backend, snap *Snapshot) *Finding {
 		return &Finding{Kind: KindJournalMark, File: snap.Name, Pointer: "/journal/offset", Message: fmt.Sprintf(format, args...), Hint: editHint}
 	}
 	off := snap.Journal.Offset
-	f, err := os.Open(l.JournalPath())
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := l.OpenJournal()
+	if err != nil {
+		return bad("cannot open the journal: %v", err)
+	}
+	if f == nil {
 		if off > 0 {
 			return bad("the snapshot has folded %d bytes of %s, which does not exist", off, l.JournalPath())
 		}
 		return nil
 	}
-	if err != nil {
-		return bad("cannot open the journal: %v", err)
-	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return bad("cannot read the journal: %v", err)
-	}
 	switch {
-	case off > fi.Size():
-		return bad("the snapshot says it folded %d bytes of the journal, which is only %d bytes long: the snapshot's offset was edited, or the journal was cut and its records rewritten", off, fi.Size())
+	case off > f.Size():
+		return bad("the snapshot says it folded %d bytes of the journal, which is only %d bytes long: the snapshot's offset was edited, or the journal was cut and its records rewritten", off, f.Size())
 	case off == 0 && snap.Serial == 0:
 		return nil
 	case off == 0:

@@ -243,7 +243,12 @@ func stateDirChecks(statePath string, samples int) []Check {
 	} else {
 		out = append(out, Check{Name: "state directory", Level: OK, Detail: fmt.Sprintf("%s (mode %o)", dir, fi.Mode().Perm())})
 	}
-	for _, f := range []string{statePath, statePath + ".journal"} {
+	files := []string{statePath, statePath + ".journal", statePath + ".accounts"}
+	more, _ := filepath.Glob(statePath + ".journal.[0-9]*")
+	files = append(files, more...)
+	more, _ = filepath.Glob(filepath.Join(statePath+".batches", "*.json"))
+	files = append(files, more...)
+	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			out = append(out, Check{Name: "state files", Level: Warn, Detail: fmt.Sprintf("%s is readable by others (mode %o)", f, fi.Mode().Perm()), Hint: "chmod 600 " + f + ": it names every recipient and account"})
 		}

@@ -54,11 +54,15 @@ func Of(ctx context.Context, path string) Status {
 	if _, err := git("ls-files", "--error-unmatch", "--", base); err == nil {
 		s.Tracked = true
 	}
-	if out, err := git("status", "--porcelain", "--", base, base+".journal"); err == nil && out != "" {
+	// Every file of the state: the root (or single-file snapshot), the
+	// journal and its sealed segments, the batch segments, the account
+	// index.
+	files := []string{base, base + ".journal", base + ".journal.*", base + ".batches", base + ".accounts"}
+	if out, err := git(append([]string{"status", "--porcelain", "--"}, files...)...); err == nil && out != "" {
 		s.Uncommitted = true
 		s.Rewound = rewound(ctx, dir, path+".journal", base+".journal")
 	}
-	if out, err := git("rev-list", "--count", "HEAD..@{upstream}", "--", base, base+".journal"); err == nil {
+	if out, err := git(append([]string{"rev-list", "--count", "HEAD..@{upstream}", "--"}, files...)...); err == nil {
 		s.Behind, _ = strconv.Atoi(out)
 	}
 	return s
@@ -74,12 +78,25 @@ func rewound(ctx context.Context, dir, path, base string) bool {
 	if err != nil {
 		return false // not committed yet: nothing to compare with
 	}
+	// The committed file goes on in the work tree's, or, when a checkpoint
+	// sealed it since, in a sealed segment.
+	sealed, _ := filepath.Glob(path + ".[0-9][0-9][0-9][0-9][0-9][0-9]")
+	for _, p := range append([]string{path}, sealed...) {
+		if startsWith(p, committed) {
+			return false
+		}
+	}
+	return len(committed) > 0
+}
+
+// startsWith reports whether the file at path begins with prefix.
+func startsWith(path string, prefix []byte) bool {
 	f, err := os.Open(path)
 	if err != nil {
-		return len(committed) > 0
+		return false
 	}
 	defer f.Close()
-	head := make([]byte, len(committed))
+	head := make([]byte, len(prefix))
 	n, _ := io.ReadFull(f, head)
-	return !bytes.Equal(head[:n], committed)
+	return n == len(prefix) && bytes.Equal(head, prefix)
 }

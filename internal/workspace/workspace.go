@@ -56,6 +56,10 @@ type Workspace struct {
 	// segmented when 0 (tests of the single-file format, which states
 	// created before segments keep, set state.Version).
 	StateFormat int
+	// JournalSegment is the size past which a local state's checkpoint
+	// seals its journal (see localstate.DefaultJournalSegment); 0 for the
+	// default.
+	JournalSegment int64
 	// Warn prints a warning to a person; nil logs it.
 	Warn func(msg string)
 
@@ -202,7 +206,7 @@ func (w *Workspace) Backend() (state.Backend, error) {
 	switch w.Config.State.Backend {
 	case "", config.BackendLocal:
 		l := localstate.New(w.Config.State.Path, w.Logger, w.Now)
-		l.Format = w.StateFormat
+		l.Format, l.JournalSegment = w.StateFormat, w.JournalSegment
 		w.backend = l
 	case config.BackendPostgres:
 		b, err := w.openPostgres()

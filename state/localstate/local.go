@@ -41,10 +41,16 @@ type Backend struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	lock   *flock.Flock
-	jf     *os.File // journal, open for appending while locked
-	end    int64    // journal size: records end here
-	fsyncs atomic.Int64
+	lock *flock.Flock
+	jf   *os.File // journal, open for appending while locked
+	end  int64    // journal size: records end here
+	// sealed is the size of the journal's sealed segments, where the file
+	// jf appends to begins.
+	sealed int64
+	// JournalSegment is the size past which a checkpoint seals the
+	// journal: DefaultJournalSegment when 0, never when negative.
+	JournalSegment int64
+	fsyncs         atomic.Int64
 	// appendBuf is Append's buffer, kept between group commits.
 	appendBuf []byte
 	// version is the format of the snapshot file as loaded (0: none yet,
@@ -269,23 +275,19 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 	if out.Snapshot != nil {
 		from, firstSeq = out.Snapshot.Journal.Offset, out.Snapshot.Serial+1
 	}
-	f, err := os.Open(l.journalPath())
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := l.openJournal()
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
 		if out.Snapshot != nil {
 			return nil, &state.SnapshotError{File: l.Path, Reason: fmt.Sprintf("the journal %s is missing, so the snapshot cannot be checked", l.journalPath()), Restore: true}
 		}
 		return out, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
-	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
-	}
-	if st.Size() < from {
-		return nil, fmt.Errorf("%s is %d bytes but the snapshot has folded %d bytes of it: the journal was truncated or replaced; payctl will not guess, restore it from a backup", l.journalPath(), st.Size(), from)
+	if f.size < from {
+		return nil, fmt.Errorf("%s is %d bytes but the snapshot has folded %d bytes of it: the journal was truncated or replaced; payctl will not guess, restore it from a backup", l.journalPath(), f.size, from)
 	}
 	end, torn, unterminated, err := readRecords(l.journalPath(), f, from, firstSeq, func(e *state.Event) error {
 		out.Tail = append(out.Tail, e)
@@ -302,11 +304,14 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 	if l.lock != nil {
 		if torn != nil {
 			l.logger.Warn("discarding a torn final journal record (a crash in the middle of a write: it was never made durable, so nothing it announced was sent)", "journal", l.journalPath(), "record", torn.Seq, "bytes", torn.Bytes)
-			if err := os.Truncate(l.journalPath(), end); err != nil {
+			if end < f.sealed {
+				return nil, damaged(l.journalPath(), torn.Seq, errors.New("a sealed journal segment ends in the middle of a record"))
+			}
+			if err := os.Truncate(l.journalPath(), end-f.sealed); err != nil {
 				return nil, fmt.Errorf("discard torn journal record: %w", err)
 			}
 		}
-		jf, err := os.OpenFile(l.journalPath(), os.O_WRONLY|os.O_APPEND, 0o600)
+		jf, err := os.OpenFile(l.journalPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open journal: %w", err)
 		}
@@ -324,7 +329,7 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 			}
 			end++
 		}
-		l.jf, l.end = jf, end
+		l.jf, l.end, l.sealed = jf, end, f.sealed
 	}
 	return out, nil
 }
@@ -342,7 +347,7 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 // snapshot must be byte for byte that fold: slow, but once, since the next
 // command that writes records a checkpoint. A segmented root always has
 // its record: it is appended before the root takes the old one's place.
-func (l *Backend) verifySnapshot(f *os.File, data []byte, digest string, out *state.Loaded) error {
+func (l *Backend) verifySnapshot(f io.ReaderAt, data []byte, digest string, out *state.Loaded) error {
 	s := out.Snapshot
 	if len(out.Tail) > 0 && out.Tail[0].Kind == state.KindCheckpoint {
 		cp := out.Tail[0]
@@ -519,7 +524,7 @@ func (l *Backend) Append(ctx context.Context, recs []state.Record) error {
 	if err != nil {
 		// Take back a partial write so the journal ends on a record.
 		if n > 0 {
-			l.jf.Truncate(l.end)
+			l.jf.Truncate(l.end - l.sealed)
 		}
 		return fmt.Errorf("write journal: %w", err)
 	}
@@ -577,11 +582,8 @@ func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot, commit func
 // ReadJournal calls fn for every record of the journal from the start, for
 // verification and history. A torn final record is reported, not returned.
 func (l *Backend) ReadJournal(ctx context.Context, fn func(e *state.Event) error) (*state.Torn, error) {
-	f, err := os.Open(l.journalPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	f, err := l.openJournal()
+	if f == nil || err != nil {
 		return nil, err
 	}
 	defer f.Close()
@@ -735,6 +737,9 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot, commit func(digest stri
 		// A new state, or one rebuilt from its journal: every batch is
 		// written.
 		s.Segmented(nil, l.loadSegment)
+	}
+	if err := l.sealJournal(); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(l.SegmentsDir(), 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", l.SegmentsDir(), err)

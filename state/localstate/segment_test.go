@@ -3,6 +3,7 @@ package localstate_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -431,5 +432,82 @@ func TestSegmentedRootWithoutItsCheckpointIsRefused(t *testing.T) {
 	_, err := open(t, path, state.Options{Write: true, Op: "test"})
 	if err == nil || !strings.Contains(err.Error(), "the checkpoint record that proves it") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Past its segment size, a checkpoint seals the journal and starts a new
+// file: the records chain across files, every command reads them as one,
+// and a sealed segment never changes again.
+func TestJournalSealsIntoSegments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "payctl.state.json")
+	backend := func() *localstate.Backend {
+		b := localstate.New(path, nil, nil)
+		b.JournalSegment = 1 // every checkpoint seals
+		return b
+	}
+	for i, addr := range []string{"a/1", "a/2", "b/1"} {
+		b := backend()
+		s := statetest.OpenWriter(t, b)
+		if err := s.Record(ctx, statetest.Intent(addr, 1, "10"), statetest.Outcome(addr, 1, providers.StatusPaid, "id-"+addr)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		files, err := b.JournalFiles()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != i+2 { // the sealed ones and the one appended to
+			t.Fatalf("after checkpoint %d: journal files %v", i+1, files)
+		}
+	}
+	files, _ := backend().JournalFiles()
+	var prev string
+	var seq uint64
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+			if len(line) == 0 {
+				continue
+			}
+			e, err := statefile.Decode(bytes.TrimSuffix(line, []byte("\n")))
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			seq++
+			if e.Seq != seq || e.Prev != prev {
+				t.Fatalf("%s: record %d (prev %.8s) follows %.8s", f, e.Seq, e.Prev, prev)
+			}
+			prev = e.Hash
+		}
+	}
+	n := 0
+	if _, err := backend().ReadJournal(ctx, func(*state.Event) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if uint64(n) != seq {
+		t.Fatalf("ReadJournal gave %d records, the files hold %d", n, seq)
+	}
+	if got := foldedAt(t, path); strings.Count(got, "\n") != 3 {
+		t.Fatalf("reopened:\n%s", got)
+	}
+	// A crash between sealing and starting the next file: the journal
+	// ends with the sealed segments, and the next writer goes on.
+	if err := os.Rename(path+".journal", fmt.Sprintf("%s.journal.%06d", path, len(files))); err != nil {
+		t.Fatal(err)
+	}
+	s := statetest.OpenWriter(t, backend())
+	if err := s.Record(ctx, statetest.Intent("c/1", 1, "10")); err != nil {
+		t.Fatal(err)
+	}
+	s.Checkpoint(ctx)
+	s.Close()
+	if got := foldedAt(t, path); !strings.Contains(got, `"c/1"`) {
+		t.Fatalf("after the next writer:\n%s", got)
 	}
 }
