@@ -187,3 +187,52 @@ func TestCrashPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestCrashPointsMigrated is TestCrashPoints on a state that began in the
+// single-file format, paid a batch, and was migrated to segments: the
+// history from before the migration is paid once too.
+func TestCrashPointsMigrated(t *testing.T) {
+	for _, point := range crash.Points {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, 8, 2, 300*time.Millisecond)
+			for _, f := range []string{"payctl.state.json", "payctl.state.json.journal", "payctl.state.json.accounts"} {
+				os.Remove(filepath.Join(r.dir, f))
+			}
+			os.RemoveAll(filepath.Join(r.dir, "payctl.state.json.batches"))
+			initState(t, r.dir, "PAYCTL_TEST_STATE_FORMAT=1")
+			early := strings.Replace(strings.Replace(readFile(t, filepath.Join(r.dir, "batch.yaml")), "name: soak", "name: early", 1), "\"9", "\"8", -1)
+			write(t, filepath.Join(r.dir, "early.yaml"), early)
+			if out, err := r.payctl(nil, "apply", "-auto-approve", "early.yaml").CombinedOutput(); err != nil {
+				t.Fatalf("apply early.yaml: %v\n%s", err, out)
+			}
+			if data := readFile(t, filepath.Join(r.dir, "payctl.state.json")); !strings.Contains(data, `"version": 1`) {
+				t.Fatalf("not a single-file state:\n%s", data)
+			}
+			if out, err := r.payctl(nil, "state", "migrate").CombinedOutput(); err != nil {
+				t.Fatalf("state migrate: %v\n%s", err, out)
+			}
+			out, err := r.apply("PAYCTL_CRASH=" + point + ":1")
+			if !killedBySignal(err) {
+				t.Fatalf("payctl was not killed at %s (err %v):\n%s", point, err, out)
+			}
+			r.settle()
+			var want []string
+			for i := 0; i < r.n; i++ {
+				want = append(want, fmt.Sprintf("soak/p%04d", i), fmt.Sprintf("early/p%04d", i))
+			}
+			if d, l := checkLedger(t, openLocal(t, filepath.Join(r.dir, "payctl.state.json")), r.ledger, want); d+l > 0 {
+				t.Fatalf("%d duplicates, %d lost records", d, l)
+			}
+		})
+	}
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
