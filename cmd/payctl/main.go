@@ -46,7 +46,7 @@ func main() {
 
 // osEnv is the Env of the process. Standard output and error go through
 // safetext.Writer, the backstop that escapes any control, bidirectional
-// or invisible character that reached them unescaped (line ends pass);
+// or invisible character that reached them unescaped (line ends and tabs pass);
 // flush writes what it holds of an incomplete character.
 func osEnv() (e *Env, flush func()) {
 	stdout, stderr := safetext.NewWriter(os.Stdout), safetext.NewWriter(os.Stderr)

@@ -174,13 +174,14 @@ func Escape(s string) string {
 }
 
 // escapeFrom appends s to b, escaping from offset i on (s[:i] is safe).
-// keepNL leaves line ends as they are: line feeds, and carriage returns
-// right before one.
-func escapeFrom(b []byte, s string, i int, keepNL bool) []byte {
+// keepLayout leaves line ends as they are (line feeds, and carriage
+// returns right before one) and tabs, which move the cursor forward only:
+// the layout of payctl's own output (help text is indented with them).
+func escapeFrom(b []byte, s string, i int, keepLayout bool) []byte {
 	b = append(b, s[:i]...)
 	for i < len(s) {
 		c := s[i]
-		if safeASCII(c) || (keepNL && (c == '\n' || (c == '\r' && i+1 < len(s) && s[i+1] == '\n'))) {
+		if safeASCII(c) || (keepLayout && (c == '\n' || c == '\t' || (c == '\r' && i+1 < len(s) && s[i+1] == '\n'))) {
 			b = append(b, c)
 			i++
 			continue
@@ -285,8 +286,9 @@ func RuneWidth(r rune) int {
 }
 
 // Writer escapes what is written through it on its way to W, as Escape
-// does, except that line ends pass: line feeds, and a carriage return
-// right before one (CSV's CRLF); they are the writer's own.
+// does, except that the layout passes: line feeds, a carriage return
+// right before one (CSV's CRLF), and tabs (help text is indented with
+// them; a tab only moves the cursor forward). They are the writer's own.
 // It is the backstop on payctl's standard output and error, for any
 // outside text that was not escaped where it was printed; escapes use the
 // \uXXXX form, so JSON written through it stays valid.
@@ -316,7 +318,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.npend = 0
 	} else {
 		i := 0
-		for i < len(p) && (safeASCII(p[i]) || p[i] == '\n' || (p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n')) {
+		for i < len(p) && (safeASCII(p[i]) || p[i] == '\n' || p[i] == '\t' || (p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n')) {
 			i++
 		}
 		if i == len(p) {

@@ -155,7 +155,11 @@ func escapeKeepNL(s string) string {
 		if crlf {
 			p = p[:len(p)-1]
 		}
-		parts[i] = Escape(p)
+		tabs := strings.Split(p, "\t")
+		for j, t := range tabs {
+			tabs[j] = Escape(t)
+		}
+		parts[i] = strings.Join(tabs, "\t")
 		if crlf {
 			parts[i] += "\r"
 		}
@@ -164,7 +168,7 @@ func escapeKeepNL(s string) string {
 }
 
 func TestWriter(t *testing.T) {
-	in := "ok\r\nBob\rMallory 中文\x1b[2J\u202e\U000E0001 end\xff\n\r"
+	in := "ok\r\nBob\rMallory\t中文\x1b[2J\u202e\U000E0001 end\xff\n\r"
 	for split := 0; split <= len(in); split++ {
 		for split2 := split; split2 <= len(in); split2++ {
 			var out bytes.Buffer
