@@ -124,6 +124,7 @@ func (c *Client) checkByID(ctx context.Context, a providers.Attempt, id string) 
 		res.Reason = "cronos's record does not match the attempt"
 		return res, err
 	}
+	keepEnvelopeExtras(&rec, env)
 	return c.result(a.Address, rec), nil
 }
 
