@@ -31,6 +31,9 @@
 //     retention come back unknown: a person decides.
 //   - Callbacks are unauthenticated hints (ParseCallback, CallbackHandler);
 //     nothing is recorded from them without a Check.
+//   - VerifyAccount (POST /account-inquiry) and Balance (GET /balance)
+//     move no money; they are retried like lookups and their errors name
+//     the provider and say what to do (inquiry.go).
 //   - The project key and token never appear in requests as journaled,
 //     results, errors or logs.
 //
