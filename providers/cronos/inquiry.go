@@ -60,7 +60,7 @@ func (c *Client) VerifyAccount(ctx context.Context, r providers.Recipient) (prov
 		return providers.AccountHolder{}, fmt.Errorf("%s: encode the request: %v", where, err)
 	}
 	rep := c.roundTrip(ctx, c.read, http.MethodPost, inquiryPath, nil, body)
-	data, err := c.readAnswer(rep, "the account inquiry")
+	data, err := c.readAnswer(rep, "the account inquiry", "check the recipient's bankCode and account in the manifest")
 	if err != nil {
 		return providers.AccountHolder{}, fmt.Errorf("%s: %s", where, c.scrub(err.Error()))
 	}
@@ -106,7 +106,7 @@ func (c *Client) VerifyAccount(ctx context.Context, r providers.Recipient) (prov
 func (c *Client) Balance(ctx context.Context) (providers.Balance, error) {
 	where := fmt.Sprintf("provider %q: balance", c.name)
 	rep := c.roundTrip(ctx, c.read, http.MethodGet, balancePath, nil, nil)
-	data, err := c.readAnswer(rep, "the balance")
+	data, err := c.readAnswer(rep, "the balance request", "read the balance on the Cronos dashboard and report the answer to Cronos")
 	if err != nil {
 		return providers.Balance{}, fmt.Errorf("%s: %s", where, c.scrub(err.Error()))
 	}
@@ -157,15 +157,16 @@ func (c *Client) Balance(ctx context.Context) (providers.Balance, error) {
 }
 
 // readAnswer reads the reply to a request that moves no money and returns
-// its responseData, or an error that says what happened and what to do.
-func (c *Client) readAnswer(rep reply, what string) (phpjson.Value, error) {
+// its responseData, or an error that says what happened and what to do;
+// fix is what to do when Cronos rejects the request as invalid.
+func (c *Client) readAnswer(rep reply, what, fix string) (phpjson.Value, error) {
 	if rep.err != nil {
 		return nil, fmt.Errorf("could not reach cronos (%v); check baseURL and the network, then try again", rep.err)
 	}
 	env, err := parseEnvelope(rep.body)
 	if err != nil {
 		if v, verr := parseValidationError(rep.body); verr == nil && rep.status >= 400 && rep.status < 500 {
-			return nil, fmt.Errorf("cronos rejected %s (HTTP %d: %s); check the bank code and account number", what, rep.status, clip(v.text()))
+			return nil, fmt.Errorf("cronos rejected %s (HTTP %d: %s); %s", what, rep.status, clip(v.text()), fix)
 		}
 		return nil, fmt.Errorf("cronos's answer (HTTP %d) could not be read: %v; try again later", rep.status, err)
 	}
@@ -178,7 +179,7 @@ func (c *Client) readAnswer(rep reply, what string) (phpjson.Value, error) {
 	case code == http.StatusNotFound || rep.status == http.StatusNotFound:
 		return nil, fmt.Errorf("cronos does not offer %s at this baseURL (HTTP %d: %s); check baseURL, which must end in /api like the one used for /disburse", what, rep.status, msg)
 	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
-		return nil, fmt.Errorf("cronos rejected %s (HTTP %d: %s); check the bank code and account number", what, rep.status, msg)
+		return nil, fmt.Errorf("cronos rejected %s (HTTP %d: %s); %s", what, rep.status, msg, fix)
 	}
 	return nil, fmt.Errorf("cronos answered HTTP %d, responseCode %d (%s) to %s; try again later", rep.status, code, msg, what)
 }

@@ -59,7 +59,7 @@ func TestVerifyAccountProblems(t *testing.T) {
 		want string // words the error must contain
 	}{
 		"laravel validation": {400, `{"message":"The given data was invalid.","errors":{"accountNumber":["The account number is invalid."]}}`,
-			"rejected the account inquiry (HTTP 400: The given data was invalid. accountNumber: The account number is invalid.); check the bank code"},
+			"rejected the account inquiry (HTTP 400: The given data was invalid. accountNumber: The account number is invalid.); check the recipient's bankCode"},
 		"signature":       {401, `{"responseCode":401,"responseMessage":"invalid signature"}`, "check the values of keyEnv and tokenEnv"},
 		"wrong base":      {404, `{"responseCode":404,"responseMessage":"route not found"}`, "check baseURL"},
 		"server error":    {500, `{"responseCode":500,"responseMessage":"error"}`, "try again later"},
