@@ -170,16 +170,17 @@ func parseHead(v phpjson.Value) (phpjson.Object, record, error) {
 	}
 	var r record
 	var err error
-	if r.ID, err = requiredString(obj, "id"); err != nil {
+	if r.ID, err = recordID(obj); err != nil {
 		return nil, record{}, err
-	}
-	if p := idProblem(r.ID); p != "" {
-		return nil, record{}, fmt.Errorf("responseData.id %q %s", clip(r.ID), p)
 	}
 	if ref, ok := obj.Lookup("merchantRef"); ok {
 		switch ref := ref.(type) {
 		case phpjson.Null:
 		case phpjson.String:
+			r.MerchantRef = string(ref)
+		case phpjson.Number:
+			// An all-digit reference a PHP server turned into a number:
+			// compared as written, like the string payctl sent.
 			r.MerchantRef = string(ref)
 		default:
 			return nil, record{}, errors.New("responseData.merchantRef is not a string")
@@ -303,6 +304,32 @@ func keepExtras(answer map[string]string, prefix string, obj phpjson.Object, kno
 // within what is left of the bound on extras.
 func keepEnvelopeExtras(r *record, env envelope) {
 	r.extraBudget = keepExtras(r.Answer, envelopePrefix, env.Extra, func(string) bool { return false }, r.extraBudget)
+}
+
+// recordID reads a disbursement's id: text (the page's example is a UUID
+// string) or a whole number, which is kept as written; either way it must
+// pass idProblem.
+func recordID(obj phpjson.Object) (string, error) {
+	v, ok := obj.Lookup("id")
+	if !ok {
+		return "", errors.New("responseData has no id")
+	}
+	var id string
+	switch v := v.(type) {
+	case phpjson.String:
+		id = string(v)
+	case phpjson.Number:
+		if _, err := wholeNumber(string(v)); err != nil || strings.HasPrefix(string(v), "-") {
+			return "", fmt.Errorf("responseData.id %s is not a whole number", clip(string(v)))
+		}
+		id = string(v)
+	default:
+		return "", errors.New("responseData.id is neither text nor a number")
+	}
+	if p := idProblem(id); p != "" {
+		return "", fmt.Errorf("responseData.id %q %s", clip(id), p)
+	}
+	return id, nil
 }
 
 func requiredString(obj phpjson.Object, key string) (string, error) {
