@@ -213,7 +213,16 @@ func parseRecord(v phpjson.Value) (record, error) {
 		case phpjson.Number:
 			r.Answer[f] = string(val)
 		default:
-			return record{}, fmt.Errorf("responseData.%s is neither a string nor a number", f)
+			if f == "status" || f == "amount" {
+				return record{}, fmt.Errorf("responseData.%s is neither a string nor a number", f)
+			}
+			// A field that decides nothing is kept as its JSON rather
+			// than make a proven disbursement unreadable.
+			b, err := phpjson.Encode(val)
+			if err != nil {
+				continue
+			}
+			r.Answer[f] = providers.Clip(string(b), maxExtraValue)
 		}
 	}
 	amountText, ok := r.Answer["amount"]
@@ -223,12 +232,12 @@ func parseRecord(v phpjson.Value) (record, error) {
 	if r.Amount, err = money.Parse(amountText); err != nil {
 		return record{}, fmt.Errorf("responseData.amount: %v", err)
 	}
+	// The fee is recorded, not decided on: one that is not a plain amount
+	// stays in Answer as returned and Fee is left unset.
 	if feeText, ok := r.Answer["fee"]; ok {
-		f, err := money.Parse(feeText)
-		if err != nil {
-			return record{}, fmt.Errorf("responseData.fee: %v", err)
+		if f, err := money.Parse(feeText); err == nil {
+			r.Fee = &f
 		}
-		r.Fee = &f
 	}
 	// The docs put the name under disbursement; some answers carry it at
 	// the top. Either is recorded; null is common while pending.

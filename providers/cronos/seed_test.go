@@ -34,6 +34,7 @@ type seedCase struct {
 	answer map[string]string // keys the stored answer must hold ("" = absent)
 	reason string            // a word the reason must contain
 	create bool              // only meaningful for /disburse (validation answers)
+	noFee  bool              // the answer's fee is not an amount: Fee stays unset
 }
 
 func seedCases() map[string]seedCase {
@@ -67,6 +68,10 @@ func seedCases() map[string]seedCase {
 			answer: map[string]string{providers.AnswerFeePayer: "customer", providers.AnswerTotal: "7000", "fee": "3000"}},
 		"total matching neither reading": {edits: []string{`"totalAmount":13000`, `"totalAmount":99999`}, want: providers.StatusPending,
 			answer: map[string]string{providers.AnswerTotal: "99999"}},
+		"odd types where nothing is decided": {edits: []string{`"feePayer":"customer"`, `"feePayer":{"party":"customer"}`, `"fee":3000`, `"fee":"3.000,00"`},
+			want: providers.StatusPending, noFee: true, answer: map[string]string{providers.AnswerFeePayer: `{"party":"customer"}`, "fee": "3.000,00"}},
+		"amount as text that is no amount": {edits: []string{`"amount":10000`, `"amount":"ten thousand"`}, want: providers.StatusUnknown, reason: "could not be read"},
+		"amount with a thousands dot":      {edits: []string{`"amount":10000`, `"amount":"10.000"`}, want: providers.StatusUnknown, stop: true},
 		"another fee": {edits: []string{`"fee":3000,"totalAmount":13000`, `"fee":4500,"totalAmount":14500`}, want: providers.StatusPending,
 			answer: map[string]string{"fee": "4500", providers.AnswerTotal: "14500"}},
 		"bank reports another name": {edits: []string{`Mr. Gentur`, `PT SINAR JAYA ABADI`}, want: providers.StatusPending,
@@ -121,8 +126,8 @@ func (tc seedCase) check(t *testing.T, got providers.Result, err error) {
 	if got.IDs["id"] != id {
 		t.Errorf("got ids %v, want id %s", got.IDs, id)
 	}
-	if got.Fee == nil {
-		t.Errorf("got no fee, want the answer's")
+	if (got.Fee == nil) != tc.noFee {
+		t.Errorf("got fee %v, want it set: %v", got.Fee, !tc.noFee)
 	}
 	for k, want := range tc.answer {
 		if v, ok := got.Answer[k]; v != want || ok != (want != "") {
