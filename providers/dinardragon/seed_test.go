@@ -122,6 +122,9 @@ func TestSeedAnswers(t *testing.T) {
 		"extra fields": {
 			body: r(`{"code":200,`, `{"code":200,"currency":"USD","batch":{"n":3},`, `"uniqueid":"df9a31ea528a3977"`, `"uniqueid":"df9a31ea528a3977","fx":1`).Replace(seedAnswer),
 			want: providers.StatusPending, pid: "1617fcccd1f3269c"},
+		"descriptive fields of other types": {
+			body: r(`"bank":"somebank"`, `"bank":12`, `"message":"Payout successfully processed.`, `"message":{"text":"ok"},"x":"`).Replace(seedAnswer),
+			want: providers.StatusPending, pid: "1617fcccd1f3269c", answer: map[string]string{"bank": "12", "recipientname": "somename"}},
 		"another recipient name echoed": {body: strings.Replace(seedAnswer, `"somename"`, `"SOME NAME"`, 1), want: providers.StatusPending,
 			answer: map[string]string{"recipientname": "SOME NAME"}},
 		"charge other than quoted": {body: strings.Replace(seedAnswer, `4.875`, `5.85`, 1), want: providers.StatusPending,

@@ -395,16 +395,19 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 		Code      json.RawMessage `json:"code"`
 		PaymentID *string         `json:"payment_id"`
 		Charge    json.RawMessage `json:"charge_in_usd"`
-		Message   *string         `json:"message"`
-		Accounts  *[]struct {
+		// The message and the descriptive fields decide nothing: any JSON
+		// value is read (a number where the page shows text must not make
+		// an irreversible payment unknown) and recorded as text.
+		Message  json.RawMessage `json:"message"`
+		Accounts *[]struct {
 			AccNo         json.RawMessage `json:"accNo"`
 			Amount        json.RawMessage `json:"amount"`
-			Bank          *string         `json:"bank"`
-			Country       *string         `json:"country"`
-			RecipientName *string         `json:"recipientname"`
-			Date          *string         `json:"date"`
-			Time          *string         `json:"time"`
-			Email         *string         `json:"email"`
+			Bank          json.RawMessage `json:"bank"`
+			Country       json.RawMessage `json:"country"`
+			RecipientName json.RawMessage `json:"recipientname"`
+			Date          json.RawMessage `json:"date"`
+			Time          json.RawMessage `json:"time"`
+			Email         json.RawMessage `json:"email"`
 			UniqueID      *string         `json:"uniqueid"`
 		} `json:"accounts"`
 	}
@@ -456,17 +459,35 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 		seen[*wa.UniqueID] = true
 		aa.UniqueID = *wa.UniqueID
 		aa.Fields = map[string]string{}
-		for k, v := range map[string]*string{
+		for k, v := range map[string]json.RawMessage{
 			"bank": wa.Bank, "country": wa.Country, "recipientname": wa.RecipientName,
 			"date": wa.Date, "time": wa.Time, "email": wa.Email,
 		} {
-			if v != nil {
-				aa.Fields[k] = *v
+			if text, ok := descriptive(v); ok {
+				aa.Fields[k] = text
 			}
 		}
 		a.Accounts = append(a.Accounts, aa)
 	}
 	return a, nil
+}
+
+// maxDescriptive bounds a descriptive field kept from an answer that is
+// not text (text is kept as returned).
+const maxDescriptive = 200
+
+// descriptive reads a field that decides nothing: a string as it is, null
+// or absent as nothing, anything else as its JSON text, clipped.
+func descriptive(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, true
+	}
+	return providers.Clip(string(raw), maxDescriptive), true
 }
 
 // paymentStatus is one payment of a status answer.
