@@ -20,7 +20,7 @@ var ErrCallbackTooLarge = errors.New("callback body is larger than 64 KiB")
 
 // ParseCallback reads a callback body: the same envelope as API answers
 // (which is how working receivers treat it), with responseData naming
-// id, merchantRef and status. Callbacks are not signed (no public source
+// id, merchantRef and status (all required here). Callbacks are not signed (no public source
 // shows a signature), so anyone can send one: the Hint says which attempt
 // to Check, never what to record. Its Status is mapped like answers.
 func ParseCallback(r io.Reader) (providers.Hint, error) {
@@ -38,6 +38,12 @@ func ParseCallback(r io.Reader) (providers.Hint, error) {
 	_, head, err := parseHead(env.Data)
 	if err != nil {
 		return providers.Hint{}, fmt.Errorf("callback: %w", err)
+	}
+	// Answers may leave merchantRef out, but a callback is matched to an
+	// attempt by it (as working receivers do): without it there is
+	// nothing to check.
+	if head.MerchantRef == "" {
+		return providers.Hint{}, errors.New("callback: responseData has no merchantRef")
 	}
 	h := providers.Hint{ID: head.ID, Reference: head.MerchantRef}
 	h.Status, _ = mapStatus(head.Status)

@@ -124,6 +124,7 @@ func (c *Client) checkByID(ctx context.Context, a providers.Attempt, id string) 
 		res.Reason = "cronos's record does not match the attempt"
 		return res, err
 	}
+	keepEnvelopeExtras(&rec, env)
 	return c.result(a.Address, rec), nil
 }
 
@@ -157,7 +158,7 @@ func (c *Client) lookUp(ctx context.Context, as []providers.Attempt, idx []int, 
 		var found []phpjson.Object
 		for _, k := range keysOf(a) {
 			for _, obj := range ls[k].byRef[a.Key] {
-				id, _ := requiredString(obj, "id")
+				id, _ := recordID(obj)
 				if !seen[id] {
 					seen[id] = true
 					found = append(found, obj)
@@ -290,7 +291,7 @@ func (c *Client) list(ctx context.Context, k listKey) (*listing, error) {
 			if k, dup := obj.Duplicate(); dup {
 				return nil, fmt.Errorf("%s: item %d has two %q fields", where, n, k)
 			}
-			id, err := requiredString(obj, "id")
+			id, err := recordID(obj)
 			if err != nil {
 				return nil, fmt.Errorf("%s: item %d: %v", where, n, err)
 			}
@@ -301,7 +302,10 @@ func (c *Client) list(ctx context.Context, k listKey) (*listing, error) {
 			// Disbursements made outside payctl may have no reference;
 			// they cannot be ours.
 			if ref, ok := obj.Lookup("merchantRef"); ok {
-				if ref, ok := ref.(phpjson.String); ok {
+				switch ref := ref.(type) {
+				case phpjson.String:
+					l.byRef[string(ref)] = append(l.byRef[string(ref)], obj)
+				case phpjson.Number: // an all-digit reference, as parseHead reads it
 					l.byRef[string(ref)] = append(l.byRef[string(ref)], obj)
 				}
 			}

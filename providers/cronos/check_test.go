@@ -51,7 +51,9 @@ func statuses(rs []providers.Result) []providers.Status {
 }
 
 func TestCheckByID(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withConfig(func(c *emulator.Config) {
+		c.BankNames = map[string]string{payout(1).Recipient.Account: "AGUS SALIM"}
+	}))
 	failing := payout(2)
 	failing.Recipient.Account = "0821837182310000" // the emulator's failure marker
 	as := e.sendAll(t, 1)
@@ -76,7 +78,7 @@ func TestCheckByID(t *testing.T) {
 	if got := statuses(rs); got[0] != providers.StatusPaid || got[1] != providers.StatusFailed {
 		t.Errorf("after settling: got %v, want paid, failed", got)
 	}
-	if rs[0].Answer["paidDate"] != "2026-11-03T10:01:00+07:00" || rs[0].Answer["recipientName"] == "" {
+	if rs[0].Answer["paidDate"] != "2026-11-03T10:01:00+07:00" || rs[0].Answer[providers.AnswerBankName] != "AGUS SALIM" {
 		t.Errorf("got answer %v, want the paid date and recipient name", rs[0].Answer)
 	}
 	if n := e.em.Requests()["GET /transactions"]; n != 0 {

@@ -12,15 +12,28 @@
 //     429 answers with a Retry-After of at most maxRetryAfter. Everything
 //     after a connection existed (timeouts, resets, EOF, 5xx, a truncated
 //     or unreadable answer) is StatusUnknown and is never re-sent.
-//   - An answer is trusted only when it parses strictly and names the sent
-//     reference and amount; a contradicting answer stops the run
-//     (providers.ErrStop).
+//   - An answer is trusted only when it parses strictly where money is
+//     decided: one object without duplicate fields, a known status, the
+//     sent amount, and the sent reference and account whenever it names
+//     them; a contradicting answer stops the run (providers.ErrStop).
+//     Where the page is silent the client is tolerant: an id is any
+//     printable text up to 128 bytes (the page says "unique identifier"),
+//     merchantRef may be absent, and fields the page does not list decide
+//     nothing and are kept in Result.Answer (top-level ones under
+//     "envelope."), bounded.
+//   - Result.Answer holds, as returned, status, amount, fee, totalAmount,
+//     feePayer, the dates and the bank's recipientName
+//     (providers.AnswerFeePayer, AnswerTotal, AnswerBankName), on create
+//     and on every Check; Result.Fee is the answer's fee.
 //   - Check asks GET /check/{id} when the attempt has a Cronos id, and
 //     otherwise scans GET /transactions for the reference (see check.go for
 //     how a "not found" is proven). Attempts older than Cronos's 7-day
 //     retention come back unknown: a person decides.
 //   - Callbacks are unauthenticated hints (ParseCallback, CallbackHandler);
 //     nothing is recorded from them without a Check.
+//   - VerifyAccount (POST /account-inquiry) and Balance (GET /balance)
+//     move no money; they are retried like lookups and their errors name
+//     the provider and say what to do (inquiry.go).
 //   - The project key and token never appear in requests as journaled,
 //     results, errors or logs.
 //
@@ -33,7 +46,9 @@
 //	400, 422                         -> failed (validation: nothing was
 //	                                    created), unless the message speaks
 //	                                    of the reference (a duplicate) ->
-//	                                    unknown
+//	                                    unknown; Laravel's validation answer
+//	                                    ({"message", "errors"}, outside the
+//	                                    envelope) is read the same way
 //	401, 403                         -> failed and the run stops: the
 //	                                    credentials or signature are wrong
 //	409                              -> unknown (duplicate reference: a

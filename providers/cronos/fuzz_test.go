@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/payctl/payctl/providers"
 )
 
@@ -38,11 +36,23 @@ func FuzzParseAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := uuid.Parse(rec.ID); err != nil {
+		if idProblem(rec.ID) != "" {
 			t.Fatalf("accepted id %q", rec.ID)
 		}
-		if rec.MerchantRef == "" || rec.Status == "" || rec.Answer["amount"] == "" {
-			t.Fatalf("accepted a record without reference, status or amount: %+v", rec)
+		if rec.Status == "" || rec.Answer["amount"] == "" {
+			t.Fatalf("accepted a record without status or amount: %+v", rec)
+		}
+		extras := 0
+		for k, v := range rec.Answer {
+			if !documented[k] {
+				extras++
+			}
+			if len(k) > maxExtraKey+len(envelopePrefix)+3 || (!documented[k] && len(v) > maxExtraValue+3) {
+				t.Fatalf("kept an unbounded extra %q=%q", k, v)
+			}
+		}
+		if extras > maxExtras {
+			t.Fatalf("kept %d extras, want at most %d", extras, maxExtras)
 		}
 		if rec.Amount.Sign() < 0 {
 			t.Fatalf("accepted a negative amount %s", rec.Amount)
@@ -72,13 +82,35 @@ func FuzzParseCallback(f *testing.F) {
 		if len(body) > MaxCallbackSize {
 			t.Fatalf("accepted %d bytes", len(body))
 		}
-		if _, err := uuid.Parse(h.ID); err != nil || h.Reference == "" {
+		if idProblem(h.ID) != "" || h.Reference == "" {
 			t.Fatalf("accepted hint %+v", h)
 		}
 		switch h.Status {
 		case providers.StatusPending, providers.StatusPaid, providers.StatusFailed, providers.StatusUnknown:
 		default:
 			t.Fatalf("hint status %s", h.Status)
+		}
+	})
+}
+
+// FuzzParseValidationError feeds the reader of Laravel validation answers
+// arbitrary bytes: it must never panic, and it quotes a bounded number of
+// fields.
+func FuzzParseValidationError(f *testing.F) {
+	for _, s := range []string{
+		`{"message":"The given data was invalid.","errors":{"amount":["The amount must be at least 10000."]}}`,
+		`{"message":"x","errors":{"reference":"taken","a":[1,"b"]}}`,
+		`{"message":"x","errors":[]}`, `{"message":1}`, ``, `[`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		v, err := parseValidationError(body)
+		if err != nil {
+			return
+		}
+		if len(v.Fields) > maxValidationFields {
+			t.Fatalf("quoted %d fields", len(v.Fields))
 		}
 	})
 }

@@ -105,6 +105,11 @@ func (c *Client) interpretCreate(p providers.Payout, rep reply) (providers.Resul
 	}
 	env, err := parseEnvelope(rep.body)
 	if err != nil {
+		if rep.status == http.StatusBadRequest || rep.status == http.StatusUnprocessableEntity {
+			if v, verr := parseValidationError(rep.body); verr == nil {
+				return c.rejected(p, rep.status, v)
+			}
+		}
 		return unknown(fmt.Sprintf("cronos's answer (HTTP %d) could not be read: %v", rep.status, err))
 	}
 	code := env.Code
@@ -124,6 +129,7 @@ func (c *Client) interpretCreate(p providers.Payout, rep reply) (providers.Resul
 			res.Reason = "cronos's answer does not match the request"
 			return res, err
 		}
+		keepEnvelopeExtras(&rec, env)
 		return c.result(p.Address, rec), nil
 	case code == http.StatusConflict:
 		return unknown(fmt.Sprintf("cronos rejected reference %s as a duplicate (HTTP %d: %s)", p.Key, code, msg))
@@ -141,6 +147,23 @@ func (c *Client) interpretCreate(p providers.Payout, rep reply) (providers.Resul
 			c.name, code, c.scrub(msg), c.name, providers.ErrStop)
 	}
 	return unknown(fmt.Sprintf("cronos answered HTTP %d, responseCode %d (%s), whose meaning is not documented", rep.status, code, msg))
+}
+
+// rejected reads a validation answer (Laravel's {"message", "errors"}) to
+// POST /disburse: the request broke a rule, so nothing was created and the
+// attempt failed, unless a field or message speaks of the reference, which
+// may mean a disbursement with it exists (see mentionsDuplicate).
+func (c *Client) rejected(p providers.Payout, status int, v validationError) (providers.Result, error) {
+	res := providers.Result{Address: p.Address}
+	text := clip(v.text())
+	if mentionsDuplicate(text) {
+		res.Status = providers.StatusUnknown
+		res.Reason = fmt.Sprintf("cronos rejected the request with a message about its reference (HTTP %d: %s); the disbursement may exist: payctl will look it up by reference %s and never re-sends it", status, text, p.Key)
+		return res, nil
+	}
+	res.Status = providers.StatusFailed
+	res.Reason = fmt.Sprintf("cronos rejected the request as invalid (HTTP %d: %s); nothing was paid: correct the payout in the manifest, then apply again", status, text)
+	return res, nil
 }
 
 // mentionsDuplicate reports whether a rejection may be about the reference

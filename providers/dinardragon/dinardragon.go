@@ -20,6 +20,12 @@
 //     was in such an execute.
 //   - Check calls POST /status by payment_id (falling back to uniqueid).
 //
+// payment_id and uniqueid are documented only as strings (the examples are
+// 16 lower-case hex characters): any non-empty printable text up to 128
+// bytes is accepted, so an unusual spelling from an irreversible execute
+// never turns a made payment into an unknown one. Accounts and amounts in
+// the answer are matched strictly against the request.
+//
 // The charge is per provider payout, not per payout: each Result of an
 // execute has Fee nil and carries the charge in Answer["charge_in_usd"]
 // (as returned) and Answer[providers.AnswerGroupFee] (for the engine),
@@ -121,6 +127,12 @@ var Type = providers.Type{
 
 // Client talks to one configured Dinar Dragon account. It is safe for
 // concurrent use.
+//
+// It implements neither providers.BalanceReader nor
+// providers.AccountVerifier: Dinar Dragon publishes no balance endpoint
+// and no account inquiry (its pages document /get-authcode, /execute and
+// /status only). The charge of a payout is known from its quote; whether
+// the dashboard balance covers it is only learnt from the execute.
 type Client struct {
 	name     string
 	baseURL  string

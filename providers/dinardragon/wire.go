@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
@@ -29,11 +30,42 @@ import (
 // it; anything larger is not an answer payctl can trust.
 const maxAnswer = 4 << 20
 
-// Lengths of Dinar Dragon's identifiers, as in every documented example.
-const (
-	authcodeLen = 32
-	idLen       = 16
-)
+// authcodeLen is the length of an authcode in every documented example.
+// The authcode stays strictly checked: it is written into the execute body
+// payctl journals, and refusing an unusual one only fails a quote, which
+// moves no money.
+const authcodeLen = 32
+
+// maxIDLen bounds payment_id and uniqueid. The page documents both only as
+// strings (its examples happen to be 16 lower-case hex characters), and
+// they arrive in the answer to an irreversible execute: refusing an
+// unusual spelling would turn a made payment into an unknown one. So any
+// non-empty printable text is accepted, up to a length no identifier
+// needs; the bound and the character rule exist because ids are journaled,
+// shown to people and sent back in /status (no control characters, which
+// could forge terminal or log output; no surrounding spaces, which would
+// make two ids look alike).
+const maxIDLen = 128
+
+// idProblem says what makes s unusable as a payment_id or uniqueid, or "".
+func idProblem(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case len(s) > maxIDLen:
+		return fmt.Sprintf("is longer than %d bytes", maxIDLen)
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.TrimSpace(s) != s:
+		return "has surrounding spaces"
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return "has a control or invisible character"
+		}
+	}
+	return ""
+}
 
 // isLowerHex reports whether s is exactly n lower-case hex digits.
 func isLowerHex(s string, n int) bool {
@@ -104,9 +136,14 @@ func executeBody(authcode string) string {
 }
 
 // statusBody asks for one payout (field "payment_id") or one payment
-// (field "uniqueid"). Callers pass validated hex identifiers.
+// (field "uniqueid"). The id is written as a JSON string: ids are any
+// printable text (see idProblem), so quotes and backslashes are escaped.
 func statusBody(field, id string) []byte {
-	return []byte(`{"` + field + `":"` + id + `"}`)
+	var b bytes.Buffer
+	b.WriteString(`{"` + field + `":`)
+	writeString(&b, id)
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // writeString writes s as a JSON string. HTML characters are left as they
@@ -349,24 +386,28 @@ type executeAnswer struct {
 
 // parseExecuteAnswer parses a successful execute answer. Everything payctl
 // relies on is required and checked (payment_id, charge_in_usd, and per
-// account accNo, amount and uniqueid); the descriptive fields are recorded
-// as returned and may be absent. Unknown fields are ignored: a field Dinar
+// account accNo, amount and uniqueid; the ids as printable text, see
+// idProblem); the descriptive fields are recorded as returned and may be
+// absent. Unknown fields are ignored: a field Dinar
 // Dragon adds one day must not turn a made payment into an unknown one.
 func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 	var w struct {
 		Code      json.RawMessage `json:"code"`
 		PaymentID *string         `json:"payment_id"`
 		Charge    json.RawMessage `json:"charge_in_usd"`
-		Message   *string         `json:"message"`
-		Accounts  *[]struct {
+		// The message and the descriptive fields decide nothing: any JSON
+		// value is read (a number where the page shows text must not make
+		// an irreversible payment unknown) and recorded as text.
+		Message  json.RawMessage `json:"message"`
+		Accounts *[]struct {
 			AccNo         json.RawMessage `json:"accNo"`
 			Amount        json.RawMessage `json:"amount"`
-			Bank          *string         `json:"bank"`
-			Country       *string         `json:"country"`
-			RecipientName *string         `json:"recipientname"`
-			Date          *string         `json:"date"`
-			Time          *string         `json:"time"`
-			Email         *string         `json:"email"`
+			Bank          json.RawMessage `json:"bank"`
+			Country       json.RawMessage `json:"country"`
+			RecipientName json.RawMessage `json:"recipientname"`
+			Date          json.RawMessage `json:"date"`
+			Time          json.RawMessage `json:"time"`
+			Email         json.RawMessage `json:"email"`
 			UniqueID      *string         `json:"uniqueid"`
 		} `json:"accounts"`
 	}
@@ -384,8 +425,8 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 	if w.PaymentID == nil {
 		return executeAnswer{}, errors.New("payment_id is missing")
 	}
-	if !isLowerHex(*w.PaymentID, idLen) {
-		return executeAnswer{}, fmt.Errorf("payment_id %q is not %d lower-case hex digits", clip(*w.PaymentID), idLen)
+	if p := idProblem(*w.PaymentID); p != "" {
+		return executeAnswer{}, fmt.Errorf("payment_id %q %s", clip(*w.PaymentID), p)
 	}
 	a.PaymentID = *w.PaymentID
 	if a.Charge, a.ChargeText, err = amountNumber(w.Charge, "charge_in_usd"); err != nil {
@@ -409,8 +450,8 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 		if wa.UniqueID == nil {
 			return executeAnswer{}, fmt.Errorf("%s.uniqueid is missing", at)
 		}
-		if !isLowerHex(*wa.UniqueID, idLen) {
-			return executeAnswer{}, fmt.Errorf("%s.uniqueid %q is not %d lower-case hex digits", at, clip(*wa.UniqueID), idLen)
+		if p := idProblem(*wa.UniqueID); p != "" {
+			return executeAnswer{}, fmt.Errorf("%s.uniqueid %q %s", at, clip(*wa.UniqueID), p)
 		}
 		if seen[*wa.UniqueID] {
 			return executeAnswer{}, fmt.Errorf("%s.uniqueid %s appears twice", at, *wa.UniqueID)
@@ -418,17 +459,35 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 		seen[*wa.UniqueID] = true
 		aa.UniqueID = *wa.UniqueID
 		aa.Fields = map[string]string{}
-		for k, v := range map[string]*string{
+		for k, v := range map[string]json.RawMessage{
 			"bank": wa.Bank, "country": wa.Country, "recipientname": wa.RecipientName,
 			"date": wa.Date, "time": wa.Time, "email": wa.Email,
 		} {
-			if v != nil {
-				aa.Fields[k] = *v
+			if text, ok := descriptive(v); ok {
+				aa.Fields[k] = text
 			}
 		}
 		a.Accounts = append(a.Accounts, aa)
 	}
 	return a, nil
+}
+
+// maxDescriptive bounds a descriptive field kept from an answer that is
+// not text (text is kept as returned).
+const maxDescriptive = 200
+
+// descriptive reads a field that decides nothing: a string as it is, null
+// or absent as nothing, anything else as its JSON text, clipped.
+func descriptive(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, true
+	}
+	return providers.Clip(string(raw), maxDescriptive), true
 }
 
 // paymentStatus is one payment of a status answer.
@@ -465,8 +524,11 @@ func parseStatusAnswer(body []byte) ([]paymentStatus, error) {
 	seen := map[string]bool{}
 	for i, p := range *w.Payments {
 		at := fmt.Sprintf("payments[%d]", i)
-		if p.UniqueID == nil || !isLowerHex(*p.UniqueID, idLen) {
-			return nil, fmt.Errorf("%s.uniqueid is missing or not %d lower-case hex digits", at, idLen)
+		if p.UniqueID == nil {
+			return nil, fmt.Errorf("%s.uniqueid is missing", at)
+		}
+		if prob := idProblem(*p.UniqueID); prob != "" {
+			return nil, fmt.Errorf("%s.uniqueid %q %s", at, clip(*p.UniqueID), prob)
 		}
 		if seen[*p.UniqueID] {
 			return nil, fmt.Errorf("%s.uniqueid %s appears twice", at, *p.UniqueID)

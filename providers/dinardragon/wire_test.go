@@ -87,10 +87,15 @@ func TestParseExecuteAnswer(t *testing.T) {
 		{name: "accNo string", body: executeJSON(acc(`"123"`, "50", hexA)), wantErr: "accNo is \"123\", not a JSON number"},
 		{name: "amount missing", body: executeJSON(`{"accNo":1,"uniqueid":"` + hexA + `"}`), wantErr: "accounts[0].amount is missing"},
 		{name: "uniqueid missing", body: executeJSON(`{"accNo":1,"amount":1}`), wantErr: "accounts[0].uniqueid is missing"},
-		{name: "uniqueid bad", body: executeJSON(acc("1", "1", "xyz")), wantErr: "lower-case hex"},
+		{name: "uniqueid not hex", body: executeJSON(acc("1", "1", "xyz")), wantAcc: []string{"1=1"}},
+		{name: "uniqueid upper case, 20 characters", body: executeJSON(acc("1", "1", "DF9A31EA528A3977AB12")), wantAcc: []string{"1=1"}},
+		{name: "uniqueid empty", body: executeJSON(acc("1", "1", "")), wantErr: "is empty"},
+		{name: "uniqueid with a control character", body: executeJSON(acc("1", "1", `ab\u001bcd`)), wantErr: "control"},
+		{name: "uniqueid too long", body: executeJSON(acc("1", "1", strings.Repeat("a", 129))), wantErr: "longer than 128"},
+		{name: "uniqueid with surrounding spaces", body: executeJSON(acc("1", "1", " ab")), wantErr: "surrounding spaces"},
 		{name: "uniqueid twice", body: executeJSON(acc("1", "1", hexA) + "," + acc("2", "1", hexA)), wantErr: "appears twice"},
 		{name: "payment_id missing", body: `{"code":200,"charge_in_usd":1,"accounts":[]}`, wantErr: "payment_id is missing"},
-		{name: "payment_id bad", body: `{"code":200,"payment_id":"P","charge_in_usd":1,"accounts":[]}`, wantErr: "payment_id \"P\""},
+		{name: "payment_id bad", body: `{"code":200,"payment_id":"P\u0007Q","charge_in_usd":1,"accounts":[]}`, wantErr: "has a control"},
 		{name: "accounts missing", body: `{"code":200,"payment_id":"` + pid + `","charge_in_usd":1}`, wantErr: "accounts is missing"},
 		{name: "accounts not an array", body: `{"code":200,"payment_id":"` + pid + `","charge_in_usd":1,"accounts":{}}`, wantErr: "not the expected JSON object"},
 		{name: "failure code", body: `{"code":400,"error":"no"}`, wantErr: "code is 400"},
@@ -272,12 +277,12 @@ func FuzzParseExecuteAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !isLowerHex(a.PaymentID, idLen) || a.Charge.Sign() < 0 {
+		if idProblem(a.PaymentID) != "" || a.Charge.Sign() < 0 {
 			t.Fatalf("accepted %q as %+v", b, a)
 		}
 		seen := map[string]bool{}
 		for _, x := range a.Accounts {
-			if !isLowerHex(x.UniqueID, idLen) || seen[x.UniqueID] || x.Amount.Sign() < 0 || x.Acc == "" {
+			if idProblem(x.UniqueID) != "" || seen[x.UniqueID] || x.Amount.Sign() < 0 || x.Acc == "" {
 				t.Fatalf("accepted account %+v in %q", x, b)
 			}
 			seen[x.UniqueID] = true
@@ -301,7 +306,7 @@ func FuzzParseStatusAnswer(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, p := range ps {
-			if !isLowerHex(p.UniqueID, idLen) || seen[p.UniqueID] || p.Status == "" {
+			if idProblem(p.UniqueID) != "" || seen[p.UniqueID] || p.Status == "" {
 				t.Fatalf("accepted %+v in %q", p, b)
 			}
 			seen[p.UniqueID] = true

@@ -12,7 +12,10 @@
 //     again pays twice;
 //   - a connection dropped before the provider committed pays nothing and
 //     is not-sent or unknown;
-//   - no credential appears in a request, a result or an error.
+//   - no credential appears in a request, a result or an error;
+//   - a provider that reads its balance (providers.BalanceReader) or asks
+//     who holds an account (providers.AccountVerifier) moves no money
+//     doing so, and a paid payout lowers the available balance.
 //
 // Single providers pay through Prepare and Send; Batch providers through
 // Quote and Execute.
@@ -72,6 +75,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		{"drop-after-commit", func(s *session) { testLostAnswer(s, "drop-after-commit") }},
 		{"delay-after-commit", func(s *session) { testLostAnswer(s, "delay-after-commit") }},
 		{"drop-before-commit", testDropBeforeCommit},
+		{"balance and account inquiry move no money", testReadOnly},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -361,5 +365,50 @@ func testDropBeforeCommit(s *session) {
 	as[0].IDs = nil
 	if got := s.check(as)[0]; got.Status != providers.StatusNotFound && got.Status != providers.StatusUnknown {
 		s.t.Errorf("check after drop-before-commit: got %s (%s), want not-found or unknown", got.Status, got.Reason)
+	}
+}
+
+func testReadOnly(s *session) {
+	br, isBalance := s.h.Provider.(providers.BalanceReader)
+	av, isVerifier := s.h.Provider.(providers.AccountVerifier)
+	if !isBalance && !isVerifier {
+		s.t.Skipf("provider type %s reads no balance and verifies no account", s.h.Provider.Type())
+	}
+	ps := payouts(s.h, 0, 2)
+	var before providers.Balance
+	if isBalance {
+		b, err := br.Balance(s.ctx)
+		s.recordErr(err)
+		if err != nil {
+			s.t.Fatalf("balance: %v", err)
+		}
+		s.record(b.Available.String())
+		before = b
+	}
+	if isVerifier {
+		for _, p := range ps {
+			h, err := av.VerifyAccount(s.ctx, p.Recipient)
+			s.recordErr(err)
+			s.record(h.Name, h.Status)
+			if err != nil {
+				s.t.Errorf("%s: verify account: %v", p.Address, err)
+			}
+		}
+	}
+	s.wantPaidCount(ps, 0)
+	if !isBalance {
+		return
+	}
+	if _, _, err := s.pay(ps[:1]); err != nil {
+		s.t.Fatalf("pay: %v", err)
+	}
+	s.h.Advance(s.h.Settle)
+	after, err := br.Balance(s.ctx)
+	s.recordErr(err)
+	if err != nil {
+		s.t.Fatalf("balance after paying: %v", err)
+	}
+	if after.Available.Cmp(before.Available.Sub(ps[0].Amount)) > 0 {
+		s.t.Errorf("available balance went from %s to %s after paying %s, want it lower by at least the amount", before.Available, after.Available, ps[0].Amount)
 	}
 }

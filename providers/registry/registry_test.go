@@ -71,9 +71,29 @@ func TestEmulators(t *testing.T) {
 			default:
 				t.Fatalf("%T is neither Single nor Batch", p)
 			}
+			// The read-only endpoints are served where the payouts are.
+			br, isBalance := p.(providers.BalanceReader)
+			av, isVerifier := p.(providers.AccountVerifier)
+			if want := readOnly[name]; isBalance != want || isVerifier != want {
+				t.Errorf("balance reader %v, account verifier %v; want %v for both", isBalance, isVerifier, want)
+			}
+			if isBalance {
+				if _, err := br.Balance(t.Context()); err != nil {
+					t.Errorf("balance: %v", err)
+				}
+			}
+			if isVerifier {
+				if _, err := av.VerifyAccount(t.Context(), ps[0].Recipient); err != nil {
+					t.Errorf("verify account: %v", err)
+				}
+			}
 		})
 	}
 }
+
+// readOnly are the types that publish a balance and an account inquiry.
+// Dinar Dragon publishes neither.
+var readOnly = map[string]bool{"cronos": true}
 
 // payouts returns n payouts valid under every type's rules.
 func payouts(t *testing.T, typ *providers.Type, n int) []providers.Payout {

@@ -4,9 +4,13 @@
 // their base URL):
 //
 //	POST /disburse          create a disbursement (signed body)
+//	POST /account-inquiry   the bank's name for an account (signed body); moves no money
 //	GET  /check/{id}        one disbursement; ?resendCallback=true re-sends its callback
 //	GET  /transactions      one page of disbursements: page, status, date, type
 //	GET  /balance           active, pending and total balance
+//
+// (Cronos serves them under /api; the client's base URL carries the
+// prefix, so the emulator serves them at the root of its base URL.)
 //
 // Faithful where the docs speak, and explicit where they are silent:
 //
@@ -17,12 +21,28 @@
 //     (package phpjson) before the HMAC, so a client that signs Go's
 //     encoding/json output fails on any "/" or non-ASCII text. Failures are
 //     401 envelopes.
+//   - Answers are written as PHP's json_encode writes them (package
+//     phpjson): "/" as "\/", non-ASCII text as \uXXXX escapes, fields in
+//     the published page's order.
 //   - Disbursements get a UUID id (from a generator seeded with
-//     EmulatorOptions.Seed), fee 3000 and a totalAmount that depends on
-//     Config.FeePayer: "merchant" (default, the merchant's balance pays
-//     amount + fee, as in the docs' example) or "customer" (the recipient
-//     receives amount - fee, as in recorded sandbox answers). Dates are
-//     RFC 3339 in +07:00.
+//     EmulatorOptions.Seed) and fee 3000. feePayer and totalAmount follow
+//     the two readings the sources give: by default the published
+//     example's, feePayer "customer" with totalAmount = amount + fee
+//     (Config.FeePayer, Config.Total = "added"); recorded sandbox answers
+//     give totalAmount = amount - fee (Config.Total = "deducted"). The
+//     feePayer answered and the total are set apart so that tests can pair
+//     them either way. Dates are RFC 3339 in +07:00.
+//   - The emulated bank knows the holders' names in Config.BankNames
+//     (account number -> name). A known name is answered as
+//     disbursement.recipientName from creation on (pending included, as in
+//     the published example) and as accountName by /account-inquiry; for
+//     any other account both are null, so that a rehearsal on the emulator
+//     never reports a name the manifest's author did not choose. (The
+//     request carries no name, so the emulator cannot know the manifest's.)
+//   - /account-inquiry takes {bankCode, accountNumber, reference,
+//     additionalInfo: {callback}}, validated and signed like /disburse,
+//     and answers status "pending" with accountName (the only shape public
+//     integrations show). Inquiries are counted, not kept in the ledger.
 //   - A duplicate reference is rejected with a 409 envelope. (What Cronos
 //     does is not documented; the client treats the answer as unknown.)
 //   - A new disbursement is pending. Config.SettleDelay after its creation
@@ -41,7 +61,22 @@
 //     from every endpoint (they stay in Ledger).
 //   - /balance starts at Config.Balance; pending disbursements are held in
 //     pending, successful ones are taken from active, failed ones are
-//     returned. There is no insufficient-balance rejection (undocumented).
+//     returned. What a disbursement takes is amount + fee when the merchant
+//     bears the fee (Config.Total "added") and amount when the recipient
+//     does ("deducted": the recipient receives amount - fee). There is no
+//     insufficient-balance rejection (undocumented): a short balance shows
+//     only in /balance.
+//
+// Settings. EmulatorOptions.Faults also carries settings, "name=value",
+// applied over the Config (so the sandbox and scripts can set them):
+//
+//	fee-payer=customer|merchant  the feePayer answered (Config.FeePayer)
+//	total=added|deducted         totalAmount = amount + fee (the published
+//	                             example) or amount - fee (sandbox answers)
+//	balance=N                    the starting active balance, whole IDR, N >= 0
+//	bank-name=ACCOUNT:NAME       the bank's holder name for account ACCOUNT
+//	                             (digits); repeat it for more accounts. NAME
+//	                             is the rest of the value, spaces included
 //
 // Faults are injected per test with InjectNext or by name in
 // EmulatorOptions.Faults ("name" for once, "name=N" for N times; see the
@@ -114,7 +149,13 @@ var AllFaults = []Fault{
 
 // Config holds the emulator's settings the docs leave open.
 type Config struct {
-	FeePayer    string        // "merchant" (default) or "customer"
+	// FeePayer is the feePayer answered: "customer" (default, as in the
+	// published example) or "merchant".
+	FeePayer string
+	// Total is how totalAmount is computed: "added" (default, amount +
+	// fee, as in the published example) or "deducted" (amount - fee, as in
+	// recorded sandbox answers).
+	Total       string
 	Fee         int64         // per disbursement; default 3000
 	SettleDelay time.Duration // pending -> final; default 30s
 	FailSuffix  string        // accounts ending in it fail; default "0000"
@@ -125,14 +166,21 @@ type Config struct {
 	// FaultDelay is the longest delay-after-commit holds an answer when
 	// the client does not give up first; default 2 minutes.
 	FaultDelay time.Duration
-	Balance    int64 // starting balance; default 1,000,000,000 IDR
+	// Balance is the starting active balance; nil means 1,000,000,000 IDR.
+	Balance *int64
+	// BankNames are the account holders' names the emulated bank knows,
+	// by account number.
+	BankNames map[string]string
 	// CallbackClient sends callbacks; default a client with a 10s timeout.
 	CallbackClient *http.Client
 }
 
 func (c Config) withDefaults() Config {
 	if c.FeePayer == "" {
-		c.FeePayer = "merchant"
+		c.FeePayer = "customer"
+	}
+	if c.Total == "" {
+		c.Total = TotalAdded
 	}
 	if c.Fee == 0 {
 		c.Fee = 3000
@@ -155,8 +203,8 @@ func (c Config) withDefaults() Config {
 	if c.FaultDelay == 0 {
 		c.FaultDelay = 2 * time.Minute
 	}
-	if c.Balance == 0 {
-		c.Balance = 1_000_000_000
+	if c.Balance == nil {
+		c.Balance = new(int64(1_000_000_000))
 	}
 	if c.CallbackClient == nil {
 		c.CallbackClient = &http.Client{Timeout: 10 * time.Second}
@@ -220,9 +268,26 @@ func New(opts providers.EmulatorOptions) (*Emulator, error) {
 // NewWithConfig starts an emulator. It reloads the ledger from
 // opts.LedgerPath when that file exists.
 func NewWithConfig(opts providers.EmulatorOptions, cfg Config) (*Emulator, error) {
+	cfg.BankNames = maps.Clone(cfg.BankNames)
+	var faults []string
+	for _, spec := range opts.Faults {
+		ok, err := applySetting(&cfg, spec)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			faults = append(faults, spec)
+		}
+	}
 	cfg = cfg.withDefaults()
 	if cfg.FeePayer != "merchant" && cfg.FeePayer != "customer" {
 		return nil, fmt.Errorf("cronos emulator: fee payer %q: use merchant or customer", cfg.FeePayer)
+	}
+	if cfg.Total != TotalAdded && cfg.Total != TotalDeducted {
+		return nil, fmt.Errorf("cronos emulator: total %q: use %s or %s", cfg.Total, TotalAdded, TotalDeducted)
+	}
+	if *cfg.Balance < 0 {
+		return nil, fmt.Errorf("cronos emulator: balance %d: use a whole number of IDR, 0 or more", *cfg.Balance)
 	}
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], uint64(opts.Seed))
@@ -245,7 +310,7 @@ func NewWithConfig(opts providers.EmulatorOptions, cfg Config) (*Emulator, error
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	for _, spec := range opts.Faults {
+	for _, spec := range faults {
 		f, n, err := parseFault(spec)
 		if err != nil {
 			return nil, err
@@ -262,6 +327,7 @@ func NewWithConfig(opts providers.EmulatorOptions, cfg Config) (*Emulator, error
 	}
 	e.mux = http.NewServeMux()
 	e.mux.HandleFunc("POST /disburse", e.handleDisburse)
+	e.mux.HandleFunc("POST /account-inquiry", e.handleInquiry)
 	e.mux.HandleFunc("GET /check/{id}", e.handleCheck)
 	e.mux.HandleFunc("GET /transactions", e.handleTransactions)
 	e.mux.HandleFunc("GET /balance", e.handleBalance)
@@ -271,6 +337,64 @@ func NewWithConfig(opts providers.EmulatorOptions, cfg Config) (*Emulator, error
 	})
 	e.out.start(cfg.CallbackClient, e.log)
 	return e, nil
+}
+
+// The readings of totalAmount (Config.Total).
+const (
+	TotalAdded    = "added"    // amount + fee: the published example
+	TotalDeducted = "deducted" // amount - fee: recorded sandbox answers
+)
+
+// The settings EmulatorOptions.Faults may carry, as "name=value".
+const (
+	SettingFeePayer = "fee-payer" // customer or merchant
+	SettingTotal    = "total"     // added or deducted
+	SettingBalance  = "balance"   // the starting active balance, whole IDR
+	SettingBankName = "bank-name" // ACCOUNT:NAME
+)
+
+// Settings lists the setting names, in documentation order.
+var Settings = []string{SettingFeePayer, SettingTotal, SettingBalance, SettingBankName}
+
+// applySetting applies spec to cfg when it names a setting, and reports
+// whether it did. A setting's value is text (ParseFaultSpec reads only
+// counts), so settings are read here, before faults.
+func applySetting(cfg *Config, spec string) (bool, error) {
+	name, value, ok := strings.Cut(strings.TrimSpace(spec), "=")
+	if !ok || !slices.Contains(Settings, name) {
+		return false, nil
+	}
+	bad := func(format string, args ...any) (bool, error) {
+		return true, fmt.Errorf("cronos emulator: setting %q: "+format, append([]any{spec}, args...)...)
+	}
+	switch name {
+	case SettingFeePayer:
+		if value != "customer" && value != "merchant" {
+			return bad("write fee-payer=customer or fee-payer=merchant")
+		}
+		cfg.FeePayer = value
+	case SettingTotal:
+		if value != TotalAdded && value != TotalDeducted {
+			return bad("write total=%s (amount + fee) or total=%s (amount - fee)", TotalAdded, TotalDeducted)
+		}
+		cfg.Total = value
+	case SettingBalance:
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return bad("write balance=N with N a whole number of IDR, 0 or more, e.g. balance=1000000")
+		}
+		cfg.Balance = &n
+	case SettingBankName:
+		account, holder, ok := strings.Cut(value, ":")
+		if !ok || account == "" || strings.Trim(account, "0123456789") != "" || strings.TrimSpace(holder) == "" {
+			return bad("write bank-name=ACCOUNT:NAME, e.g. bank-name=0821837182312831:Mr. Gentur")
+		}
+		if cfg.BankNames == nil {
+			cfg.BankNames = map[string]string{}
+		}
+		cfg.BankNames[account] = holder
+	}
+	return true, nil
 }
 
 // parseFault reads "name" or "name=N" (providers.ParseFaultSpec); the
@@ -288,7 +412,7 @@ func parseFault(spec string) (Fault, int, error) {
 		for i, f := range AllFaults {
 			names[i] = string(f)
 		}
-		return "", 0, fmt.Errorf("cronos emulator: unknown fault %q: use one of %s", name, strings.Join(names, ", "))
+		return "", 0, fmt.Errorf("cronos emulator: unknown fault %q: use one of %s, or a setting (%s=...)", name, strings.Join(names, ", "), strings.Join(Settings, "=..., "))
 	}
 	return Fault(name), n, nil
 }
@@ -539,6 +663,77 @@ func (e *Emulator) handleDisburse(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, answer)
 }
 
+// handleInquiry answers POST /account-inquiry: the bank's name for an
+// account, from Config.BankNames (null for an account the emulated bank
+// does not know), with status "pending". It moves no money and keeps
+// nothing but the request count.
+func (e *Emulator) handleInquiry(w http.ResponseWriter, r *http.Request) {
+	e.count("POST /account-inquiry")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeEnvelope(w, http.StatusRequestEntityTooLarge, "request body too large", nil)
+		return
+	}
+	v, err := phpjson.Decode(body)
+	if err != nil {
+		if e.authorized(w, r, body) {
+			writeEnvelope(w, http.StatusBadRequest, "invalid JSON body: "+err.Error(), nil)
+		}
+		return
+	}
+	signed, err := phpjson.Encode(v)
+	if err != nil {
+		signed = nil
+	}
+	if !e.authorized(w, r, signed) {
+		return
+	}
+	obj, _ := v.(phpjson.Object)
+	str := func(o phpjson.Object, key string) (string, bool) {
+		v, ok := o.Lookup(key)
+		s, isStr := v.(phpjson.String)
+		return string(s), ok && isStr && s != ""
+	}
+	bank, ok := str(obj, "bankCode")
+	if !ok || !validBankCode(bank) {
+		writeEnvelope(w, http.StatusBadRequest, "the bankCode field is required and must be a bank code or e-wallet channel", nil)
+		return
+	}
+	account, ok := str(obj, "accountNumber")
+	if !ok || strings.Trim(account, "0123456789") != "" {
+		writeEnvelope(w, http.StatusBadRequest, "the accountNumber field is required and must be digits", nil)
+		return
+	}
+	ref, ok := str(obj, "reference")
+	if !ok || len(ref) > 100 {
+		writeEnvelope(w, http.StatusBadRequest, "the reference field is required and must be a string of at most 100 characters", nil)
+		return
+	}
+	info, _ := obj.Lookup("additionalInfo")
+	infoObj, _ := info.(phpjson.Object)
+	callback, ok := str(infoObj, "callback")
+	if !ok {
+		writeEnvelope(w, http.StatusBadRequest, "the additionalInfo.callback field is required", nil)
+		return
+	}
+	var name phpjson.Value = phpjson.Null{}
+	if n, ok := e.cfg.BankNames[account]; ok {
+		name = phpjson.String(n)
+	}
+	// The id is derived from the reference, so inquiries leave the ids of
+	// later disbursements as the seed gives them.
+	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("cronos-emulator-inquiry:"+ref)).String()
+	writeEnvelope(w, http.StatusOK, "success", phpjson.Object{
+		{Key: "id", Value: phpjson.String(id)},
+		{Key: "merchantRef", Value: phpjson.String(ref)},
+		{Key: "status", Value: phpjson.String("pending")},
+		{Key: "bankCode", Value: phpjson.String(bank)},
+		{Key: "accountNumber", Value: phpjson.String(account)},
+		{Key: "accountName", Value: name},
+		{Key: "additionalInfo", Value: phpjson.Object{{Key: "callback", Value: phpjson.String(callback)}}},
+	})
+}
+
 // parseCreate checks a create body the way the API's validation would; the
 // message is empty when the body is valid.
 func parseCreate(obj phpjson.Object) (Disbursement, string) {
@@ -592,11 +787,12 @@ func (e *Emulator) commitLocked(req Disbursement) *Disbursement {
 	d.Status = "pending"
 	d.Fee = e.cfg.Fee
 	d.FeePayer = e.cfg.FeePayer
-	if d.FeePayer == "merchant" {
+	if e.cfg.Total == TotalAdded {
 		d.TotalAmount = d.Amount + d.Fee
 	} else {
 		d.TotalAmount = d.Amount - d.Fee
 	}
+	d.RecipientName = e.cfg.BankNames[d.RecipientAccount]
 	d.Created = now
 	d.Expires = now.Add(e.cfg.ExpiresIn)
 	p := &d
@@ -660,7 +856,6 @@ func (e *Emulator) progressLocked() {
 			// scan, which runs over the whole ledger on each request.
 			paid := due
 			d.Paid, d.Settled = &paid, &paid
-			d.RecipientName = "EMULATED RECIPIENT " + last4(d.RecipientAccount)
 		}
 		e.notifyLocked(d)
 		// Not waited for: settling is a function of the creation, so a
@@ -673,13 +868,6 @@ func (e *Emulator) progressLocked() {
 
 // never is later than any due date.
 var never = time.Unix(1<<62, 0)
-
-func last4(s string) string {
-	if len(s) > 4 {
-		return s[len(s)-4:]
-	}
-	return s
-}
 
 // visibleLocked reports whether d is still within Cronos's retention.
 func (e *Emulator) visibleLocked(d *Disbursement) bool {
@@ -781,7 +969,7 @@ func (e *Emulator) handleTransactions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.SliceStable(match, func(i, j int) bool { return match[i].Created.Before(match[j].Created) })
-	items := []any{}
+	items := phpjson.List{}
 	for i := (page - 1) * e.cfg.PageSize; i < len(match) && i < page*e.cfg.PageSize; i++ {
 		items = append(items, wireRecord(match[i]))
 	}
@@ -796,12 +984,11 @@ func (e *Emulator) handleBalance(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.progressLocked()
-	active, pending := e.cfg.Balance, int64(0)
+	active, pending := *e.cfg.Balance, int64(0)
 	for _, d := range e.ledger {
-		charge := d.Amount
-		if d.FeePayer == "merchant" {
-			charge = d.TotalAmount
-		}
+		// amount + fee when the merchant bears the fee (totalAmount added),
+		// amount when the recipient does (totalAmount deducted).
+		charge := max(d.Amount, d.TotalAmount)
 		switch d.Status {
 		case "pending":
 			active -= charge
@@ -810,68 +997,67 @@ func (e *Emulator) handleBalance(w http.ResponseWriter, r *http.Request) {
 			active -= charge
 		}
 	}
-	writeEnvelope(w, http.StatusOK, "success", map[string]int64{"active": active, "pending": pending, "total": active + pending})
+	writeEnvelope(w, http.StatusOK, "success", phpjson.Object{
+		{Key: "active", Value: phpjson.Int(active)},
+		{Key: "pending", Value: phpjson.Int(pending)},
+		{Key: "total", Value: phpjson.Int(active + pending)},
+	})
 }
 
-// recordJSON is a disbursement as the API answers it.
-type recordJSON struct {
-	ID             string  `json:"id"`
-	MerchantRef    string  `json:"merchantRef"`
-	Status         string  `json:"status"`
-	FeePayer       string  `json:"feePayer"`
-	Amount         int64   `json:"amount"`
-	Fee            int64   `json:"fee"`
-	TotalAmount    int64   `json:"totalAmount"`
-	ExpiredDate    string  `json:"expiredDate"`
-	PaidDate       *string `json:"paidDate"`
-	SettleDate     *string `json:"settleDate"`
-	AdditionalInfo struct {
-		Callback string `json:"callback"`
-	} `json:"additionalInfo"`
-	Disbursement struct {
-		BankCode         string  `json:"bankCode"`
-		RecipientAccount string  `json:"recipientAccount"`
-		RecipientName    *string `json:"recipientName"`
-	} `json:"disbursement"`
-}
-
-func wireRecord(d *Disbursement) recordJSON {
-	date := func(t *time.Time) *string {
+// wireRecord is a disbursement as the API answers it, fields in the
+// published page's order (paidDate and settleDate, which real answers
+// carry, after expiredDate; null until paid).
+func wireRecord(d *Disbursement) phpjson.Object {
+	date := func(t *time.Time) phpjson.Value {
 		if t == nil {
-			return nil
+			return phpjson.Null{}
 		}
-		s := t.In(wire.Zone).Format(time.RFC3339)
-		return &s
+		return phpjson.String(t.In(wire.Zone).Format(time.RFC3339))
 	}
-	r := recordJSON{
-		ID: d.ID, MerchantRef: d.MerchantRef, Status: d.Status, FeePayer: d.FeePayer,
-		Amount: d.Amount, Fee: d.Fee, TotalAmount: d.TotalAmount,
-		ExpiredDate: *date(&d.Expires), PaidDate: date(d.Paid), SettleDate: date(d.Settled),
-	}
-	r.AdditionalInfo.Callback = d.Callback
-	r.Disbursement.BankCode = d.BankCode
-	r.Disbursement.RecipientAccount = d.RecipientAccount
+	var name phpjson.Value = phpjson.Null{}
 	if d.RecipientName != "" {
-		r.Disbursement.RecipientName = &d.RecipientName
+		name = phpjson.String(d.RecipientName)
 	}
-	return r
+	return phpjson.Object{
+		{Key: "id", Value: phpjson.String(d.ID)},
+		{Key: "merchantRef", Value: phpjson.String(d.MerchantRef)},
+		{Key: "status", Value: phpjson.String(d.Status)},
+		{Key: "feePayer", Value: phpjson.String(d.FeePayer)},
+		{Key: "amount", Value: phpjson.Int(d.Amount)},
+		{Key: "fee", Value: phpjson.Int(d.Fee)},
+		{Key: "totalAmount", Value: phpjson.Int(d.TotalAmount)},
+		{Key: "expiredDate", Value: date(&d.Expires)},
+		{Key: "paidDate", Value: date(d.Paid)},
+		{Key: "settleDate", Value: date(d.Settled)},
+		{Key: "additionalInfo", Value: phpjson.Object{{Key: "callback", Value: phpjson.String(d.Callback)}}},
+		{Key: "disbursement", Value: phpjson.Object{
+			{Key: "bankCode", Value: phpjson.String(d.BankCode)},
+			{Key: "recipientAccount", Value: phpjson.String(d.RecipientAccount)},
+			{Key: "recipientName", Value: name},
+		}},
+	}
 }
 
-type envelopeJSON struct {
-	Code    int    `json:"responseCode"`
-	Message string `json:"responseMessage"`
-	Data    any    `json:"responseData,omitempty"`
-}
-
-func envelopeBytes(code int, msg string, data any) []byte {
-	b, err := json.Marshal(envelopeJSON{Code: code, Message: msg, Data: data})
+// envelopeBytes is an answer as PHP's json_encode writes it; data nil
+// leaves responseData out.
+func envelopeBytes(code int, msg string, data phpjson.Value) []byte {
+	env := phpjson.Object{
+		{Key: "responseCode", Value: phpjson.Int(code)},
+		{Key: "responseMessage", Value: phpjson.String(msg)},
+	}
+	if data != nil {
+		env = append(env, phpjson.Member{Key: "responseData", Value: data})
+	}
+	b, err := phpjson.Encode(env)
 	if err != nil {
-		panic(err) // only plain values are marshalled
+		// Only text that was decoded as valid UTF-8 is answered; this is
+		// what a PHP server answers when json_encode fails.
+		return []byte(`{"responseCode":500,"responseMessage":"internal server error"}`)
 	}
 	return b
 }
 
-func writeEnvelope(w http.ResponseWriter, code int, msg string, data any) {
+func writeEnvelope(w http.ResponseWriter, code int, msg string, data phpjson.Value) {
 	writeRaw(w, code, envelopeBytes(code, msg, data))
 }
 

@@ -268,15 +268,23 @@ func TestDuplicateReference(t *testing.T) {
 
 func TestFees(t *testing.T) {
 	tests := map[string]struct {
+		faults    []string
+		cfg       Config
 		payer     string
 		wantTotal int64
+		charge    int64 // what a paid disbursement takes from the balance
 	}{
-		"merchant pays (docs example)":   {"merchant", 13000},
-		"customer pays (sandbox answer)": {"customer", 7000},
+		"published example (default)":     {payer: "customer", wantTotal: 13000, charge: 13000},
+		"sandbox reading":                 {faults: []string{"total=deducted"}, payer: "customer", wantTotal: 7000, charge: 10000},
+		"merchant, added":                 {faults: []string{"fee-payer=merchant"}, payer: "merchant", wantTotal: 13000, charge: 13000},
+		"merchant, deducted":              {faults: []string{"fee-payer=merchant", "total=deducted"}, payer: "merchant", wantTotal: 7000, charge: 10000},
+		"config, overridden by a setting": {cfg: Config{FeePayer: "merchant", Total: TotalDeducted}, faults: []string{"fee-payer=customer", "total=added"}, payer: "customer", wantTotal: 13000, charge: 13000},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, providers.EmulatorOptions{}, Config{FeePayer: tc.payer})
+			cfg := tc.cfg
+			cfg.SettleDelay = time.Minute
+			f := newFixture(t, providers.EmulatorOptions{Faults: append(tc.faults, "balance=50000")}, cfg)
 			r := f.create(t, "ref-1", "0821837182312831", 10000)
 			var d struct {
 				Fee, Amount, TotalAmount int64
@@ -292,6 +300,12 @@ func TestFees(t *testing.T) {
 			if d.ExpiredDate != "2026-11-04T10:00:00+07:00" {
 				t.Errorf("got expiredDate %s, want a day later in +07:00", d.ExpiredDate)
 			}
+			f.clock.Advance(time.Minute)
+			var b map[string]int64
+			json.Unmarshal(f.get(t, "/balance").Data, &b)
+			if b["active"] != 50000-tc.charge || b["pending"] != 0 || b["total"] != 50000-tc.charge {
+				t.Errorf("after paying: got balance %v, want active %d", b, 50000-tc.charge)
+			}
 		})
 	}
 	if _, err := NewWithConfig(providers.EmulatorOptions{}, Config{FeePayer: "bank"}); err == nil {
@@ -299,12 +313,40 @@ func TestFees(t *testing.T) {
 	}
 }
 
+func TestSettings(t *testing.T) {
+	for _, spec := range []string{"fee-payer=bank", "total=both", "balance=-1", "balance=1e6", "bank-name=0821", "bank-name=08x1:A", "bank-name=0821: ", "fee-payer"} {
+		if _, err := New(providers.EmulatorOptions{Faults: []string{spec}}); err == nil {
+			t.Errorf("%q accepted, want an error", spec)
+		} else if !strings.Contains(err.Error(), "write") && !strings.Contains(err.Error(), "unknown fault") {
+			t.Errorf("%q: got %v, want it to say how to write the setting", spec, err)
+		}
+	}
+	em, err := New(providers.EmulatorOptions{Faults: []string{"bank-name=0821837182312831:Mr. Gentur: Jr", "balance=0", "5xx-after-commit=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	if em.cfg.BankNames["0821837182312831"] != "Mr. Gentur: Jr" || *em.cfg.Balance != 0 || em.pending[Fault5xxAfterCommit] != 2 {
+		t.Errorf("got names %v, balance %d, faults %v", em.cfg.BankNames, *em.cfg.Balance, em.pending)
+	}
+}
+
 func TestProgressAndCallbacks(t *testing.T) {
-	f := newFixture(t, providers.EmulatorOptions{}, Config{SettleDelay: time.Minute})
+	f := newFixture(t, providers.EmulatorOptions{}, Config{SettleDelay: time.Minute, BankNames: map[string]string{"0821837182312831": "Mr. Gentur"}})
 	ok := f.create(t, "ref-ok", "0821837182312831", 10500)
-	f.create(t, "ref-bad", "0821837182310000", 10500)
+	bad := f.create(t, "ref-bad", "0821837182310000", 10500)
 	var created struct{ ID string }
 	json.Unmarshal(ok.Data, &created)
+	// The bank's name is known while pending, as in the published example;
+	// an account the emulated bank does not know has none.
+	for _, want := range []string{`"status":"pending"`, `"recipientName":"Mr. Gentur"`, `"callback":"http:\/\/127.0.0.1:`} {
+		if !strings.Contains(string(ok.Data), want) {
+			t.Errorf("created: got %s, want %s", ok.Data, want)
+		}
+	}
+	if !strings.Contains(string(bad.Data), `"recipientName":null`) {
+		t.Errorf("created for an unknown account: got %s, want a null recipientName", bad.Data)
+	}
 
 	f.clock.Advance(59 * time.Second)
 	if got := f.get(t, "/check/"+created.ID); !strings.Contains(string(got.Data), `"status":"pending"`) {
@@ -312,7 +354,7 @@ func TestProgressAndCallbacks(t *testing.T) {
 	}
 	f.clock.Advance(time.Second)
 	got := f.get(t, "/check/"+created.ID+"?resendCallback=false")
-	for _, want := range []string{`"status":"success"`, `"paidDate":"2026-11-03T10:01:00+07:00"`, `"recipientName":"EMULATED RECIPIENT 2831"`} {
+	for _, want := range []string{`"status":"success"`, `"paidDate":"2026-11-03T10:01:00+07:00"`, `"recipientName":"Mr. Gentur"`} {
 		if !strings.Contains(string(got.Data), want) {
 			t.Errorf("after the delay: got %s, want %s", got.Data, want)
 		}
@@ -402,7 +444,7 @@ func TestTransactions(t *testing.T) {
 }
 
 func TestBalance(t *testing.T) {
-	f := newFixture(t, providers.EmulatorOptions{}, Config{SettleDelay: time.Minute, Balance: 100000})
+	f := newFixture(t, providers.EmulatorOptions{}, Config{SettleDelay: time.Minute, Balance: new(int64(100000))})
 	f.create(t, "ref-ok", "0821837182312831", 10000)
 	f.create(t, "ref-bad", "0821837182310000", 20000)
 	balance := func() map[string]int64 {
@@ -568,5 +610,42 @@ func TestJournalSurvivesKill(t *testing.T) {
 	}
 	if _, err := os.Stat(kpath + ".journal"); !os.IsNotExist(err) {
 		t.Errorf("journal after Close: %v, want none", err)
+	}
+}
+
+func TestAccountInquiry(t *testing.T) {
+	f := newFixture(t, providers.EmulatorOptions{Faults: []string{"bank-name=0821837182312831:Bü Gentur/Jr"}}, Config{})
+	body := func(account string) []byte {
+		return mustEncode(t, phpjson.Object{
+			{Key: "bankCode", Value: phpjson.String("014")},
+			{Key: "accountNumber", Value: phpjson.String(account)},
+			{Key: "reference", Value: phpjson.String("inq-1")},
+			{Key: "additionalInfo", Value: phpjson.Object{{Key: "callback", Value: phpjson.String(f.cbURL)}}},
+		})
+	}
+	b := body("0821837182312831")
+	r := f.call(t, "POST", "/account-inquiry", b, b, nil)
+	// PHP's escapes: "\/" and "\u00fc".
+	for _, want := range []string{`"accountName":"B\u00fc Gentur\/Jr"`, `"status":"pending"`, `"merchantRef":"inq-1"`, `"accountNumber":"0821837182312831"`} {
+		if r.status != http.StatusOK || !strings.Contains(string(r.Data), want) {
+			t.Errorf("got HTTP %d %s, want %s", r.status, r.Data, want)
+		}
+	}
+	b = body("0821837182300002")
+	if r := f.call(t, "POST", "/account-inquiry", b, b, nil); !strings.Contains(string(r.Data), `"accountName":null`) {
+		t.Errorf("unknown account: got %s, want a null accountName", r.Data)
+	}
+	if r := f.call(t, "POST", "/account-inquiry", b, []byte("other"), nil); r.status != http.StatusUnauthorized {
+		t.Errorf("bad signature: got HTTP %d, want 401", r.status)
+	}
+	b = body("08-21")
+	if r := f.call(t, "POST", "/account-inquiry", b, b, nil); r.status != http.StatusBadRequest {
+		t.Errorf("bad account: got HTTP %d, want 400", r.status)
+	}
+	if n := f.em.Requests()["POST /account-inquiry"]; n != 4 {
+		t.Errorf("counted %d inquiries, want 4", n)
+	}
+	if len(f.em.Ledger()) != 0 {
+		t.Errorf("inquiries entered the ledger")
 	}
 }

@@ -11,8 +11,11 @@
 //     the total by default, in mills, half-even, as the docs' 4.875 on 195)
 //     and an authcode of 32 lower hex digits valid for 15 minutes on the
 //     emulator's clock, usable once.
-//   - POST /execute: pays an unexpired, unused authcode; answers the
-//     payment_id and one uniqueid per account (16 lower hex digits each).
+//   - POST /execute: pays an unexpired, unused authcode; answers as the
+//     published page does (its fields in its order, its success message,
+//     the account owner's one email, OwnerEmail, on every account) with the
+//     payment_id and one uniqueid per account (16 lower hex digits each,
+//     like the page's examples; the client accepts any printable id).
 //   - POST /status: by payment_id or uniqueid. Payments are 0 (processing)
 //     until the settle delay has passed on the clock, then 1 (successful),
 //     or 2 (failed and refunded) for accounts ending in FailMarker. The
@@ -139,9 +142,15 @@ const (
 	ledgerVersion           = 1
 	pruneQuotesAfter        = 24 * time.Hour
 	defaultDelayAfterCommit = 2 * time.Minute // past a client's default 30s timeout
-	executeMessage          = "Payout executed successfully. Funds arrive within 15 minutes."
-	emailDomain             = "example.net"
+	// executeMessage is the published success message, word for word.
+	executeMessage = "Payout successfully processed. The funds will be disbursed to the bank account(s) within 15 minutes."
 )
+
+// OwnerEmail is the email address of the Dinar Dragon account that makes
+// the payouts: every account of an execute answer carries it (the page
+// says "Email address of account that made this payment"). It is the
+// page's example value.
+const OwnerEmail = "youremail@anemailprovider.com"
 
 // defaultTarget is where each fault applies unless InjectAt says otherwise.
 // The commit faults default to /execute, the request that moves money.

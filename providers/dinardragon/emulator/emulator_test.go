@@ -457,3 +457,51 @@ func TestJournalSurvivesKill(t *testing.T) {
 		t.Fatalf("ledger file after replay: %v\n%s", err, b)
 	}
 }
+
+// TestExecuteAnswerAsPublished checks the execute answer against the
+// published page: its fields in its order, its message, and the account
+// owner's one email on every account.
+func TestExecuteAnswerAsPublished(t *testing.T) {
+	e, _ := newEmulator(t, providers.EmulatorOptions{})
+	auth := quote(t, e, docsQuote)
+	r := httptest.NewRequest(http.MethodPost, "/execute", strings.NewReader(`{"authcode":"`+auth+`"}`))
+	r.Header.Set("Authorization", PrivateKey)
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, r)
+	body := w.Body.String()
+	keys := func(s string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`"([a-zA-Z_]+)":`).FindAllStringSubmatch(s, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	top := regexp.MustCompile(`\[.*\]`).ReplaceAllString(body, "[]")
+	if got, want := strings.Join(keys(top), ","), "code,accounts,charge_in_usd,payment_id,message"; got != want {
+		t.Errorf("top-level fields: got %s, want %s", got, want)
+	}
+	first := regexp.MustCompile(`\{"amount".*?\}`).FindString(body)
+	if got, want := strings.Join(keys(first), ","), "amount,bank,country,recipientname,accNo,date,time,email,uniqueid"; got != want {
+		t.Errorf("account fields: got %s, want %s", got, want)
+	}
+	var m struct {
+		Message  string
+		Accounts []struct{ Email string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Message != "Payout successfully processed. The funds will be disbursed to the bank account(s) within 15 minutes." {
+		t.Errorf("got message %q, want the published one", m.Message)
+	}
+	for i, a := range m.Accounts {
+		if a.Email != OwnerEmail {
+			t.Errorf("account %d: got email %q, want the owner's %q", i, a.Email, OwnerEmail)
+		}
+	}
+	// The published failure, word for word.
+	code, f := post(t, e, "/execute", `{"authcode":"`+auth+`"}`, PrivateKey)
+	if code != 400 || f["error"] != "Your request failed because your authcode is invalid or has expired. Retry this payout with a new authcode." {
+		t.Errorf("second execute: got %d %v, want the published 400", code, f)
+	}
+}

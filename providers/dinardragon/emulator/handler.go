@@ -281,7 +281,7 @@ func (e *Emulator) execute(obj map[string]json.RawMessage) reply {
 	p := Payment{PaymentID: e.newID(16), Authcode: q.Authcode, Amount: q.Amount, Charge: q.Charge, CreatedAt: now}
 	for _, a := range q.Accounts {
 		a.UniqueID = e.newID(16)
-		a.Email = "owner-" + a.Acc + "@" + emailDomain
+		a.Email = OwnerEmail
 		a.Status = statusProcessing
 		p.Accounts = append(p.Accounts, a)
 	}
@@ -301,33 +301,32 @@ func (e *Emulator) execute(obj map[string]json.RawMessage) reply {
 	}
 	if e.take(FaultExecuteExtra, endpointExecute) {
 		shown = append(shown, Account{UniqueID: e.newID(16), Acc: "424242424242", Amount: "1.00", Bank: "Nowhere Bank",
-			Country: "US", RecipientName: "Nobody", Email: "nobody@" + emailDomain})
+			Country: "US", RecipientName: "Nobody", Email: OwnerEmail})
 	}
 	if e.take(FaultExecuteWrongAmount, endpointExecute) && len(shown) > 0 {
 		wrong := money.MustParse(shown[0].Amount).Add(money.MustParse("1.00"))
 		shown[0].Amount = wrong.String()
 	}
 
+	// The page's order: code, accounts, charge_in_usd, payment_id, message;
+	// in each account amount, bank, country, recipientname, accNo, date,
+	// time, email, uniqueid.
+	str := func(s string) string {
+		v, _ := json.Marshal(s)
+		return string(v)
+	}
 	var b bytes.Buffer
-	b.WriteString(`{"code":` + strconv.Itoa(e.executeCode) + `,"payment_id":"` + p.PaymentID + `","charge_in_usd":` + p.Charge)
-	b.WriteString(`,"message":"` + executeMessage + `","accounts":[`)
+	b.WriteString(`{"code":` + strconv.Itoa(e.executeCode) + `,"accounts":[`)
 	for j, a := range shown {
 		if j > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`{"accNo":` + a.Acc + `,"amount":` + a.Amount)
-		for _, kv := range [][2]string{
-			{"bank", a.Bank}, {"country", a.Country}, {"recipientname", a.RecipientName},
-			{"date", now.UTC().Format("2006-01-02")}, {"time", now.UTC().Format("15:04")},
-			{"email", a.Email}, {"uniqueid", a.UniqueID},
-		} {
-			v, _ := json.Marshal(kv[1])
-			b.WriteString(`,"` + kv[0] + `":`)
-			b.Write(v)
-		}
-		b.WriteByte('}')
+		b.WriteString(`{"amount":` + a.Amount + `,"bank":` + str(a.Bank) + `,"country":` + str(a.Country) +
+			`,"recipientname":` + str(a.RecipientName) + `,"accNo":` + a.Acc +
+			`,"date":` + str(now.UTC().Format("2006-01-02")) + `,"time":` + str(now.UTC().Format("15:04")) +
+			`,"email":` + str(a.Email) + `,"uniqueid":` + str(a.UniqueID) + `}`)
 	}
-	b.WriteString(`]}`)
+	b.WriteString(`],"charge_in_usd":` + p.Charge + `,"payment_id":` + str(p.PaymentID) + `,"message":` + str(executeMessage) + `}`)
 	return reply{status: e.executeCode, body: b.Bytes(), durable: seq}
 }
 
