@@ -220,7 +220,9 @@ func (r *rig) drop(name, content string) {
 // waitFinished waits until n files have finished in total.
 func (r *rig) waitFinished(n int) []Finished {
 	r.t.Helper()
-	deadline := time.After(60 * time.Second)
+	// A bound on a hang, not a measure of speed: a loaded machine takes
+	// its time over thousands of files.
+	deadline := time.After(max(60*time.Second, time.Duration(n)*100*time.Millisecond))
 	for {
 		r.mu.Lock()
 		got := append([]Finished(nil), r.finished...)

@@ -195,36 +195,10 @@ func RootBytes(s *state.Snapshot) []byte {
 func WriteSegment(w io.Writer, batch string, ps []*state.Payout, gs []*state.Group) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	n, _ := json.Marshal(batch)
-	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"batch\": %s,\n  \"groups\": [", state.SegmentedVersion, n)
-	for i, g := range gs {
-		b, err := GroupLine(g)
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n    ")
-		bw.Write(b)
+	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"batch\": %s,\n", state.SegmentedVersion, n)
+	if err := writeBody(bw, gs, len(ps), func(i int) *state.Payout { return ps[i] }); err != nil {
+		return err
 	}
-	if len(gs) > 0 {
-		bw.WriteString("\n  ")
-	}
-	bw.WriteString("],\n  \"payouts\": [")
-	var b []byte
-	for i, p := range ps {
-		b = b[:0]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n    "...)
-		b = AppendPayout(b, p)
-		bw.Write(b)
-	}
-	if len(ps) > 0 {
-		bw.WriteString("\n  ")
-	}
-	bw.WriteString("]\n}\n")
 	return bw.Flush()
 }
 

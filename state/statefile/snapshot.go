@@ -26,15 +26,28 @@ import (
 func WriteSnapshot(w io.Writer, s *state.Snapshot) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	bw.WriteString(SnapshotHeader(state.Version, s.Lineage, s.Serial, s.Journal))
-
 	ids := make([]string, 0, len(s.Groups))
 	for id := range s.Groups {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	bw.WriteString("  \"groups\": [")
+	gs := make([]*state.Group, len(ids))
 	for i, id := range ids {
-		b, err := GroupLine(s.Groups[id])
+		gs[i] = s.Groups[id]
+	}
+	addrs := s.Addresses()
+	if err := writeBody(bw, gs, len(addrs), func(i int) *state.Payout { return s.Payouts[addrs[i]] }); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeBody writes the groups and payouts arrays that end a snapshot or a
+// segment, one element per line, and its closing brace.
+func writeBody(bw *bufio.Writer, gs []*state.Group, n int, payout func(i int) *state.Payout) error {
+	bw.WriteString("  \"groups\": [")
+	for i, g := range gs {
+		b, err := GroupLine(g)
 		if err != nil {
 			return err
 		}
@@ -44,25 +57,25 @@ func WriteSnapshot(w io.Writer, s *state.Snapshot) error {
 		bw.WriteString("\n    ")
 		bw.Write(b)
 	}
-	if len(ids) > 0 {
+	if len(gs) > 0 {
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("],\n  \"payouts\": [")
 	var b []byte
-	for i, addr := range s.Addresses() {
+	for i := 0; i < n; i++ {
 		b = b[:0]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, "\n    "...)
-		b = AppendPayout(b, s.Payouts[addr])
+		b = AppendPayout(b, payout(i))
 		bw.Write(b)
 	}
-	if len(s.Payouts) > 0 {
+	if n > 0 {
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("]\n}\n")
-	return bw.Flush()
+	return nil
 }
 
 // SnapshotHeader is the canonical snapshot's first lines, up to its groups.
