@@ -1,7 +1,8 @@
 package state
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -103,7 +104,21 @@ type AccountEntry struct {
 	Recipient providers.Recipient `json:"recipient"`
 }
 
-func (e *AccountEntry) key() string { return e.Who + "\x01" + e.Account }
+// pair is an entry's key: who, paid to which account.
+type pair struct{ who, account string }
+
+func (e *AccountEntry) key() pair { return pair{e.Who, e.Account} }
+
+// SortAccounts sorts entries by recipient, then account: the account
+// index's order.
+func SortAccounts(es []*AccountEntry) {
+	slices.SortFunc(es, func(a, b *AccountEntry) int {
+		if c := strings.Compare(a.Who, b.Who); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Account, b.Account)
+	})
+}
 
 // Later reports whether e is a later payment than o: by time, then
 // address, so that the same entries give the same answer in any order.
@@ -139,7 +154,7 @@ func entryOf(p *Payout) (*AccountEntry, bool) {
 // entry but is no longer accepted (its funds came back) removes it. Another
 // accepted payout of that pair may then be forgotten, which only makes a
 // plan mark more accounts for review, never fewer.
-func mergeAccepted(m map[string]*AccountEntry, ps []*Payout) {
+func mergeAccepted(m map[pair]*AccountEntry, ps []*Payout) {
 	for _, p := range ps {
 		e, ok := entryOf(p)
 		k := e.key()
@@ -180,15 +195,16 @@ func (s *Snapshot) AccountsIndexed() AccountsIndex {
 	return s.seg.accountsIdx
 }
 
-// Accepted returns an entry per recipient and account the state paid, sorted
-// by recipient and account. A snapshot held whole computes them; a
+// Accepted returns an entry per recipient and account the state paid, in
+// no particular order (SortAccounts sorts them). A snapshot held whole computes them; a
 // segmented one reads its account index and folds in the batches changed
 // since it was written (the index is rewritten only once these are many,
 // so that a checkpoint does not rewrite it for every few payouts), so that
 // a plan needs neither the whole history nor the batches it does not pay.
 func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
-	m := map[string]*AccountEntry{}
+	var m map[pair]*AccountEntry
 	if s.seg == nil || !s.seg.hasIndex() {
+		m = map[pair]*AccountEntry{}
 		if err := s.LoadAll(); err != nil {
 			return nil, err
 		}
@@ -203,14 +219,12 @@ func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.seg.accounts = map[string]*AccountEntry{}
+			s.seg.accounts = make(map[pair]*AccountEntry, len(es))
 			for _, e := range es {
 				s.seg.accounts[e.key()] = e
 			}
 		}
-		for k, e := range s.seg.accounts {
-			m[k] = e
-		}
+		m = maps.Clone(s.seg.accounts)
 		un := s.Unindexed()
 		if err := s.LoadBatches(un...); err != nil {
 			return nil, err
@@ -224,7 +238,6 @@ func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 	for _, e := range m {
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
 	return out, nil
 }
 
@@ -241,7 +254,7 @@ func (s *Snapshot) AccountsWritten(idx AccountsIndex, es []*AccountEntry) {
 		return
 	}
 	s.seg.accountsIdx = idx
-	s.seg.accounts = map[string]*AccountEntry{}
+	s.seg.accounts = make(map[pair]*AccountEntry, len(es))
 	for _, e := range es {
 		s.seg.accounts[e.key()] = e
 	}

@@ -49,7 +49,7 @@ type segments struct {
 	// its entries once read.
 	accountsIdx  AccountsIndex
 	loadAccounts AccountsLoader
-	accounts     map[string]*AccountEntry
+	accounts     map[pair]*AccountEntry
 }
 
 // Segmented makes s a segmented snapshot whose table is table and whose

@@ -122,12 +122,7 @@ func genState(path string, n int, history bool) (int64, error) {
 		}
 		es = append(es, &state.AccountEntry{Who: state.RecipientKey(p.Recipient), Account: state.AccountKey(p.Recipient), Address: p.Address, At: p.Attempts[0].SentAt, Recipient: p.Recipient})
 	}
-	sort.Slice(es, func(i, j int) bool {
-		if es[i].Who != es[j].Who {
-			return es[i].Who < es[j].Who
-		}
-		return es[i].Account < es[j].Account
-	})
+	state.SortAccounts(es)
 	af, err := os.OpenFile(path+".accounts", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err

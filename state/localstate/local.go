@@ -765,6 +765,7 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot, commit func(digest stri
 		if err != nil {
 			return err
 		}
+		state.SortAccounts(es)
 		var idxBuf bytes.Buffer
 		statefile.WriteAccounts(&idxBuf, es)
 		idx := state.AccountsIndex{Entries: len(es), Digest: statefile.SnapshotDigest(idxBuf.Bytes())}

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -326,24 +328,64 @@ func WriteAccounts(w io.Writer, es []*state.AccountEntry) error {
 	return bw.Flush()
 }
 
-// ParseAccounts decodes a segmented state's account index strictly.
+// ParseAccounts decodes a segmented state's account index strictly: a
+// plan reads it whole, so it is decoded as the snapshot is, without
+// reflection.
+//
+// data must not be modified afterwards: the entries' strings share it.
 func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
-	var w struct {
-		Version  int                   `json:"version"`
-		Accounts []*state.AccountEntry `json:"accounts"`
+	if !utf8.Valid(data) {
+		return nil, decodeError(file, data, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"})
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return nil, &diag.Error{File: file, Msg: fmt.Sprintf("not a payctl account index: %v", err)}
+	d := &decoder{data: data, text: unsafe.String(unsafe.SliceData(data), len(data))}
+	version := 0
+	var es []*state.AccountEntry
+	d.object(func(k string) {
+		switch k {
+		case "version":
+			version = int(d.int())
+		case "accounts":
+			es = make([]*state.AccountEntry, 0, len(data)/256)
+			d.array(func() {
+				e := &state.AccountEntry{}
+				d.object(func(k string) {
+					switch k {
+					case "who":
+						e.Who = d.rawString()
+					case "account":
+						e.Account = d.rawString()
+					case "address":
+						e.Address = d.rawString()
+					case "at":
+						e.At = d.time()
+					case "recipient":
+						e.Recipient = d.recipient()
+					default:
+						d.unknown("an account entry", k)
+					}
+				})
+				es = append(es, e)
+			})
+		default:
+			d.unknown("the account index", k)
+		}
+	})
+	if d.err == nil {
+		d.ws()
+		if d.pos != len(d.data) {
+			d.fail("data after the end of the account index")
+		}
 	}
-	if w.Version != state.SegmentedVersion {
-		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("format version %d where an account index has %d", w.Version, state.SegmentedVersion)}
+	if d.err != nil {
+		return nil, decodeError(file, data, d.err)
 	}
-	for i, e := range w.Accounts {
-		if e == nil || e.Who == "" || e.Address == "" {
+	if version != state.SegmentedVersion {
+		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("format version %d where an account index has %d", version, state.SegmentedVersion)}
+	}
+	for i, e := range es {
+		if e.Who == "" || e.Address == "" {
 			return nil, &diag.Error{File: file, Pointer: fmt.Sprintf("/accounts/%d", i), Msg: "incomplete account entry"}
 		}
 	}
-	return w.Accounts, nil
+	return es, nil
 }
