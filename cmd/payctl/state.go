@@ -138,7 +138,9 @@ returned, timestamps, and who resolved it if a person did.`)
 		return err
 	}
 	defer w.Close()
-	st, err := w.OpenState(ctx, false, "state show", 0)
+	// Only the payout's batch is read, however long the history.
+	batch, _, _ := strings.Cut(f.Arg(0), "/")
+	st, err := w.Open(ctx, state.Options{Op: "state show", Partial: true, Batches: []string{batch}})
 	if err != nil {
 		return err
 	}
@@ -243,7 +245,8 @@ execute has no lookup), or has no record of the payout, your decision stands.`)
 		return err
 	}
 	defer w.Close()
-	st, err := w.OpenState(ctx, true, "state resolve", *lockWait)
+	batch, _, _ := strings.Cut(f.Arg(0), "/")
+	st, err := w.Open(ctx, state.Options{Write: true, Op: "state resolve", LockWait: *lockWait, Partial: true, Batches: []string{batch}})
 	if err != nil {
 		return lockHint(err)
 	}
