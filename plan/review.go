@@ -66,7 +66,9 @@ func index(snap *state.Snapshot, items []*Item) (*known, error) {
 		w.numbers[string(state.AppendAccountNumber(nil, it.Recipient.Account))] = true
 		w.recipients[RecipientKey(it.Recipient)] = true
 	}
-	es, err := snap.Accepted()
+	es, err := snap.AcceptedFor(func(who, account string) bool {
+		return w.recipients[who] || w.numbers[state.AccountNumber(account)]
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -169,8 +169,8 @@ func mergeAccepted(m map[pair]*AccountEntry, ps []*Payout) {
 }
 
 // AccountsLoader reads a segmented state's account index, checking it
-// against digest.
-type AccountsLoader func(digest string) ([]*AccountEntry, error)
+// against digest; with keep, only the entries keep accepts.
+type AccountsLoader func(digest string, keep func(who, account string) bool) ([]*AccountEntry, error)
 
 // AccountsIndex is what a segmented state's root says of its account
 // index: how many entries, and the digest of the file.
@@ -196,12 +196,18 @@ func (s *Snapshot) AccountsIndexed() AccountsIndex {
 }
 
 // Accepted returns an entry per recipient and account the state paid, in
-// no particular order (SortAccounts sorts them). A snapshot held whole computes them; a
-// segmented one reads its account index and folds in the batches changed
-// since it was written (the index is rewritten only once these are many,
-// so that a checkpoint does not rewrite it for every few payouts), so that
-// a plan needs neither the whole history nor the batches it does not pay.
-func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
+// no particular order (SortAccounts sorts them). A snapshot held whole
+// computes them; a segmented one reads its account index and folds in the
+// batches changed since it was written (the index is rewritten only once
+// these are many, so that a checkpoint does not rewrite it for every few
+// payouts), so that a plan needs neither the whole history nor the
+// batches it does not pay.
+func (s *Snapshot) Accepted() ([]*AccountEntry, error) { return s.AcceptedFor(nil) }
+
+// AcceptedFor is Accepted for the recipients and accounts keep accepts
+// (nil: all), which is all a plan asks: a large index is then decoded
+// without being held.
+func (s *Snapshot) AcceptedFor(keep func(who, account string) bool) ([]*AccountEntry, error) {
 	var m map[pair]*AccountEntry
 	if s.seg == nil || !s.seg.hasIndex() {
 		m = map[pair]*AccountEntry{}
@@ -214,8 +220,22 @@ func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 		}
 		mergeAccepted(m, ps)
 	} else {
-		if s.seg.accounts == nil {
-			es, err := s.seg.loadAccounts(s.seg.accountsIdx.Digest)
+		switch {
+		case s.seg.accounts != nil:
+			m = maps.Clone(s.seg.accounts)
+		case keep != nil:
+			// Entries of other pairs are not needed: the batches folded
+			// in below only change the pairs of their own payouts.
+			es, err := s.seg.loadAccounts(s.seg.accountsIdx.Digest, keep)
+			if err != nil {
+				return nil, err
+			}
+			m = make(map[pair]*AccountEntry, len(es))
+			for _, e := range es {
+				m[e.key()] = e
+			}
+		default:
+			es, err := s.seg.loadAccounts(s.seg.accountsIdx.Digest, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -223,8 +243,8 @@ func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 			for _, e := range es {
 				s.seg.accounts[e.key()] = e
 			}
+			m = maps.Clone(s.seg.accounts)
 		}
-		m = maps.Clone(s.seg.accounts)
 		un := s.Unindexed()
 		if err := s.LoadBatches(un...); err != nil {
 			return nil, err
@@ -236,7 +256,9 @@ func (s *Snapshot) Accepted() ([]*AccountEntry, error) {
 	}
 	out := make([]*AccountEntry, 0, len(m))
 	for _, e := range m {
-		out = append(out, e)
+		if keep == nil || keep(e.Who, e.Account) {
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }

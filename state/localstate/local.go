@@ -720,12 +720,12 @@ func (l *Backend) loadSegment(e state.BatchEntry) ([]*state.Payout, []*state.Gro
 
 // loadAccounts reads the account index and proves it is the one the root
 // names.
-func (l *Backend) loadAccounts(digest string) ([]*state.AccountEntry, error) {
+func (l *Backend) loadAccounts(digest string, keep func(who, account string) bool) ([]*state.AccountEntry, error) {
 	data, err := l.readNamed(l.AccountsPath(), digest, "the account index")
 	if err != nil {
 		return nil, err
 	}
-	return statefile.ParseAccounts(l.AccountsPath(), data)
+	return statefile.ParseAccounts(l.AccountsPath(), data, keep)
 }
 
 // checkpointSegmented writes the batches changed since they were read, each

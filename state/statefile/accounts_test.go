@@ -24,12 +24,16 @@ func TestAccountsRoundTrip(t *testing.T) {
 	if err := WriteAccounts(&b, es); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseAccounts("a", b.Bytes())
+	got, err := ParseAccounts("a", b.Bytes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, es) {
 		t.Fatalf("round trip:\n%+v\n%+v", got, es)
+	}
+	only, err := ParseAccounts("a", b.Bytes(), func(who, _ string) bool { return who == "id:v-7" })
+	if err != nil || len(only) != 1 || only[0].Address != "b/2" {
+		t.Fatalf("kept %+v, %v", only, err)
 	}
 	var again bytes.Buffer
 	WriteAccounts(&again, got)
@@ -42,7 +46,7 @@ func TestAccountsRoundTrip(t *testing.T) {
 		{"truncated", b.String()[:b.Len()/2], "a:"},
 		{"incomplete", strings.Replace(b.String(), `"address":"b/1"`, `"address":""`, 1), "incomplete account entry"},
 	} {
-		if _, err := ParseAccounts("a", []byte(tc.data)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := ParseAccounts("a", []byte(tc.data), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
 		}
 	}

@@ -332,8 +332,11 @@ func WriteAccounts(w io.Writer, es []*state.AccountEntry) error {
 // plan reads it whole, so it is decoded as the snapshot is, without
 // reflection.
 //
+// With keep, only the entries it accepts are returned (every entry is still
+// checked).
+//
 // data must not be modified afterwards: the entries' strings share it.
-func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
+func ParseAccounts(file string, data []byte, keep func(who, account string) bool) ([]*state.AccountEntry, error) {
 	if !utf8.Valid(data) {
 		return nil, decodeError(file, data, &syntaxError{off: invalidUTF8At(data), msg: "invalid UTF-8"})
 	}
@@ -345,7 +348,9 @@ func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
 		case "version":
 			version = int(d.int())
 		case "accounts":
-			es = make([]*state.AccountEntry, 0, len(data)/256)
+			if keep == nil {
+				es = make([]*state.AccountEntry, 0, len(data)/256)
+			}
 			d.array(func() {
 				e := &state.AccountEntry{}
 				d.object(func(k string) {
@@ -364,7 +369,13 @@ func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
 						d.unknown("an account entry", k)
 					}
 				})
-				es = append(es, e)
+				if e.Who == "" || e.Address == "" {
+					d.fail("incomplete account entry")
+					return
+				}
+				if keep == nil || keep(e.Who, e.Account) {
+					es = append(es, e)
+				}
 			})
 		default:
 			d.unknown("the account index", k)
@@ -381,11 +392,6 @@ func ParseAccounts(file string, data []byte) ([]*state.AccountEntry, error) {
 	}
 	if version != state.SegmentedVersion {
 		return nil, &diag.Error{File: file, Pointer: "/version", Msg: fmt.Sprintf("format version %d where an account index has %d", version, state.SegmentedVersion)}
-	}
-	for i, e := range es {
-		if e.Who == "" || e.Address == "" {
-			return nil, &diag.Error{File: file, Pointer: fmt.Sprintf("/accounts/%d", i), Msg: "incomplete account entry"}
-		}
 	}
 	return es, nil
 }
