@@ -52,8 +52,26 @@ func ParseLenient(name string, data []byte) (*Lenient, error) {
 // ParseLenientSegment reads one batch's segment as ParseLenient reads a
 // whole snapshot: the strict parser's objection beside what the file says.
 func ParseLenientSegment(name, batch string, data []byte) (*Lenient, error) {
-	_, _, strict := ParseSegment(name, batch, data)
-	return parseLenient(name, data, strict)
+	ps, gs, strict := ParseSegment(name, batch, data)
+	if strict != nil {
+		return parseLenient(name, data, strict)
+	}
+	// What the strict parser accepts, the lenient one would read the same:
+	// one decoding is enough.
+	l := &Lenient{
+		Snapshot: &state.Snapshot{Version: state.SegmentedVersion, Groups: map[string]*state.Group{}, Payouts: map[string]*state.Payout{}},
+		PayoutAt: make(map[string]int, len(ps)),
+		GroupAt:  make(map[string]int, len(gs)),
+	}
+	for i, g := range gs {
+		l.Snapshot.Groups[g.ID] = g
+		l.GroupAt[g.ID] = i
+	}
+	for i, p := range ps {
+		l.Snapshot.Payouts[p.Address] = p
+		l.PayoutAt[p.Address] = i
+	}
+	return l, nil
 }
 
 // LenientRoot reads a segmented state's root for auditing: the strict

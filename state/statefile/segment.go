@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -215,6 +214,7 @@ func SegmentBytes(s *state.Snapshot, batch string) []byte {
 // ParseSegment decodes and checks one batch's segment as strictly as a
 // whole snapshot: every payout must be one payctl would have written, in
 // the batch, once; every provider payout must name payouts of the segment.
+// Payouts and provider payouts are returned in the file's order.
 //
 // data must not be modified afterwards: the payouts' strings share it.
 func ParseSegment(file, batch string, data []byte) ([]*state.Payout, []*state.Group, error) {
@@ -285,7 +285,6 @@ func ParseSegment(file, batch string, data []byte) ([]*state.Payout, []*state.Gr
 	if err := errs.Err(); err != nil {
 		return nil, nil, err
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].Address < ps[j].Address })
 	return ps, w.Groups, nil
 }
 
