@@ -119,6 +119,9 @@ type Outcome struct {
 	IDs      map[string]string `json:"ids,omitempty"`
 	Fee      *money.Amount     `json:"fee,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
+	// Findings are where the provider's answer differs from the plan;
+	// recorded on the attempt, they leave the status as the provider gave it.
+	Findings []state.Finding `json:"findings,omitempty"`
 	// Elapsed is from recording the intent to recording the outcome:
 	// what one payout cost, fsyncs and provider included.
 	Elapsed time.Duration `json:"-"`
@@ -270,7 +273,13 @@ func resultPayout(it *plan.Item, r providers.Result) state.EventPayout {
 	return state.EventPayout{
 		Address: it.Address, Attempt: it.Attempt, Status: r.Status,
 		IDs: r.IDs, Fee: r.Fee, Answer: r.Answer, Reason: r.Reason,
+		Findings: findingsOf(expectedOfItem(it), r),
 	}
+}
+
+// expectedOfItem is what the plan expects of an item's answer.
+func expectedOfItem(it *plan.Item) Expected {
+	return Expected{Amount: it.Amount, Fee: it.Fee, FeePayer: it.FeePayer, Name: it.Recipient.Name}
 }
 
 // sendContext keeps a request in flight alive through Ctrl-C and marks the
@@ -537,7 +546,8 @@ func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	res, sendErr := r.pv.Send(sendContext(ctx), pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
 	res.Status = answered(res.Status)
-	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
+	ep := resultPayout(it, res)
+	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{ep}}
 	r.outcomes.Add(1)
 	r.e.State.RecordFunc(ctx, func(err error) {
 		// On the journal's flusher: nothing here may wait. Progress,
@@ -549,7 +559,7 @@ func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Elapsed: time.Since(pp.began)}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Findings: ep.Findings, Elapsed: time.Since(pp.began)}
 		r.rep.add(&r.rep.Outcomes, o)
 		r.report.put(o) // calls r.outcomes.Done once reported
 	}, outcome)
@@ -701,7 +711,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	crash.Point(crash.OutcomeAfterSync)
 	for i, it := range items {
 		ep := outcome.Payouts[i]
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason, Elapsed: time.Since(began)}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Fee: ep.Fee, Reason: ep.Reason, Findings: ep.Findings, Elapsed: time.Since(began)}
 		rep.add(&rep.Outcomes, o)
 		e.progress(o)
 	}

@@ -137,9 +137,32 @@ const (
 	FindingName = "recipientName"
 )
 
-// String is "kind: want W, got G".
+// String says what differs, in words, e.g. "fee: the provider charged
+// 2500, the plan 3000". Want and Got are as recorded: callers that print
+// it escape it like any text payctl did not write.
 func (f Finding) String() string {
-	return f.Kind + ": expected " + f.Want + ", provider says " + f.Got
+	switch f.Kind {
+	case FindingFee:
+		return "fee: the provider charged " + f.Got + ", the plan " + f.Want
+	case FindingFeePayer:
+		return "fee payer: the provider says " + payerWords(f.Got) + ", payctl.yaml " + payerWords(f.Want)
+	case FindingTotal:
+		return "total: the provider says " + f.Got + ", expected " + f.Want
+	case FindingName:
+		return "name: the bank says " + strconv.Quote(f.Got) + " for the account, the manifest " + strconv.Quote(f.Want)
+	}
+	return f.Kind + ": the provider says " + f.Got + ", expected " + f.Want
+}
+
+// payerWords explains the provider's word for who bears a fee.
+func payerWords(p string) string {
+	switch p {
+	case "customer":
+		return "customer (the recipient bears the fee)"
+	case "merchant":
+		return "merchant (the sender bears the fee)"
+	}
+	return strconv.Quote(p)
 }
 
 // MergeFindings returns have with each of got added, replacing a finding of

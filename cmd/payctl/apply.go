@@ -295,7 +295,7 @@ func (o *applyOutput) recovered(outs []*apply.Outcome) {
 	}
 	if o.json {
 		for _, r := range outs {
-			o.event(lookupEvent{Address: r.Address, Attempt: r.Attempt, FormatVersion: jsonFormatVersion, IDs: r.IDs, Reason: r.Reason, Status: r.Status, Type: "lookup"})
+			o.event(lookupEvent{Address: r.Address, Attempt: r.Attempt, Findings: r.Findings, FormatVersion: jsonFormatVersion, IDs: r.IDs, Reason: r.Reason, Status: r.Status, Type: "lookup"})
 		}
 		return
 	}
@@ -306,6 +306,9 @@ func (o *applyOutput) recovered(outs []*apply.Outcome) {
 			fmt.Fprintf(o.e.Stdout, " (%s)", esc(r.Reason))
 		}
 		fmt.Fprintln(o.e.Stdout)
+		for _, f := range r.Findings {
+			fmt.Fprintf(o.e.Stdout, "    ! differs from the plan: %s\n", esc(f.String()))
+		}
 	}
 	fmt.Fprintln(o.e.Stdout)
 }
@@ -442,7 +445,7 @@ func (o *applyOutput) progress(p *apply.Outcome) {
 	o.mu.Unlock()
 	if o.json {
 		o.event(payoutEvent{Address: p.Address, Amount: p.Amount, Currency: p.Currency, ElapsedMS: float64(p.Elapsed.Microseconds()) / 1000,
-			FormatVersion: jsonFormatVersion, Provider: p.Provider, Reason: p.Reason, Status: p.Status, Type: "payout"})
+			Findings: p.Findings, FormatVersion: jsonFormatVersion, Provider: p.Provider, Reason: p.Reason, Status: p.Status, Type: "payout"})
 	}
 }
 
@@ -512,6 +515,13 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 	}
 	for _, sk := range rep.Skipped {
 		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", esc(sk.Address), esc(sk.Reason))
+	}
+	// A finding changes no status: the provider's answer about the money
+	// stands, and a person looks at the difference.
+	for _, oc := range rep.Outcomes {
+		for _, f := range oc.Findings {
+			fmt.Fprintf(o.e.Stdout, "  %s: %s, but differs from the plan: %s\n", esc(oc.Address), oc.Status, esc(f.String()))
+		}
 	}
 	if sess.Saved() {
 		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", esc(location), sess.State.Snapshot().Serial)
