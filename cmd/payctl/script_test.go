@@ -35,6 +35,11 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	fake-inject FAULT...     make the next create requests fail (see providers/fake/emulator)
 //	fake-ledger              print the fake provider's payments, one per line
 //	fake-blind               make the fake provider unable to look payouts up
+//	fake-set KEY=VALUE...    set the fake provider: balance=AMOUNT|none, fee=AMOUNT,
+//	                         feePayer=customer|merchant, total=plus|minus|AMOUNT (the
+//	                         answer fields Cronos gives), name:ACCOUNT=NAME (the bank's
+//	                         name for an account), inquiry=down|up
+//	fake-requests            print the requests the fake provider received, by endpoint
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
 //	wait-nonempty FILE       wait (up to 10 s) until FILE exists and is not empty
 //	plan-edit FILE ADDRESS FIELD=VALUE...
@@ -65,6 +70,8 @@ func TestScripts(t *testing.T) {
 			"fake-inject":   cmdFakeInject,
 			"fake-ledger":   cmdFakeLedger,
 			"fake-blind":    cmdFakeBlind,
+			"fake-set":      cmdFakeSet,
+			"fake-requests": cmdFakeRequests,
 			"envsubst":      cmdEnvsubst,
 			"wait-nonempty": cmdWaitNonempty,
 			"plan-edit":     cmdPlanEdit,
@@ -144,6 +151,48 @@ func cmdFakeInject(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdFakeBlind(ts *testscript.TestScript, neg bool, args []string) {
 	fakeOf(ts).ledger.LookupsBlind = !neg
+}
+
+func cmdFakeSet(ts *testscript.TestScript, neg bool, args []string) {
+	f := fakeOf(ts)
+	for _, kv := range args {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			ts.Fatalf("fake-set: %q is not KEY=VALUE", kv)
+		}
+		f.ledger.Configure(func(l *fakeemu.Ledger) {
+			switch {
+			case k == "balance" && v == "none":
+				l.Balance = nil
+			case k == "balance":
+				a, err := money.Parse(v)
+				ts.Check(err)
+				l.Balance = &a
+			case k == "fee":
+				l.Answers.Fee = v
+			case k == "feePayer":
+				l.Answers.FeePayer = v
+			case k == "total":
+				l.Answers.Total = v
+			case k == "inquiry":
+				l.InquiryDown = v == "down"
+			case strings.HasPrefix(k, "name:"):
+				if l.Names == nil {
+					l.Names = map[string]string{}
+				}
+				l.Names[strings.TrimPrefix(k, "name:")] = v
+			default:
+				ts.Fatalf("fake-set: unknown setting %q", k)
+			}
+		})
+	}
+}
+
+func cmdFakeRequests(ts *testscript.TestScript, neg bool, args []string) {
+	reqs := fakeOf(ts).ledger.Requests()
+	for _, k := range sortedKeys(reqs) {
+		fmt.Fprintf(ts.Stdout(), "%s %d\n", k, reqs[k])
+	}
 }
 
 func cmdFakeLedger(ts *testscript.TestScript, neg bool, args []string) {
