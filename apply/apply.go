@@ -49,10 +49,14 @@ type Engine struct {
 	// Approvals are the people whose signed approvals of the plan let it
 	// be paid; every intent records them.
 	Approvals []state.Approver
+	// IgnoreBalance lets a run start whatever the providers' balances
+	// (apply -ignore-balance): see CheckBalances.
+	IgnoreBalance bool
 
-	mu     sync.Mutex
-	opened map[string]providers.Provider
-	errs   map[string]error
+	mu             sync.Mutex
+	balanceChecked *plan.Plan // the plan CheckBalances last passed
+	opened         map[string]providers.Provider
+	errs           map[string]error
 }
 
 func (e *Engine) now() time.Time {
@@ -185,6 +189,20 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		byProvider[it.Provider] = append(byProvider[it.Provider], it)
 	}
 	sort.Strings(names)
+	e.mu.Lock()
+	checked := e.balanceChecked == p
+	e.mu.Unlock()
+	if !checked && len(names) > 0 {
+		if err := e.CheckBalances(ctx, p); err != nil {
+			for _, name := range names {
+				for _, it := range byProvider[name] {
+					rep.add(&rep.Skipped, skipped(it, "not sent: the balance check refused the run"))
+				}
+			}
+			rep.sort()
+			return rep, err
+		}
+	}
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)

@@ -44,11 +44,17 @@ Off a terminal (a CI log), a progress line goes to stderr every 10 seconds
 (PAYCTL_PROGRESS_INTERVAL, e.g. 30s, changes it); with -json the same figures
 are "progress" events.
 
+Before the first payout, apply reads the balance of each provider that publishes
+one (Cronos; Dinar Dragon publishes none) and refuses to start when it is below
+what the plan charges that provider, or cannot be read: a run that runs out of
+funds half way leaves a batch half paid. -ignore-balance starts anyway.
+
 Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	auto := f.Bool("auto-approve", false, "pay without asking for confirmation")
 	asJSON := f.Bool("json", false, "print machine-readable events (JSON lines) instead of text")
 	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
 	create := f.Bool("init", false, "create the state if there is none (first use; payctl.yaml must not pin a lineage)")
+	ignoreBalance := f.Bool("ignore-balance", false, "pay even if a provider's balance is below what the plan charges it, or cannot be read")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -78,6 +84,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	// The snapshot is written once, here, whatever happens above it.
 	defer func() { ferr = errors.Join(ferr, sess.Close(ctx)) }()
 	sess.Engine.Progress = out.progress
+	sess.Engine.IgnoreBalance = *ignoreBalance
 
 	var p *plan.Plan
 	if saved != nil {
@@ -117,6 +124,12 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	if !p.Changes() {
 		out.line("Nothing to pay: %s.", p.Summary())
 		return out.finish(nil, p, rerr)
+	}
+	if err := sess.Engine.CheckBalances(ctx, p); err != nil {
+		if out.json {
+			out.event(errorEvent{FormatVersion: jsonFormatVersion, Message: err.Error(), Type: "error"})
+		}
+		return withHint(err, "top the balance up at the provider, or pay fewer payouts; `payctl apply -ignore-balance` starts anyway, and the provider refuses the payouts it cannot fund")
 	}
 	out.start(p)
 	rep, runErr := sess.Run(ctx, p)
