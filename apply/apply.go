@@ -667,7 +667,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 			rep.add(&rep.Skipped, skipped(it, why))
 		}
 	}
-	q, err := pv.Quote(ctx, ps)
+	q, err := e.freshQuote(ctx, pv, ps)
 	if err != nil {
 		skipAll("not sent: quote failed: " + err.Error())
 		return fmt.Errorf("%s: provider payout %s #%d: quote failed, nothing was sent: %w", prov.Name(), g.Batch, g.Index, err)
@@ -737,6 +737,43 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 		return fmt.Errorf("%s: provider payout %s #%d: %w", prov.Name(), g.Batch, g.Index, execErr)
 	}
 	return nil
+}
+
+// QuoteMargin is how long before a quote's expiry the engine stops
+// executing it and quotes again. A Dinar Dragon authcode lives 15
+// minutes by the provider's clock; between reading the quote and the
+// execute reaching the provider lie the fee check, an fsynced intent, the
+// rate limit and the request in flight, and the two clocks may differ.
+// An execute that arrives after the expiry is refused and its payouts
+// have to be retried; a new quote moves no money and costs one request.
+const QuoteMargin = 2 * time.Minute
+
+// maxQuotes bounds the quotes asked for one provider payout: a provider
+// whose fresh quotes are already within the margin (a clock far off)
+// stops the run instead of quoting forever.
+const maxQuotes = 3
+
+// ErrQuoteExpiring is a provider whose quotes all expire within
+// QuoteMargin of being read.
+var ErrQuoteExpiring = errors.New("quote expires too soon to execute")
+
+// freshQuote quotes ps, again while the quote expires within QuoteMargin.
+// An earlier quote is left to lapse: that is how a quote is cancelled.
+func (e *Engine) freshQuote(ctx context.Context, pv providers.Batch, ps []providers.Payout) (providers.Quote, error) {
+	for i := 1; ; i++ {
+		q, err := pv.Quote(ctx, ps)
+		if err != nil || q.Expires.IsZero() {
+			return q, err
+		}
+		now := e.now()
+		if left := q.Expires.Sub(now); left > QuoteMargin {
+			return q, nil
+		} else if i == maxQuotes {
+			return q, fmt.Errorf("%w: %d quotes in a row expire within %s (the last, %s, at %s, %s from now by this host's clock); check this host's clock",
+				ErrQuoteExpiring, maxQuotes, QuoteMargin, q.Token, q.Expires.UTC().Format(time.RFC3339), left.Round(time.Second))
+		}
+		e.log().Info("quote expires within the safety margin; quoting again", "token", q.Token, "expires", q.Expires, "margin", QuoteMargin)
+	}
 }
 
 // groupFee reads the fee a batch provider charged for a whole provider
