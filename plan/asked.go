@@ -266,28 +266,3 @@ func WriteAccountChecks(w io.Writer, checks []*AccountCheck, markdown bool) erro
 	_, err := w.Write(b.Bytes())
 	return err
 }
-
-// WriteBalances writes the balance checks for a terminal.
-func WriteBalances(w io.Writer, checks []*BalanceCheck) error {
-	var b bytes.Buffer
-	if len(checks) == 0 {
-		return nil
-	}
-	b.WriteString("\nBalances at the providers:\n")
-	t := &textable.Table{Indent: "  ", Right: map[int]bool{3: true, 4: true, 5: true}}
-	t.Row("", "PROVIDER", "CURRENCY", "AVAILABLE", "NEEDED", "SHORT", "")
-	for _, c := range checks {
-		cur := money.CurrencyOf(c.Currency)
-		mark, avail, short := " ", "-", "-"
-		if c.Available != nil {
-			avail = c.Available.Format(cur)
-		}
-		if c.Short != nil {
-			mark, short = "!", c.Short.Format(cur)
-		}
-		t.Row(mark, c.Provider, c.Currency, avail, c.Needed.Format(cur), short, c.Note)
-	}
-	t.WriteTo(&b)
-	_, err := w.Write(b.Bytes())
-	return err
-}

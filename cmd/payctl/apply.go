@@ -114,22 +114,24 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		if err := authorize(e, sess, p, nil, "", f.Args()); err != nil {
 			return err
 		}
-		if p.Changes() && !*auto {
-			if err := confirm(e, p); err != nil {
-				return err
-			}
-		}
 	}
 	defer warnUnknown(e, p)
 	if !p.Changes() {
 		out.line("Nothing to pay: %s.", p.Summary())
 		return out.finish(nil, p, rerr)
 	}
+	// Before asking anyone to confirm: a run the balance cannot fund is
+	// not offered.
 	if err := sess.Engine.CheckBalances(ctx, p); err != nil {
 		if out.json {
 			out.event(errorEvent{FormatVersion: jsonFormatVersion, Message: err.Error(), Type: "error"})
 		}
 		return withHint(err, "top the balance up at the provider, or pay fewer payouts; `payctl apply -ignore-balance` starts anyway, and the provider refuses the payouts it cannot fund")
+	}
+	if saved == nil && !*auto {
+		if err := confirm(e, p); err != nil {
+			return err
+		}
 	}
 	out.start(p)
 	rep, runErr := sess.Run(ctx, p)
