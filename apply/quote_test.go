@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,11 @@ func TestQuotesAlwaysExpiringStopTheRun(t *testing.T) {
 	rep, _, err := e.apply(e.batchOf(3))
 	if !errors.Is(err, apply.ErrQuoteExpiring) {
 		t.Fatalf("got %v, want ErrQuoteExpiring", err)
+	}
+	for _, want := range []string{"nothing was sent", "3 quotes in a row expire within 2m0s", "tok-003", "check this host's clock"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
 	}
 	if len(e.ledger.Payments()) != 0 || len(rep.Skipped) != 3 {
 		t.Fatalf("ledger %d, skipped %d; want 0 and 3", len(e.ledger.Payments()), len(rep.Skipped))
