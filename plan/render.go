@@ -84,6 +84,16 @@ func feeText(it *Item) string {
 	return "-"
 }
 
+// feePayerReading says how apply reads a provider's answer about fees
+// (see apply.Compare): a provider that reports who bears the fee calls the
+// sender "merchant" and the recipient "customer", and its published
+// example and its sandbox disagree on what its total is.
+const feePayerReading = `  Answers are checked against these figures: a provider's feePayer must be "merchant" for
+  fees borne by the sender, "customer" for the recipient; its totalAmount may be amount + fee
+  (the published example) or, under "customer", amount - fee (the sandbox); any other
+  difference is recorded as a finding, the payout's status unchanged.
+`
+
 // WriteText writes the plan for a terminal: aligned columns, every payout
 // apply acts on or shows, the provider payouts, totals per provider and
 // currency, and payouts gone from their manifests.
@@ -143,6 +153,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 				tot.FeesSender.Format(c), tot.FeesRecipient.Format(c), tot.Receive.Format(c), tot.Charged.Format(c))
 		}
 		t.WriteTo(&b)
+		b.WriteString(feePayerReading)
 	}
 	if len(p.Gone) > 0 {
 		fmt.Fprintln(&b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")
