@@ -49,10 +49,14 @@ type Engine struct {
 	// Approvals are the people whose signed approvals of the plan let it
 	// be paid; every intent records them.
 	Approvals []state.Approver
+	// IgnoreBalance lets a run start whatever the providers' balances
+	// (apply -ignore-balance): see CheckBalances.
+	IgnoreBalance bool
 
-	mu     sync.Mutex
-	opened map[string]providers.Provider
-	errs   map[string]error
+	mu             sync.Mutex
+	balanceChecked *plan.Plan // the plan CheckBalances last passed
+	opened         map[string]providers.Provider
+	errs           map[string]error
 }
 
 func (e *Engine) now() time.Time {
@@ -119,6 +123,9 @@ type Outcome struct {
 	IDs      map[string]string `json:"ids,omitempty"`
 	Fee      *money.Amount     `json:"fee,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
+	// Findings are where the provider's answer differs from the plan;
+	// recorded on the attempt, they leave the status as the provider gave it.
+	Findings []state.Finding `json:"findings,omitempty"`
 	// Elapsed is from recording the intent to recording the outcome:
 	// what one payout cost, fsyncs and provider included.
 	Elapsed time.Duration `json:"-"`
@@ -182,6 +189,20 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		byProvider[it.Provider] = append(byProvider[it.Provider], it)
 	}
 	sort.Strings(names)
+	e.mu.Lock()
+	checked := e.balanceChecked == p
+	e.mu.Unlock()
+	if !checked && len(names) > 0 {
+		if err := e.CheckBalances(ctx, p); err != nil {
+			for _, name := range names {
+				for _, it := range byProvider[name] {
+					rep.add(&rep.Skipped, skipped(it, "not sent: the balance check refused the run"))
+				}
+			}
+			rep.sort()
+			return rep, err
+		}
+	}
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -270,7 +291,13 @@ func resultPayout(it *plan.Item, r providers.Result) state.EventPayout {
 	return state.EventPayout{
 		Address: it.Address, Attempt: it.Attempt, Status: r.Status,
 		IDs: r.IDs, Fee: r.Fee, Answer: r.Answer, Reason: r.Reason,
+		Findings: findingsOf(expectedOfItem(it), r),
 	}
+}
+
+// expectedOfItem is what the plan expects of an item's answer.
+func expectedOfItem(it *plan.Item) Expected {
+	return Expected{Amount: it.Amount, Fee: it.Fee, FeePayer: it.FeePayer, Name: it.Recipient.Name}
 }
 
 // sendContext keeps a request in flight alive through Ctrl-C and marks the
@@ -537,7 +564,8 @@ func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	res, sendErr := r.pv.Send(sendContext(ctx), pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
 	res.Status = answered(res.Status)
-	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{resultPayout(it, res)}}
+	ep := resultPayout(it, res)
+	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{ep}}
 	r.outcomes.Add(1)
 	r.e.State.RecordFunc(ctx, func(err error) {
 		// On the journal's flusher: nothing here may wait. Progress,
@@ -549,7 +577,7 @@ func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Elapsed: time.Since(pp.began)}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Findings: ep.Findings, Elapsed: time.Since(pp.began)}
 		r.rep.add(&r.rep.Outcomes, o)
 		r.report.put(o) // calls r.outcomes.Done once reported
 	}, outcome)
@@ -639,7 +667,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 			rep.add(&rep.Skipped, skipped(it, why))
 		}
 	}
-	q, err := pv.Quote(ctx, ps)
+	q, err := e.freshQuote(ctx, pv, ps)
 	if err != nil {
 		skipAll("not sent: quote failed: " + err.Error())
 		return fmt.Errorf("%s: provider payout %s #%d: quote failed, nothing was sent: %w", prov.Name(), g.Batch, g.Index, err)
@@ -701,7 +729,7 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 	crash.Point(crash.OutcomeAfterSync)
 	for i, it := range items {
 		ep := outcome.Payouts[i]
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Reason: ep.Reason, Elapsed: time.Since(began)}
+		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: ep.Status, Currency: it.Currency, Amount: it.Amount, IDs: ep.IDs, Fee: ep.Fee, Reason: ep.Reason, Findings: ep.Findings, Elapsed: time.Since(began)}
 		rep.add(&rep.Outcomes, o)
 		e.progress(o)
 	}
@@ -709,6 +737,43 @@ func (e *Engine) sendGroup(ctx context.Context, pv providers.Batch, prov provide
 		return fmt.Errorf("%s: provider payout %s #%d: %w", prov.Name(), g.Batch, g.Index, execErr)
 	}
 	return nil
+}
+
+// QuoteMargin is how long before a quote's expiry the engine stops
+// executing it and quotes again. A Dinar Dragon authcode lives 15
+// minutes by the provider's clock; between reading the quote and the
+// execute reaching the provider lie the fee check, an fsynced intent, the
+// rate limit and the request in flight, and the two clocks may differ.
+// An execute that arrives after the expiry is refused and its payouts
+// have to be retried; a new quote moves no money and costs one request.
+const QuoteMargin = 2 * time.Minute
+
+// maxQuotes bounds the quotes asked for one provider payout: a provider
+// whose fresh quotes are already within the margin (a clock far off)
+// stops the run instead of quoting forever.
+const maxQuotes = 3
+
+// ErrQuoteExpiring is a provider whose quotes all expire within
+// QuoteMargin of being read.
+var ErrQuoteExpiring = errors.New("quote expires too soon to execute")
+
+// freshQuote quotes ps, again while the quote expires within QuoteMargin.
+// An earlier quote is left to lapse: that is how a quote is cancelled.
+func (e *Engine) freshQuote(ctx context.Context, pv providers.Batch, ps []providers.Payout) (providers.Quote, error) {
+	for i := 1; ; i++ {
+		q, err := pv.Quote(ctx, ps)
+		if err != nil || q.Expires.IsZero() {
+			return q, err
+		}
+		now := e.now()
+		if left := q.Expires.Sub(now); left > QuoteMargin {
+			return q, nil
+		} else if i == maxQuotes {
+			return q, fmt.Errorf("%w: %d quotes in a row expire within %s (the last, %s, at %s, %s from now by this host's clock); check this host's clock",
+				ErrQuoteExpiring, maxQuotes, QuoteMargin, q.Token, q.Expires.UTC().Format(time.RFC3339), left.Round(time.Second))
+		}
+		e.log().Info("quote expires within the safety margin; quoting again", "token", q.Token, "expires", q.Expires, "margin", QuoteMargin)
+	}
 }
 
 // groupFee reads the fee a batch provider charged for a whole provider

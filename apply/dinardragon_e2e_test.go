@@ -389,21 +389,64 @@ func TestDinarDragonQuoteAboveThePlan(t *testing.T) {
 	}
 }
 
-// expiringQuotes lets the authcode expire between Quote and Execute, as a
-// run stalled for 16 minutes (a slow disk, a suspended laptop) would.
+// expiringQuotes lets the authcode expire after the engine checked it and
+// recorded its intent, just before Execute, as a run stalled for 16
+// minutes there (a slow disk, a suspended laptop) would.
 type expiringQuotes struct {
 	*dinardragon.Client
 	after func()
 }
 
-func (x *expiringQuotes) Quote(ctx context.Context, ps []providers.Payout) (providers.Quote, error) {
-	q, err := x.Client.Quote(ctx, ps)
+func (x *expiringQuotes) Execute(ctx context.Context, q providers.Quote) ([]providers.Result, error) {
 	x.after()
+	return x.Client.Execute(ctx, q)
+}
+
+// staleFirstQuote lets time pass right after the first quote, as a slow
+// answer or a stall before the execute would: the quote is then within
+// the engine's safety margin of its expiry.
+type staleFirstQuote struct {
+	*dinardragon.Client
+	n     int
+	after func()
+}
+
+func (x *staleFirstQuote) Quote(ctx context.Context, ps []providers.Payout) (providers.Quote, error) {
+	q, err := x.Client.Quote(ctx, ps)
+	if x.n++; x.n == 1 {
+		x.after()
+	}
 	return q, err
 }
 
+// TestDinarDragonQuoteNearExpiryIsNotExecuted: a quote found within
+// QuoteMargin of its expiry is never executed; the engine quotes again
+// and pays with the new authcode, once.
+func TestDinarDragonQuoteNearExpiryIsNotExecuted(t *testing.T) {
+	r := newDDRig(t)
+	b := ddBatch("vendors", docsExample)
+	r.wrap = func(c *dinardragon.Client) providers.Provider {
+		return &staleFirstQuote{Client: c, after: func() { r.clock.Advance(ddemu.AuthcodeLifetime - apply.QuoteMargin + time.Second) }}
+	}
+	rep, _, err := r.apply(b)
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	qs := r.em.Quotes()
+	if len(qs) != 2 {
+		t.Fatalf("%d quotes, want 2", len(qs))
+	}
+	if r.em.Executes(qs[0].Authcode) != 0 || r.em.Executes(qs[1].Authcode) != 1 {
+		t.Fatalf("executes: first authcode %d, second %d; want 0 and 1", r.em.Executes(qs[0].Authcode), r.em.Executes(qs[1].Authcode))
+	}
+	if got := rep.Count()[providers.StatusPending]; got != 3 {
+		t.Fatalf("outcomes: %v", rep.Count())
+	}
+	r.paidOnce(b)
+}
+
 // TestDinarDragonAuthcodeExpiredBeforeExecute: Dinar Dragon refuses an
-// expired authcode (code 400); nothing is paid, every payout says so with
+// authcode that expired after the engine checked it (code 400); nothing is paid, every payout says so with
 // the authcode, and the next apply pays with a new attempt and a new
 // quote.
 func TestDinarDragonAuthcodeExpiredBeforeExecute(t *testing.T) {

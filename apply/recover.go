@@ -213,10 +213,30 @@ func (e *Engine) judge(name string, l lookup, r providers.Result) (*state.EventP
 	}
 	o.Status = ep.Status
 	o.Reason = ep.Reason
-	if ep.Status == l.status && sameIDs(l.ids, r.IDs) && (ep.Status != providers.StatusUnknown || l.payout.Latest().Reason == ep.Reason) {
+	// A refresh compares the provider's answer with the plan again: an
+	// answer can change (a name filled in once the bank replied).
+	r.Status = ep.Status
+	ep.Findings = findingsOf(expectedOf(l.payout), r)
+	o.Findings = ep.Findings
+	if ep.Status == l.status && sameIDs(l.ids, r.IDs) && !newFindings(l.payout.Latest().Findings, ep.Findings) &&
+		(ep.Status != providers.StatusUnknown || l.payout.Latest().Reason == ep.Reason) {
 		return nil, o
 	}
 	return ep, o
+}
+
+// newFindings reports whether got holds a finding have does not.
+func newFindings(have, got []state.Finding) bool {
+next:
+	for _, g := range got {
+		for _, h := range have {
+			if h == g {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func sameIDs(have state.Fields, got map[string]string) bool {

@@ -61,6 +61,11 @@ type Plan struct {
 	Gone          []*Gone       `json:"gone"`
 	Totals        []*Total      `json:"totals"`
 	Errors        diag.List     `json:"errors"`
+	// AccountChecks and Balances are what the providers said when the
+	// plan was shown (plan -verify-accounts; plan -json with credentials).
+	// They describe that moment, not the payments: Save leaves them out.
+	AccountChecks []*AccountCheck `json:"account_checks,omitempty"`
+	Balances      []*BalanceCheck `json:"balances,omitempty"`
 
 	raw []byte // a saved plan's bytes, as read
 }

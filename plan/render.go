@@ -84,6 +84,15 @@ func feeText(it *Item) string {
 	return "-"
 }
 
+// feePayerReading says how apply reads a provider's answer about fees
+// (see apply.Compare): who bears the fee is read from the provider's total,
+// since its published example labels "customer" a total of amount + fee.
+const feePayerReading = `  Answers are checked against these figures: a provider's totalAmount of amount + fee
+  (Cronos' published example) means the sender bears the fee, amount - fee (its sandbox)
+  the recipient; feePayer "merchant" means the sender, "customer" alone decides nothing.
+  Any other difference is recorded as a finding, the payout's status unchanged.
+`
+
 // WriteText writes the plan for a terminal: aligned columns, every payout
 // apply acts on or shows, the provider payouts, totals per provider and
 // currency, and payouts gone from their manifests.
@@ -143,6 +152,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 				tot.FeesSender.Format(c), tot.FeesRecipient.Format(c), tot.Receive.Format(c), tot.Charged.Format(c))
 		}
 		t.WriteTo(&b)
+		b.WriteString(feePayerReading)
 	}
 	if len(p.Gone) > 0 {
 		fmt.Fprintln(&b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")

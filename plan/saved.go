@@ -35,7 +35,9 @@ const MaxFileSize = 512 << 20
 
 // Save writes the plan to path atomically, readable by its owner only.
 func (p *Plan) Save(path string) error {
-	return atomicfile.Write(path, p.WriteJSON, atomicfile.Options{Perm: 0o600})
+	q := *p
+	q.AccountChecks, q.Balances = nil, nil
+	return atomicfile.Write(path, q.WriteJSON, atomicfile.Options{Perm: 0o600})
 }
 
 // Read reads a saved plan.

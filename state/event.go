@@ -94,6 +94,10 @@ type EventPayout struct {
 	Fee    *money.Amount     `json:"fee,omitempty"`
 	Answer map[string]string `json:"answer,omitempty"`
 	Reason string            `json:"reason,omitempty"`
+	// Findings are where this answer differs from the plan (outcome and
+	// check events); folded into the attempt's, replacing one of the same
+	// kind.
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // FoldError is an event that does not fit the state it is folded into: the
@@ -160,6 +164,7 @@ func (s *Snapshot) Apply(e *Event) error {
 				a.Answer = a.Answer.With(k, v)
 			}
 			a.Reason = ep.Reason
+			a.Findings = MergeFindings(a.Findings, ep.Findings)
 			if e.Kind == KindResolve {
 				a.ResolvedBy = e.By
 			}

@@ -100,6 +100,11 @@ type Attempt struct {
 	// Answer holds the provider's other answer fields, as returned.
 	Answer Fields `json:"answer,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Findings are where the provider's answers about this attempt differ
+	// from the plan (fee, fee payer, total, the bank's name for the
+	// account). They never change the status: the provider's word about
+	// the money stands, and a person looks at the difference.
+	Findings []Finding `json:"findings,omitempty"`
 	// ResolvedBy is the person who decided the outcome, if one did.
 	ResolvedBy string `json:"resolvedBy,omitempty"`
 	// ApprovedBy are the people whose signed approvals of the plan let
@@ -110,6 +115,86 @@ type Attempt struct {
 	// Sends counts how many times this attempt's request was sent; more
 	// than one only after a send proven not to have arrived.
 	Sends int `json:"sends"`
+}
+
+// Finding is one difference between what the plan expected of an attempt
+// and what the provider answered.
+type Finding struct {
+	// Kind is what differs, one of the Finding constants.
+	Kind string `json:"kind"`
+	// Want is what the plan expected; Got is what the provider said.
+	Want string `json:"want"`
+	Got  string `json:"got"`
+}
+
+// The kinds of finding.
+const (
+	// FindingFee: the provider's fee is not the fee planned for the payout.
+	FindingFee = "fee"
+	// FindingFeePayer: the provider's answer shows the other party bearing
+	// the fee (Want is payctl.yaml's payer, Got the answer's, with why).
+	FindingFeePayer = "feePayer"
+	// FindingTotal: the provider's total is neither amount + fee nor
+	// amount - fee.
+	FindingTotal = "totalAmount"
+	// FindingName: the bank's name for the account is not the manifest's
+	// recipient name, even normalised.
+	FindingName = "recipientName"
+)
+
+// String says what differs, in words, e.g. "fee: the provider charged
+// 2500, the plan 3000". Want and Got are as recorded: callers that print
+// it escape it like any text payctl did not write.
+func (f Finding) String() string {
+	switch f.Kind {
+	case FindingFee:
+		return "fee: the provider charged " + f.Got + ", the plan " + f.Want
+	case FindingFeePayer:
+		return "fee payer: the provider's answer has " + payerWords(f.Got) + " bear the fee, payctl.yaml " + payerWords(f.Want)
+	case FindingTotal:
+		return "total: the provider says " + f.Got + ", expected " + f.Want
+	case FindingName:
+		return "name: the bank says " + strconv.Quote(f.Got) + " for the account, the manifest " + strconv.Quote(f.Want)
+	}
+	return f.Kind + ": the provider says " + f.Got + ", expected " + f.Want
+}
+
+// payerWords names who bears a fee: payctl's word (perhaps with the
+// evidence after it), or a provider's.
+func payerWords(p string) string {
+	word, why, _ := strings.Cut(p, " ")
+	switch word {
+	case "sender", "merchant":
+		word = "the sender"
+	case "recipient", "customer":
+		word = "the recipient"
+	default:
+		return strconv.Quote(p)
+	}
+	if why != "" {
+		return word + " " + why
+	}
+	return word
+}
+
+// MergeFindings returns have with each of got added, replacing a finding of
+// the same kind (the latest answer is what stands). have is not modified.
+func MergeFindings(have, got []Finding) []Finding {
+	if len(got) == 0 {
+		return have
+	}
+	out := append([]Finding(nil), have...)
+next:
+	for _, g := range got {
+		for i := range out {
+			if out[i].Kind == g.Kind {
+				out[i] = g
+				continue next
+			}
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // Approver is one person who approved a plan by signing it: the principal

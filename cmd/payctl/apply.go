@@ -44,11 +44,17 @@ Off a terminal (a CI log), a progress line goes to stderr every 10 seconds
 (PAYCTL_PROGRESS_INTERVAL, e.g. 30s, changes it); with -json the same figures
 are "progress" events.
 
+Before the first payout, apply reads the balance of each provider that publishes
+one (Cronos; Dinar Dragon publishes none) and refuses to start when it is below
+what the plan charges that provider, or cannot be read: a run that runs out of
+funds half way leaves a batch half paid. -ignore-balance starts anyway.
+
 Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	auto := f.Bool("auto-approve", false, "pay without asking for confirmation")
 	asJSON := f.Bool("json", false, "print machine-readable events (JSON lines) instead of text")
 	lockWait := f.Duration("lock-timeout", 0, "wait up to `D` for another payctl holding the state's lock")
 	create := f.Bool("init", false, "create the state if there is none (first use; payctl.yaml must not pin a lineage)")
+	ignoreBalance := f.Bool("ignore-balance", false, "pay even if a provider's balance is below what the plan charges it, or cannot be read")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -78,6 +84,7 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	// The snapshot is written once, here, whatever happens above it.
 	defer func() { ferr = errors.Join(ferr, sess.Close(ctx)) }()
 	sess.Engine.Progress = out.progress
+	sess.Engine.IgnoreBalance = *ignoreBalance
 
 	var p *plan.Plan
 	if saved != nil {
@@ -107,16 +114,24 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 		if err := authorize(e, sess, p, nil, "", f.Args()); err != nil {
 			return err
 		}
-		if p.Changes() && !*auto {
-			if err := confirm(e, p); err != nil {
-				return err
-			}
-		}
 	}
 	defer warnUnknown(e, p)
 	if !p.Changes() {
 		out.line("Nothing to pay: %s.", p.Summary())
 		return out.finish(nil, p, rerr)
+	}
+	// Before asking anyone to confirm: a run the balance cannot fund is
+	// not offered.
+	if err := sess.Engine.CheckBalances(ctx, p); err != nil {
+		if out.json {
+			out.event(errorEvent{FormatVersion: jsonFormatVersion, Message: err.Error(), Type: "error"})
+		}
+		return withHint(err, "top the balance up at the provider, or pay fewer payouts; `payctl apply -ignore-balance` starts anyway, and the provider refuses the payouts it cannot fund")
+	}
+	if saved == nil && !*auto {
+		if err := confirm(e, p); err != nil {
+			return err
+		}
 	}
 	out.start(p)
 	rep, runErr := sess.Run(ctx, p)
@@ -295,7 +310,7 @@ func (o *applyOutput) recovered(outs []*apply.Outcome) {
 	}
 	if o.json {
 		for _, r := range outs {
-			o.event(lookupEvent{Address: r.Address, Attempt: r.Attempt, FormatVersion: jsonFormatVersion, IDs: r.IDs, Reason: r.Reason, Status: r.Status, Type: "lookup"})
+			o.event(lookupEvent{Address: r.Address, Attempt: r.Attempt, Findings: r.Findings, FormatVersion: jsonFormatVersion, IDs: r.IDs, Reason: r.Reason, Status: r.Status, Type: "lookup"})
 		}
 		return
 	}
@@ -306,6 +321,9 @@ func (o *applyOutput) recovered(outs []*apply.Outcome) {
 			fmt.Fprintf(o.e.Stdout, " (%s)", esc(r.Reason))
 		}
 		fmt.Fprintln(o.e.Stdout)
+		for _, f := range r.Findings {
+			fmt.Fprintf(o.e.Stdout, "    ! differs from the plan: %s\n", esc(f.String()))
+		}
 	}
 	fmt.Fprintln(o.e.Stdout)
 }
@@ -442,7 +460,7 @@ func (o *applyOutput) progress(p *apply.Outcome) {
 	o.mu.Unlock()
 	if o.json {
 		o.event(payoutEvent{Address: p.Address, Amount: p.Amount, Currency: p.Currency, ElapsedMS: float64(p.Elapsed.Microseconds()) / 1000,
-			FormatVersion: jsonFormatVersion, Provider: p.Provider, Reason: p.Reason, Status: p.Status, Type: "payout"})
+			Findings: p.Findings, FormatVersion: jsonFormatVersion, Provider: p.Provider, Reason: p.Reason, Status: p.Status, Type: "payout"})
 	}
 }
 
@@ -512,6 +530,13 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 	}
 	for _, sk := range rep.Skipped {
 		fmt.Fprintf(o.e.Stdout, "  %s: not sent: %s\n", esc(sk.Address), esc(sk.Reason))
+	}
+	// A finding changes no status: the provider's answer about the money
+	// stands, and a person looks at the difference.
+	for _, oc := range rep.Outcomes {
+		for _, f := range oc.Findings {
+			fmt.Fprintf(o.e.Stdout, "  %s: %s, but differs from the plan: %s\n", esc(oc.Address), oc.Status, esc(f.String()))
+		}
 	}
 	if sess.Saved() {
 		fmt.Fprintf(o.e.Stdout, "State %s saved (serial %d).\n", esc(location), sess.State.Snapshot().Serial)

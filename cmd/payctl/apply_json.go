@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
 )
 
 // The events of `apply -json`, one JSON object a line. They were maps,
@@ -23,10 +24,13 @@ type startEvent struct {
 }
 
 type payoutEvent struct {
-	Address       string           `json:"address"`
-	Amount        money.Amount     `json:"amount"`
-	Currency      money.Currency   `json:"currency"`
-	ElapsedMS     float64          `json:"elapsed_ms"`
+	Address   string         `json:"address"`
+	Amount    money.Amount   `json:"amount"`
+	Currency  money.Currency `json:"currency"`
+	ElapsedMS float64        `json:"elapsed_ms"`
+	// Findings are where the answer differs from the plan; written only
+	// when there are some, so that payout events without stay as they were.
+	Findings      []state.Finding  `json:"findings,omitempty"`
 	FormatVersion int              `json:"format_version"`
 	Provider      string           `json:"provider"`
 	Reason        string           `json:"reason"`
@@ -52,6 +56,7 @@ type progressEvent struct {
 type lookupEvent struct {
 	Address       string            `json:"address"`
 	Attempt       int               `json:"attempt"`
+	Findings      []state.Finding   `json:"findings,omitempty"`
 	FormatVersion int               `json:"format_version"`
 	IDs           map[string]string `json:"ids"`
 	Reason        string            `json:"reason"`

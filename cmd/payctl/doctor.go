@@ -18,7 +18,8 @@ there (a warning above 2 ms); and that each provider's host answers (a HEAD
 request: nothing is paid, no credential is sent). It reports the state's lineage
 and serial and whether payctl.yaml pins that lineage, and warns when a local
 state kept in git has uncommitted changes or its checkout is behind upstream (as
-of the last fetch). Exit status 1 if a check fails.`)
+of the last fetch). It reads each provider's balance as apply does before paying
+(Dinar Dragon publishes none). Exit status 1 if a check fails.`)
 	asJSON := f.Bool("json", false, "print the checks as JSON")
 	if err := f.parse(args); err != nil {
 		return err
@@ -31,6 +32,13 @@ of the last fetch). Exit status 1 if a check fails.`)
 	checks := doctor.Run(ctx, doctor.Options{
 		Config: w.Config, Getenv: e.Getenv,
 		Identity: w.Identity, Location: w.StateLocation(), NeedsPin: w.UnkeyedProviders(), Now: w.Now,
+		Open: w.OpenProvider,
+		Currency: func(name string) string {
+			if t := w.Type(name); t != nil && t.Rules != nil {
+				return t.Rules.Currency()
+			}
+			return ""
+		},
 		Credentials: func(name string) []providers.Credential {
 			if t := w.Type(name); t != nil {
 				return t.Credentials

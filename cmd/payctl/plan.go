@@ -13,6 +13,7 @@ import (
 	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/workspace"
 	"github.com/payctl/payctl/plan"
+	"github.com/payctl/payctl/providers"
 )
 
 func runPlan(ctx context.Context, e *Env, args []string) error {
@@ -23,6 +24,15 @@ bears it, and what the recipient receives; totals per provider and currency, and
 the balance each provider will be charged. Reads the state without locking it
 and needs no credentials.
 
+With -verify-accounts, payctl asks each provider that offers an account inquiry
+(Cronos) who holds the accounts the review flags (new account, account changed),
+and shows the bank's name beside the manifest's, flagging names that differ
+(case, spaces, accents and titles such as Mr. or Ibu aside). No money moves. It
+opens the providers as apply does: credentials are needed, except with an
+emulator. With -json and credentials in the environment, the plan also carries
+each provider's balance against what the plan charges it. Neither is saved with
+-out.
+
 With -out, the plan is saved; "payctl apply FILE" then pays exactly it, and
 refuses if the state, payctl.yaml or a manifest changed since, or if planning
 the manifests again does not give the saved plan (the file was edited).`)
@@ -30,6 +40,7 @@ the manifests again does not give the saved plan (the file was edited).`)
 	asJSON := f.Bool("json", false, "print the plan as JSON (format_version 1)")
 	asMD := f.Bool("markdown", false, "print the plan as Markdown for a pull-request comment")
 	detailed := f.Bool("detailed-exitcode", false, "exit 0 when nothing would be sent, 2 when something would, 1 on error")
+	verify := f.Bool("verify-accounts", false, "ask the providers who holds each new or changed account (no money moves)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -70,6 +81,15 @@ the manifests again does not give the saved plan (the file was edited).`)
 			return err
 		}
 	}
+	if *verify {
+		p.AccountChecks = plan.VerifyAccounts(ctx, p, w.OpenProvider)
+		if n := unverified(p.AccountChecks); n > 0 {
+			fmt.Fprintf(e.Stderr, "payctl: warning: %d %s could not be verified with the provider; see the plan\n", n, diag.Plural(n, "account", "accounts"))
+		}
+	}
+	if *asJSON {
+		p.Balances = credentialedBalances(ctx, w, p)
+	}
 	var need review.Need
 	if w.Config != nil {
 		need = review.Required(w.Config.Policy.Approvals, p)
@@ -80,12 +100,18 @@ the manifests again does not give the saved plan (the file was edited).`)
 		err = p.WriteJSON(&buf)
 	case *asMD:
 		err = p.WriteMarkdown(&buf)
+		if *verify && err == nil {
+			err = plan.WriteAccountChecks(&buf, p.AccountChecks, true)
+		}
 		if need.Approvals > 0 && err == nil {
 			fmt.Fprintf(&buf, "\n**Needs %d signed %s** (%s): `payctl approve PLANFILE` by allowed signers.\n",
 				need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
 		}
 	default:
 		err = p.WriteText(&buf)
+		if *verify && err == nil {
+			err = plan.WriteAccountChecks(&buf, p.AccountChecks, false)
+		}
 		if need.Approvals > 0 && err == nil {
 			fmt.Fprintf(&buf, "\nNeeds %d signed %s before it is paid: %s.\n", need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
 		}
@@ -134,3 +160,35 @@ func makePlan(ctx context.Context, w *workspace.Workspace, paths []string) (*pla
 	defer sess.Close(ctx)
 	return sess.Plan(batches...), nil
 }
+
+// unverified counts the account checks the providers did not answer.
+func unverified(cs []*plan.AccountCheck) int {
+	n := 0
+	for _, c := range cs {
+		if c.Result == plan.AccountUnanswered {
+			n++
+		}
+	}
+	return n
+}
+
+// credentialedBalances reads the balances of the plan's providers whose
+// credentials are in the environment: a plan needs none, and reading a
+// balance must not make it open an emulator or ask for a secret.
+func credentialedBalances(ctx context.Context, w *workspace.Workspace, p *plan.Plan) []*plan.BalanceCheck {
+	open := func(name string) (providers.Provider, error) {
+		if !w.HasCredentials(name) {
+			return nil, errNoCredentials
+		}
+		return w.OpenProvider(name)
+	}
+	var out []*plan.BalanceCheck
+	for _, c := range plan.Balances(ctx, p, open) {
+		if !errors.Is(c.Err, errNoCredentials) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+var errNoCredentials = errors.New("no credentials in the environment")

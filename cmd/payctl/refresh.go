@@ -52,6 +52,9 @@ payout succeeded, and that change is recorded, never silently overwritten.`)
 				fmt.Fprintf(e.Stdout, " (%s)", esc(o.Reason))
 			}
 			fmt.Fprintln(e.Stdout)
+			for _, f := range o.Findings {
+				fmt.Fprintf(e.Stdout, "  ! differs from the plan: %s\n", esc(f.String()))
+			}
 		}
 		fmt.Fprintf(e.Stdout, "Checked %d payouts; %d changes recorded.\n", len(outs), changes)
 	}

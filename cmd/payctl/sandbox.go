@@ -32,7 +32,12 @@ a restarted sandbox remembers what it paid.
 
 -fault injects a named fault into the next money-moving requests of one type, e.g.
 -fault cronos:5xx-after-commit or -fault dinardragon:quote-high (see each
-emulator's documentation for the names; "name=N" repeats it N times).`)
+emulator's documentation for the names; "name=N" repeats it N times). It also
+takes the Cronos emulator's settings, to rehearse what its answers can say:
+cronos:balance=N (the available balance, in IDR), cronos:bank-name=ACCOUNT:NAME
+(the account holder's name the bank reports, repeatable), cronos:fee-payer=
+customer|merchant and cronos:total=added|deducted (the published example's
+totalAmount of amount + fee, or the sandbox's amount - fee).`)
 	listen := f.String("listen", "127.0.0.1:8700", "`ADDR` to listen on")
 	dir := f.String("dir", ".payctl-sandbox", "`DIR` for the emulators' ledgers")
 	seed := f.Int64("seed", 1, "seed for the emulators' ids and randomness")

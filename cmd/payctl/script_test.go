@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/providers/registry"
+	"net"
 	"net/http/httptest"
 	"os"
 	"regexp"
@@ -35,6 +39,16 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	fake-inject FAULT...     make the next create requests fail (see providers/fake/emulator)
 //	fake-ledger              print the fake provider's payments, one per line
 //	fake-blind               make the fake provider unable to look payouts up
+//	fake-set KEY=VALUE...    set the fake provider: balance=AMOUNT|none, fee=AMOUNT,
+//	                         feePayer=customer|merchant, total=plus|minus|AMOUNT (the
+//	                         answer fields Cronos gives), name:ACCOUNT=NAME (the bank's
+//	                         name for an account), inquiry=down|up
+//	fake-requests            print the requests the fake provider received, by endpoint
+//	cronos-emulator SETTING...  start the built-in Cronos emulator with settings
+//	                         (bank-name=ACCOUNT:NAME, balance=N, fee-payer=..., total=...:
+//	                         see providers/cronos/emulator) and set $CRONOS_URL,
+//	                         $CRONOS_KEY and $CRONOS_TOKEN (its demo credentials)
+//	cronos-requests          print the requests the Cronos emulator received, by endpoint
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
 //	wait-nonempty FILE       wait (up to 10 s) until FILE exists and is not empty
 //	plan-edit FILE ADDRESS FIELD=VALUE...
@@ -61,16 +75,20 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"fake-provider": cmdFakeProvider,
-			"fake-inject":   cmdFakeInject,
-			"fake-ledger":   cmdFakeLedger,
-			"fake-blind":    cmdFakeBlind,
-			"envsubst":      cmdEnvsubst,
-			"wait-nonempty": cmdWaitNonempty,
-			"plan-edit":     cmdPlanEdit,
-			"plan-repin":    cmdPlanRepin,
-			"gen-hostile":   cmdGenHostile,
-			"pin-state":     cmdPinState,
+			"fake-provider":   cmdFakeProvider,
+			"fake-inject":     cmdFakeInject,
+			"fake-ledger":     cmdFakeLedger,
+			"fake-blind":      cmdFakeBlind,
+			"fake-set":        cmdFakeSet,
+			"fake-requests":   cmdFakeRequests,
+			"cronos-emulator": cmdCronosEmulator,
+			"cronos-requests": cmdCronosRequests,
+			"envsubst":        cmdEnvsubst,
+			"wait-nonempty":   cmdWaitNonempty,
+			"plan-edit":       cmdPlanEdit,
+			"plan-repin":      cmdPlanRepin,
+			"gen-hostile":     cmdGenHostile,
+			"pin-state":       cmdPinState,
 		},
 	})
 }
@@ -111,6 +129,8 @@ func cmdPinState(ts *testscript.TestScript, neg bool, args []string) {
 type scriptFake struct {
 	ledger *fakeemu.Ledger
 	srv    *httptest.Server
+	// cronos is the Cronos emulator cronos-emulator started.
+	cronos providers.Emulator
 }
 
 func fakeOf(ts *testscript.TestScript) *scriptFake {
@@ -135,6 +155,43 @@ func cmdFakeProvider(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("FAKE_URL", f.srv.URL)
 }
 
+func cmdCronosEmulator(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! cronos-emulator")
+	}
+	t, ok := registry.Lookup("cronos")
+	if !ok {
+		ts.Fatalf("no cronos provider type")
+	}
+	host := providers.NewEmulatorHost()
+	em, err := host.Start(t, "", providers.EmulatorOptions{Faults: args})
+	if err != nil {
+		ts.Fatalf("cronos-emulator: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("cronos-emulator: %v", err)
+	}
+	host.Serve(ln)
+	ts.Defer(func() { host.Close(context.Background()) })
+	ts.Value("fake").(*scriptFake).cronos = em
+	creds := em.Credentials()
+	ts.Setenv("CRONOS_URL", host.URL())
+	ts.Setenv("CRONOS_KEY", creds["keyEnv"])
+	ts.Setenv("CRONOS_TOKEN", creds["tokenEnv"])
+}
+
+func cmdCronosRequests(ts *testscript.TestScript, neg bool, args []string) {
+	em, ok := ts.Value("fake").(*scriptFake).cronos.(interface{ Requests() map[string]int })
+	if !ok {
+		ts.Fatalf("cronos-requests: no Cronos emulator started (cronos-emulator)")
+	}
+	reqs := em.Requests()
+	for _, k := range sortedKeys(reqs) {
+		fmt.Fprintf(ts.Stdout(), "%s %d\n", k, reqs[k])
+	}
+}
+
 func cmdFakeInject(ts *testscript.TestScript, neg bool, args []string) {
 	f := fakeOf(ts)
 	for _, a := range args {
@@ -144,6 +201,48 @@ func cmdFakeInject(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdFakeBlind(ts *testscript.TestScript, neg bool, args []string) {
 	fakeOf(ts).ledger.LookupsBlind = !neg
+}
+
+func cmdFakeSet(ts *testscript.TestScript, neg bool, args []string) {
+	f := fakeOf(ts)
+	for _, kv := range args {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			ts.Fatalf("fake-set: %q is not KEY=VALUE", kv)
+		}
+		f.ledger.Configure(func(l *fakeemu.Ledger) {
+			switch {
+			case k == "balance" && v == "none":
+				l.Balance = nil
+			case k == "balance":
+				a, err := money.Parse(v)
+				ts.Check(err)
+				l.Balance = &a
+			case k == "fee":
+				l.Answers.Fee = v
+			case k == "feePayer":
+				l.Answers.FeePayer = v
+			case k == "total":
+				l.Answers.Total = v
+			case k == "inquiry":
+				l.InquiryDown = v == "down"
+			case strings.HasPrefix(k, "name:"):
+				if l.Names == nil {
+					l.Names = map[string]string{}
+				}
+				l.Names[strings.TrimPrefix(k, "name:")] = v
+			default:
+				ts.Fatalf("fake-set: unknown setting %q", k)
+			}
+		})
+	}
+}
+
+func cmdFakeRequests(ts *testscript.TestScript, neg bool, args []string) {
+	reqs := fakeOf(ts).ledger.Requests()
+	for _, k := range sortedKeys(reqs) {
+		fmt.Fprintf(ts.Stdout(), "%s %d\n", k, reqs[k])
+	}
 }
 
 func cmdFakeLedger(ts *testscript.TestScript, neg bool, args []string) {

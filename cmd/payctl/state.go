@@ -14,6 +14,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/safetext"
+	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
 )
 
@@ -193,6 +194,12 @@ returned, timestamps, and who resolved it if a person did.`)
 		}
 		if a.Reason != "" {
 			fmt.Fprintf(out, "             %s\n", esc(a.Reason))
+		}
+		if name := a.Answer.Get(providers.AnswerBankName); name != "" {
+			fmt.Fprintf(out, "             bank's name for the account: %s\n", esc(name))
+		}
+		for _, f := range a.Findings {
+			fmt.Fprintf(out, "             ! differs from the plan: %s\n", esc(f.String()))
 		}
 		if a.ResolvedBy != "" {
 			fmt.Fprintf(out, "             resolved by %s\n", esc(a.ResolvedBy))

@@ -36,7 +36,12 @@ type Diff struct {
 	Changed []*PayoutChange `json:"changed"`
 	// Resolved are the attempts a person decided in the interval.
 	Resolved []*Resolution `json:"resolved"`
-	Totals   []*Total      `json:"totals"`
+	// Differing are the provider answers recorded in the interval that
+	// differ from the plan (fee, fee payer, total, the bank's name). They
+	// changed no status; a person looks at each. Absent when there are
+	// none.
+	Differing []*Differing `json:"differing_answers,omitempty"`
+	Totals    []*Total     `json:"totals"`
 	// Journal says whether journal events were attached, and why not.
 	Journal JournalUse `json:"journal"`
 }
@@ -94,6 +99,36 @@ type Resolution struct {
 	At      *time.Time       `json:"at,omitempty"`
 }
 
+// Differing is a provider answer about an attempt that differs from the
+// plan: a state.Finding first seen in the interval.
+type Differing struct {
+	Address string           `json:"address"`
+	Attempt int              `json:"attempt"`
+	Status  providers.Status `json:"status"`
+	state.Finding
+}
+
+// differing are the findings on n's attempts that o's did not have.
+func differing(o, n *state.Payout) []*Differing {
+	var out []*Differing
+	for i, na := range n.Attempts {
+		var had []state.Finding
+		if o != nil && i < len(o.Attempts) {
+			had = o.Attempts[i].Findings
+		}
+	next:
+		for _, f := range na.Findings {
+			for _, h := range had {
+				if h == f {
+					continue next
+				}
+			}
+			out = append(out, &Differing{Address: n.Address, Attempt: na.N, Status: na.Status, Finding: f})
+		}
+	}
+	return out
+}
+
 // EventRef is a journal record as it concerns one payout.
 type EventRef struct {
 	Seq     uint64            `json:"seq"`
@@ -109,6 +144,8 @@ type EventRef struct {
 	// gave one.
 	ProviderStatus string `json:"provider_status,omitempty"`
 	Reason         string `json:"reason,omitempty"`
+	// Findings are where the answer differed from the plan.
+	Findings []state.Finding `json:"findings,omitempty"`
 }
 
 // Total sums the interval for one provider and currency.
@@ -196,6 +233,7 @@ func Compare(old, new *Snapshot) *Diff {
 			}
 		}
 		d.Resolved = append(d.Resolved, resolutions(o, n)...)
+		d.Differing = append(d.Differing, differing(o, n)...)
 		tot.payout(o, n)
 	}
 	for _, id := range groupIDs(old.Snapshot) {
@@ -557,7 +595,7 @@ func eventRef(e *state.Event, ep state.EventPayout) *EventRef {
 	r := &EventRef{
 		Seq: e.Seq, Time: e.Time.UTC(), Kind: e.Kind, Op: e.Op, By: e.By,
 		Attempt: ep.Attempt, Status: ep.Status, IDs: ep.IDs, Fee: ep.Fee,
-		ProviderStatus: ep.Answer["status"], Reason: ep.Reason,
+		ProviderStatus: ep.Answer["status"], Reason: ep.Reason, Findings: ep.Findings,
 	}
 	if r.Reason == "" && e.Kind == state.KindQuote {
 		r.Reason = e.Reason

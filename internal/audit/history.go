@@ -66,6 +66,8 @@ type Entry struct {
 	Fee    *money.Amount     `json:"fee,omitempty"`
 	Answer map[string]string `json:"answer,omitempty"`
 	Reason string            `json:"reason,omitempty"`
+	// Findings are where the answer differed from the plan.
+	Findings []state.Finding `json:"findings,omitempty"`
 }
 
 // History streams the journal and calls fn with every entry the filter
@@ -121,7 +123,7 @@ func History(ctx context.Context, j Journal, f Filter, fn func(*Entry) error) (*
 			}
 			en.Group = e.Group
 			en.PlannedFee = ep.PlannedFee
-			en.IDs, en.Fee, en.Answer, en.Reason = ep.IDs, ep.Fee, ep.Answer, ep.Reason
+			en.IDs, en.Fee, en.Answer, en.Reason, en.Findings = ep.IDs, ep.Fee, ep.Answer, ep.Reason, ep.Findings
 			if en.Reason == "" {
 				en.Reason = e.Reason
 			}
@@ -199,6 +201,9 @@ func (e *Entry) Text() string {
 			fmt.Fprintf(&b, ", approved by %s", approverNames(e.ApprovedBy))
 		}
 		b.WriteString(answerText(e.IDs, e.Fee, e.Currency, e.Answer["status"], e.Reason))
+		for _, f := range e.Findings {
+			b.WriteString("; differs from the plan: " + f.String())
+		}
 	}
 	// One line, most of it from the journal: names, ids and reasons a
 	// provider sent. Nothing in it may break the line or drive the

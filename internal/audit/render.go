@@ -75,6 +75,12 @@ func (d *Diff) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  ! %s attempt %d: %s, by %s%s: %s\n", esc(r.Address), r.Attempt, r.Status, esc(r.By), atText(r.At), esc(r.Reason))
 		}
 	}
+	if len(d.Differing) > 0 {
+		fmt.Fprintf(&b, "\nProvider answers that differ from the plan (statuses as the provider said): %d\n", len(d.Differing))
+		for _, f := range d.Differing {
+			fmt.Fprintf(&b, "  ! %s attempt %d (%s): %s\n", esc(f.Address), f.Attempt, f.Status, esc(f.Finding.String()))
+		}
+	}
 	if len(d.Totals) == 0 {
 		b.WriteString("\nTotals for the interval: nothing paid, charged or pending.\n")
 	} else {
@@ -238,6 +244,14 @@ func (d *Diff) WriteMarkdown(w io.Writer) error {
 				at = r.At.UTC().Format(time.RFC3339)
 			}
 			fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %s | %s |\n", mdCode(r.Address), r.Attempt, r.Status, mdText(r.By), at, mdText(r.Reason))
+		}
+		b.WriteString("\n")
+	}
+	if len(d.Differing) > 0 {
+		fmt.Fprintf(&b, "#### Provider answers that differ from the plan (%d)\n\n", len(d.Differing))
+		b.WriteString("| Address | Attempt | Status | Difference |\n|---|--:|---|---|\n")
+		for _, f := range d.Differing {
+			fmt.Fprintf(&b, "| `%s` | %d | %s | %s |\n", mdCode(f.Address), f.Attempt, f.Status, mdText(f.Finding.String()))
 		}
 		b.WriteString("\n")
 	}

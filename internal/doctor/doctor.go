@@ -72,6 +72,11 @@ type Options struct {
 	NeedsPin []string
 	// Now is the time signers' validity is checked at (nil: time.Now).
 	Now func() time.Time
+	// Open opens a provider as apply does, to read its balance; nil
+	// skips the balance checks.
+	Open func(name string) (providers.Provider, error)
+	// Currency is the currency a provider pays in, for messages.
+	Currency func(name string) string
 }
 
 // identityCheck reports the state's lineage and serial, and whether
@@ -175,7 +180,58 @@ func Run(ctx context.Context, o Options) []Check {
 	for _, n := range names {
 		add(reach(ctx, hc, n, cfg.Providers[n]))
 	}
+	if o.Open != nil {
+		for _, n := range names {
+			add(balanceCheck(ctx, n, o))
+		}
+	}
 	return out
+}
+
+// balanceTimeout bounds one balance request.
+const balanceTimeout = 10 * time.Second
+
+// balanceCheck reads a provider's balance, as apply does before it sends
+// anything (apply refuses a run the balance does not cover, and one whose
+// balance it cannot read).
+func balanceCheck(ctx context.Context, name string, o Options) Check {
+	c := Check{Name: "balance " + name}
+	if p := o.Config.Providers[name]; p != nil && p.Emulator {
+		// Starting an emulator replays and rewrites its ledger: doctor
+		// changes no file.
+		c.Level, c.Detail = Skip, "built-in emulator: balance not read"
+		return c
+	}
+	pv, err := o.Open(name)
+	if err != nil {
+		c.Level, c.Detail = Skip, "not read: "+err.Error()
+		return c
+	}
+	br, ok := pv.(providers.BalanceReader)
+	if !ok {
+		c.Level, c.Detail = Skip, pv.Type()+" publishes no balance endpoint; apply cannot check it before paying (see the provider's dashboard)"
+		return c
+	}
+	cctx, cancel := context.WithTimeout(ctx, balanceTimeout)
+	defer cancel()
+	b, err := br.Balance(cctx)
+	if err != nil {
+		c.Level, c.Detail = Fail, "not read: "+err.Error()
+		c.Hint = "apply refuses to pay without reading the balance; `payctl apply -ignore-balance` pays without the check"
+		return c
+	}
+	cur := ""
+	if o.Currency != nil {
+		cur = " " + o.Currency(name)
+	}
+	c.Level, c.Detail = OK, "available "+b.Available.String()+cur
+	if b.Pending != nil {
+		c.Detail += ", pending " + b.Pending.String() + cur
+	}
+	if b.Total != nil {
+		c.Detail += ", total " + b.Total.String() + cur
+	}
+	return c
 }
 
 func credentialChecks(name string, p *config.Provider, o Options) []Check {

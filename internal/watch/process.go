@@ -310,6 +310,22 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 		}
 		return
 	}
+	if errors.Is(runErr, apply.ErrBalance) {
+		// Refused before anything was sent: the files wait for a person
+		// (and a top-up) in held/, each with its plan.
+		w.m.errors.WithLabelValues("apply").Inc()
+		w.log.Error("the providers' balance does not cover the files' payouts; nothing was sent", "error", runErr)
+		for _, it := range settle {
+			if !it.p.Changes() {
+				w.conclude(fin, sess, it, rep, nil)
+				continue
+			}
+			w.background(fin, func() {
+				w.hold(sess, it, []string{"nothing was sent: " + runErr.Error() + "; top the balance up, then apply the held plan (or drop the file again)"})
+			})
+		}
+		return
+	}
 	quotes := quoteErrors(runErr)
 	stop := runErr
 	if len(quotes) > 0 && onlyQuotes(runErr) {

@@ -484,6 +484,28 @@ func (e *MissingCredentialError) Error() string {
 	return fmt.Sprintf("provider %s needs the environment variable %s (named by %s in payctl.yaml), which is not set", e.Provider, e.Var, e.Field)
 }
 
+// HasCredentials reports whether a provider talks to its real API with
+// credentials present in the environment: every credential payctl.yaml
+// names is set, and it names at least one. An emulator has none.
+func (w *Workspace) HasCredentials(name string) bool {
+	p, t := w.Config.Providers[name], w.Type(name)
+	if p == nil || t == nil || p.Emulator {
+		return false
+	}
+	n := 0
+	for _, c := range t.Credentials {
+		v := p.Env[c.Field]
+		switch {
+		case v == "" && c.Optional:
+			continue
+		case v == "" || w.Getenv(v) == "":
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
 // OpenProvider opens a configured provider: the real API with credentials
 // from the environment, or the built-in emulator.
 func (w *Workspace) OpenProvider(name string) (providers.Provider, error) {

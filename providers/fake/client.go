@@ -9,6 +9,12 @@
 //	                           -> 200 {"id","reference","status"}; 400 {"error"} for a rejected payout
 //	GET  /payouts?reference=K  -> 200 {"payouts":[...]} every payment with that reference
 //	GET  /payouts/{id}         -> 200 {"id","reference","status"}; 404
+//	POST /accounts/verify      {"account","bankCode"} -> 200 {"name","status"}; 404 {"error"} unknown account
+//	GET  /balance              -> 200 {"available","pending"}; 404 when the ledger keeps none
+//
+// A payment's answer may also carry "fee", "feePayer" ("customer" or
+// "merchant"), "totalAmount" and "recipientName", as Cronos answers them,
+// when the emulator is set to give them (see emulator.Answers).
 //
 // The emulator fails a payout whose account ends in "0000" and keeps one
 // ending in "1111" pending until Ledger.Settle is called.
@@ -41,6 +47,12 @@ type Payment struct {
 	Currency  string `json:"currency"`
 	Account   string `json:"account"`
 	Status    string `json:"status"` // pending, paid, failed
+	// The fields a Cronos answer carries, given when the emulator is set
+	// to: what the engine compares with the plan.
+	Fee           string `json:"fee,omitempty"`
+	FeePayer      string `json:"feePayer,omitempty"`
+	TotalAmount   string `json:"totalAmount,omitempty"`
+	RecipientName string `json:"recipientName,omitempty"`
 }
 
 // createRequest is the body of POST /payouts.
@@ -84,8 +96,10 @@ type Client struct {
 }
 
 var (
-	_ providers.Single   = (*Client)(nil)
-	_ providers.Provider = (*Client)(nil)
+	_ providers.Single          = (*Client)(nil)
+	_ providers.Provider        = (*Client)(nil)
+	_ providers.AccountVerifier = (*Client)(nil)
+	_ providers.BalanceReader   = (*Client)(nil)
 )
 
 // Open returns a client.
@@ -161,6 +175,20 @@ func (c *Client) Send(ctx context.Context, p providers.Payout, r providers.Reque
 // client read it from an answer or the emulator from its ledger.
 func (pay Payment) Result(addr string) providers.Result {
 	r := providers.Result{Address: addr, IDs: map[string]string{"id": pay.ID}, Answer: map[string]string{"amount": pay.Amount}}
+	if pay.Fee != "" {
+		if f, err := money.Parse(pay.Fee); err == nil {
+			r.Fee = &f
+		} else {
+			r.Answer["fee"] = pay.Fee
+		}
+	}
+	for k, v := range map[string]string{
+		providers.AnswerFeePayer: pay.FeePayer, providers.AnswerTotal: pay.TotalAmount, providers.AnswerBankName: pay.RecipientName,
+	} {
+		if v != "" {
+			r.Answer[k] = v
+		}
+	}
 	switch pay.Status {
 	case "paid":
 		r.Status = providers.StatusPaid
@@ -211,6 +239,53 @@ func (c *Client) check(ctx context.Context, a providers.Attempt) providers.Resul
 		return list.Payouts[0].Result(a.Address)
 	}
 	return unknown(fmt.Sprintf("%d payments carry reference %s", len(list.Payouts), a.Key))
+}
+
+// VerifyAccount asks the fake bank who holds r's account. It moves no
+// money.
+func (c *Client) VerifyAccount(ctx context.Context, r providers.Recipient) (providers.AccountHolder, error) {
+	body, err := json.Marshal(map[string]string{"account": r.Account, "bankCode": r.BankCode})
+	if err != nil {
+		return providers.AccountHolder{}, err
+	}
+	code, b, _, err := c.do(ctx, "POST", "/accounts/verify", string(body))
+	if err != nil {
+		return providers.AccountHolder{}, err
+	}
+	var ans struct{ Name, Status, Error string }
+	if json.Unmarshal(b, &ans) != nil {
+		return providers.AccountHolder{}, fmt.Errorf("unreadable account inquiry answer (HTTP %d)", code)
+	}
+	if code != 200 {
+		return providers.AccountHolder{}, fmt.Errorf("account inquiry refused (HTTP %d): %s", code, ans.Error)
+	}
+	return providers.AccountHolder{Name: ans.Name, Status: ans.Status}, nil
+}
+
+// Balance reads the fake provider's balance.
+func (c *Client) Balance(ctx context.Context) (providers.Balance, error) {
+	code, b, _, err := c.do(ctx, "GET", "/balance", "")
+	if err != nil {
+		return providers.Balance{}, err
+	}
+	var ans struct{ Available, Pending, Error string }
+	if json.Unmarshal(b, &ans) != nil {
+		return providers.Balance{}, fmt.Errorf("unreadable balance answer (HTTP %d)", code)
+	}
+	if code != 200 {
+		return providers.Balance{}, fmt.Errorf("balance refused (HTTP %d): %s", code, ans.Error)
+	}
+	avail, err := money.Parse(ans.Available)
+	if err != nil {
+		return providers.Balance{}, fmt.Errorf("balance answer: available %q: %v", ans.Available, err)
+	}
+	bal := providers.Balance{Available: avail}
+	if ans.Pending != "" {
+		if p, err := money.Parse(ans.Pending); err == nil {
+			bal.Pending = &p
+		}
+	}
+	return bal, nil
 }
 
 // do sends one request; written reports whether the request was completely

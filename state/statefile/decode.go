@@ -443,6 +443,23 @@ func (d *decoder) attempt() *state.Attempt {
 			a.Answer = d.fields()
 		case "reason":
 			a.Reason = d.rawString()
+		case "findings":
+			d.array(func() {
+				var f state.Finding
+				d.object(func(k string) {
+					switch k {
+					case "kind":
+						f.Kind = d.rawString()
+					case "want":
+						f.Want = d.rawString()
+					case "got":
+						f.Got = d.rawString()
+					default:
+						d.unknown("finding", k)
+					}
+				})
+				a.Findings = append(a.Findings, f)
+			})
 		case "resolvedBy":
 			a.ResolvedBy = d.rawString()
 		case "approvedBy":

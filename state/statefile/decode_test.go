@@ -40,6 +40,9 @@ func sampleSnapshot(n int) *state.Snapshot {
 		if i%7 == 2 {
 			s.Payouts[addr].Attempts[0].ApprovedBy = []state.Approver{{Principal: "alice@example.com", Key: "SHA256:a"}, {Principal: "bob@example.com", Key: "SHA256:b"}}
 		}
+		if i%6 == 3 {
+			s.Payouts[addr].Attempts[0].Findings = []state.Finding{{Kind: state.FindingFee, Want: "3000", Got: "2500"}, {Kind: state.FindingName, Want: r.Name, Got: "Mr. \"Ñ\" <&>"}}
+		}
 	}
 	s.Serial = uint64(n)
 	return s

@@ -116,6 +116,10 @@ func appendAttempt(b []byte, a *state.Attempt) []byte {
 		b = appendKey(b, "reason", false)
 		b = jsontext.AppendString(b, a.Reason)
 	}
+	if len(a.Findings) > 0 {
+		b = appendKey(b, "findings", false)
+		b = appendFindings(b, a.Findings)
+	}
 	if a.ResolvedBy != "" {
 		b = appendKey(b, "resolvedBy", false)
 		b = jsontext.AppendString(b, a.ResolvedBy)

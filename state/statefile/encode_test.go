@@ -38,6 +38,21 @@ func randomMap(r *rand.Rand) map[string]string {
 	return m
 }
 
+// randomFindings is nil, empty, or a few findings of random text.
+func randomFindings(r *rand.Rand) []state.Finding {
+	switch r.IntN(4) {
+	case 0:
+		return nil
+	case 1:
+		return []state.Finding{}
+	}
+	var fs []state.Finding
+	for i := r.IntN(3); i >= 0; i-- {
+		fs = append(fs, state.Finding{Kind: randomText(r), Want: randomText(r), Got: randomText(r)})
+	}
+	return fs
+}
+
 func randomPayout(r *rand.Rand) *state.Payout {
 	opt := func(s string) string {
 		if r.IntN(2) == 0 {
@@ -71,7 +86,7 @@ func randomPayout(r *rand.Rand) *state.Payout {
 			}
 			a := &state.Attempt{N: r.IntN(5) - 1, Key: randomText(r), Status: providers.Status(randomText(r)), Group: opt(randomText(r)),
 				IDs: state.FieldsOf(randomMap(r)), Fee: amt(), Answer: state.FieldsOf(randomMap(r)), Reason: opt(randomText(r)), ResolvedBy: opt(randomText(r)),
-				SentAt: tm(), Sends: r.IntN(3)}
+				Findings: randomFindings(r), SentAt: tm(), Sends: r.IntN(3)}
 			if r.IntN(2) == 0 {
 				f := tm()
 				a.FinalAt = &f

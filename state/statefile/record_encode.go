@@ -120,7 +120,28 @@ func appendEventPayout(b []byte, p *state.EventPayout) []byte {
 		b = appendStringMap(b, p.Answer)
 	}
 	b = appendOptString(b, "reason", p.Reason)
+	if len(p.Findings) > 0 {
+		b = appendKey(b, "findings", false)
+		b = appendFindings(b, p.Findings)
+	}
 	return append(b, '}')
+}
+
+func appendFindings(b []byte, fs []state.Finding) []byte {
+	b = append(b, '[')
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendKey(append(b, '{'), "kind", true)
+		b = jsontext.AppendString(b, f.Kind)
+		b = appendKey(b, "want", false)
+		b = jsontext.AppendString(b, f.Want)
+		b = appendKey(b, "got", false)
+		b = jsontext.AppendString(b, f.Got)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // appendOptString appends a string field tagged omitempty (never the

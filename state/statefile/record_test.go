@@ -28,6 +28,7 @@ func fullEvent(kind state.Kind) *state.Event {
 		Request: &providers.Request{Method: "POST", Path: "/v1/payouts?a=1&b=<2>", Body: "{\"x\":\"\u2029\"}\n"},
 		IDs:     map[string]string{"id": "c-1", "b": "2", "a\x01": "\xff"},
 		Fee:     amountPtr("0.01"), Answer: map[string]string{"z": "1", "é": "2", "A": "\t"}, Reason: "timed out",
+		Findings: []state.Finding{{Kind: "fee", Want: "3000", Got: "2500"}, {Kind: "recipientName", Want: "Ñandú \"Co\"", Got: "Mr. <Ñ>\u2028"}},
 	}
 	q := p
 	q.Address = "batch-1/p2"
@@ -64,6 +65,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		checkSameAsReflect(t, string(k)+" bare", &state.Event{Kind: k})
 		e := fullEvent(k)
 		e.GroupIDs, e.Approvals, e.Payouts[0].IDs, e.Payouts[0].Answer = map[string]string{}, []state.Approver{}, map[string]string{}, map[string]string{}
+		e.Payouts[0].Findings = []state.Finding{}
 		checkSameAsReflect(t, string(k)+" empty collections", e)
 	}
 	// encoding/json refuses years past 9999; so must Encode.
@@ -116,7 +118,8 @@ func randomEvent(r *rand.Rand) *state.Event {
 		for i := r.IntN(4); i >= 0; i-- {
 			p := state.EventPayout{Address: randomText(r), Attempt: r.IntN(7) - 2, Key: opt(randomText(r)), Status: providers.Status(randomText(r)),
 				Type: opt(randomText(r)), Currency: opt(randomText(r)), Amount: amt(), Digest: opt(randomText(r)), PlannedFee: amt(),
-				FeePayer: fee.Payer(opt(randomText(r))), Request: req(), IDs: randomMap(r), Fee: amt(), Answer: randomMap(r), Reason: opt(randomText(r))}
+				FeePayer: fee.Payer(opt(randomText(r))), Request: req(), IDs: randomMap(r), Fee: amt(), Answer: randomMap(r), Reason: opt(randomText(r)),
+				Findings: randomFindings(r)}
 			if r.IntN(2) == 0 {
 				p.Recipient = &providers.Recipient{ID: opt(randomText(r)), Name: randomText(r), BankCode: opt(randomText(r)), Bank: opt(randomText(r)), Account: randomText(r), Country: opt(randomText(r))}
 			}

@@ -21,6 +21,9 @@ type MemoryBatch struct {
 	FeePercent money.Amount
 	// ExecuteFault, if set, is applied to the next Execute and cleared.
 	ExecuteFault Fault
+	// QuoteExpires, if set, gives the expiry of the n-th quote (from 1);
+	// otherwise quotes have none.
+	QuoteExpires func(n int) time.Time
 
 	mu       sync.Mutex
 	quotes   int
@@ -42,8 +45,13 @@ func (m *MemoryBatch) MaxBatch() int { return m.Max }
 func (m *MemoryBatch) Quote(ctx context.Context, ps []providers.Payout) (providers.Quote, error) {
 	m.mu.Lock()
 	m.quotes++
-	tok := fmt.Sprintf("tok-%03d", m.quotes)
+	n := m.quotes
+	tok := fmt.Sprintf("tok-%03d", n)
 	m.mu.Unlock()
+	var expires time.Time
+	if m.QuoteExpires != nil {
+		expires = m.QuoteExpires(n)
+	}
 	total := money.FromInt64(0)
 	for _, p := range ps {
 		total = total.Add(p.Amount)
@@ -54,7 +62,7 @@ func (m *MemoryBatch) Quote(ctx context.Context, ps []providers.Payout) (provide
 	return providers.Quote{
 		Payouts: ps, Total: total, Fee: money.FromDecimal(d), Token: tok,
 		Request: providers.Request{Method: "POST", Path: "/execute", Body: `{"authcode":"` + tok + `"}`},
-		At:      time.Now(),
+		At:      time.Now(), Expires: expires,
 	}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/fake"
 )
@@ -60,6 +61,32 @@ type Ledger struct {
 	LookupsBlind bool
 	// Token, if set, must be sent as "Authorization: Bearer <token>".
 	Token string
+	// Answers are the Cronos-like fields payments answer with.
+	Answers Answers
+	// Names are the account holders' names the fake bank knows, by
+	// account: account inquiry answers them, and payments to the account
+	// carry them as recipientName. An account not here is unknown to
+	// the inquiry (404).
+	Names map[string]string
+	// InquiryDown makes account inquiry answer 503.
+	InquiryDown bool
+	// Balance is the balance GET /balance answers; nil answers 404 (no
+	// balance kept). NewLedger sets one no test payout exceeds.
+	Balance  *money.Amount
+	requests map[string]int
+}
+
+// Answers are the fields a payment's answer carries besides its status,
+// as Cronos gives them: empty ones are left out.
+type Answers struct {
+	// Fee is the fee answered for every payment.
+	Fee string
+	// FeePayer is "customer" or "merchant".
+	FeePayer string
+	// Total is how totalAmount is computed: "plus" (amount + fee, the
+	// published example), "minus" (amount - fee, the sandbox), or a fixed
+	// value.
+	Total string
 }
 
 // New returns the fake provider's built-in emulator: an empty ledger that
@@ -74,7 +101,30 @@ func (served) Credentials() map[string]string { return nil }
 func (served) Close() error                   { return nil }
 
 // NewLedger returns an empty ledger.
-func NewLedger() *Ledger { return &Ledger{Delay: 2 * time.Second} }
+func NewLedger() *Ledger {
+	bal := money.FromInt64(1_000_000_000_000)
+	return &Ledger{Delay: 2 * time.Second, Balance: &bal}
+}
+
+// Configure changes the ledger's settings (Answers, Names, InquiryDown,
+// Balance) while it serves: f runs under the ledger's lock.
+func (l *Ledger) Configure(f func(*Ledger)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(l)
+}
+
+// Requests is how many requests arrived, by "METHOD /path" (without the
+// query and the id of /payouts/{id}), including refused ones.
+func (l *Ledger) Requests() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.requests))
+	for k, v := range l.requests {
+		out[k] = v
+	}
+	return out
+}
 
 // Inject queues faults for the next create requests, in order.
 func (l *Ledger) Inject(fs ...Fault) {
@@ -109,9 +159,30 @@ func (l *Ledger) create(ref, addr, amount, currency, account string) *fake.Payme
 	case strings.HasSuffix(account, "1111"):
 		p.Status = "pending"
 	}
+	if p.Status != "failed" {
+		l.answerLocked(p)
+	}
 	l.payments = append(l.payments, p)
 	c := *p
 	return &c
+}
+
+// answerLocked fills the Cronos-like answer fields the ledger is set to
+// give.
+func (l *Ledger) answerLocked(p *fake.Payment) {
+	a := l.Answers
+	p.Fee, p.FeePayer, p.RecipientName = a.Fee, a.FeePayer, l.Names[p.Account]
+	amt, err := money.Parse(p.Amount)
+	fee, ferr := money.Parse(a.Fee)
+	switch {
+	case a.Total == "":
+	case a.Total == "plus" && err == nil && ferr == nil:
+		p.TotalAmount = amt.Add(fee).String()
+	case a.Total == "minus" && err == nil && ferr == nil:
+		p.TotalAmount = amt.Sub(fee).String()
+	case a.Total != "plus" && a.Total != "minus":
+		p.TotalAmount = a.Total
+	}
 }
 
 // Settle moves pending payments to paid.
@@ -191,6 +262,7 @@ type createRequest struct {
 
 // ServeHTTP is the fake provider's HTTP API.
 func (l *Ledger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.count(r)
 	if l.Token != "" && r.Header.Get("Authorization") != "Bearer "+l.Token {
 		writeJSON(w, 401, map[string]string{"error": "bad token"})
 		return
@@ -215,8 +287,65 @@ func (l *Ledger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, p)
+	case r.Method == "POST" && r.URL.Path == "/accounts/verify":
+		l.serveVerify(w, r)
+	case r.Method == "GET" && r.URL.Path == "/balance":
+		l.mu.Lock()
+		bal, pending := l.Balance, l.pendingLocked()
+		l.mu.Unlock()
+		if bal == nil {
+			writeJSON(w, 404, map[string]string{"error": "no balance kept"})
+			return
+		}
+		writeJSON(w, 200, map[string]string{"available": bal.String(), "pending": pending.String()})
 	default:
 		writeJSON(w, 404, map[string]string{"error": "not found"})
+	}
+}
+
+func (l *Ledger) count(r *http.Request) {
+	path := r.URL.Path
+	if strings.HasPrefix(path, "/payouts/") {
+		path = "/payouts/{id}"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.requests == nil {
+		l.requests = map[string]int{}
+	}
+	l.requests[r.Method+" "+path]++
+}
+
+// pendingLocked sums the pending payments.
+func (l *Ledger) pendingLocked() money.Amount {
+	sum := money.FromInt64(0)
+	for _, p := range l.payments {
+		if p.Status == "pending" {
+			if a, err := money.Parse(p.Amount); err == nil {
+				sum = sum.Add(a)
+			}
+		}
+	}
+	return sum
+}
+
+func (l *Ledger) serveVerify(w http.ResponseWriter, r *http.Request) {
+	var req struct{ Account, BankCode string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Account == "" {
+		writeJSON(w, 400, map[string]string{"error": "bad request"})
+		return
+	}
+	l.mu.Lock()
+	down := l.InquiryDown
+	name, ok := l.Names[req.Account]
+	l.mu.Unlock()
+	switch {
+	case down:
+		writeJSON(w, 503, map[string]string{"error": "account inquiry unavailable"})
+	case !ok:
+		writeJSON(w, 404, map[string]string{"error": "account not found"})
+	default:
+		writeJSON(w, 200, map[string]string{"name": name, "status": "found"})
 	}
 }
 
