@@ -64,14 +64,24 @@ func ReadSnapshot(name string, data []byte, seg SegmentSource) (*Snapshot, error
 	}, nil
 }
 
-// SegmentSource gives a segmented state's segment of one batch: how
-// reports name it, and its bytes (fs.ErrNotExist when it is missing).
+// SegmentSource gives a segmented state's segment of one batch, or with
+// batch "" its account index: how reports name it, and its bytes
+// (fs.ErrNotExist when it is missing).
 type SegmentSource func(batch string) (name string, data []byte, err error)
+
+// segmentName is the file of a batch's segment, or with batch "" the
+// account index, of the state at path.
+func segmentName(path, batch string) string {
+	if batch == "" {
+		return path + ".accounts"
+	}
+	return filepath.Join(path+".batches", statefile.SegmentFile(batch))
+}
 
 // LocalSegments reads the segments of the state at path from disk.
 func LocalSegments(path string) SegmentSource {
 	return func(batch string) (string, []byte, error) {
-		name := filepath.Join(path+".batches", statefile.SegmentFile(batch))
+		name := segmentName(path, batch)
 		data, err := os.ReadFile(name)
 		return name, data, err
 	}
@@ -81,7 +91,7 @@ func LocalSegments(path string) SegmentSource {
 // revision.
 func GitSegments(ctx context.Context, path, rev string) SegmentSource {
 	return func(batch string) (string, []byte, error) {
-		name := filepath.Join(path+".batches", statefile.SegmentFile(batch))
+		name := segmentName(path, batch)
 		data, err := GitRevision(ctx, name, rev)
 		if errors.Is(err, ErrGit) {
 			err = fmt.Errorf("%w: %v", fs.ErrNotExist, err)
@@ -102,10 +112,21 @@ func readSegmented(name string, data []byte, seg SegmentSource) (*Snapshot, erro
 		payoutAt: map[string]int{}, groupAt: map[string]int{},
 		payoutFile: map[string]string{}, groupFile: map[string]string{},
 	}
-	for i, e := range root.Batches {
-		if seg == nil {
-			return nil, fmt.Errorf("%s: a segmented state, read without its segments", name)
+	if seg == nil {
+		return nil, fmt.Errorf("%s: a segmented state, read without its segments", name)
+	}
+	if d := root.Accounts.Digest; d != "" {
+		idxName, idx, err := seg("")
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: name, Pointer: "/accounts", Message: fmt.Sprintf("the account index %s is missing", idxName), Hint: segmentHint})
+		case err != nil:
+			return nil, err
+		case statefile.SnapshotDigest(idx) != d:
+			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: idxName, Message: fmt.Sprintf("its bytes are not the ones the root says payctl wrote for the account index (%s, not %s): it was edited or replaced after it was written", d, statefile.SnapshotDigest(idx)), Hint: segmentHint})
 		}
+	}
+	for i, e := range root.Batches {
 		segName, segData, err := seg(e.Name)
 		ptr := fmt.Sprintf("/batches/%d", i)
 		if errors.Is(err, fs.ErrNotExist) {
