@@ -182,11 +182,11 @@ func (c *checker) typeOK(n *doc.Node) bool {
 	return false
 }
 
-// payout checks item i of the payouts sequence with c, and translates
-// what it finds the way validationErrors translates the validator's
-// errors. prefix is the sequence's path.
-func (t *translator) payout(c *checker, seq *doc.Node, i int, prefix []string, loc []string) []Violation {
-	n := &seq.Kids[i]
+// payout checks n, item i of the payouts sequence, with c, and
+// translates what it finds the way validationErrors translates the
+// validator's errors. prefix is the sequence's path; loc is scratch
+// space.
+func (t *translator) payout(c *checker, n *doc.Node, i int, prefix []string, loc []string) []Violation {
 	ls := c.check(n, loc[:0], nil)
 	if len(ls) == 0 {
 		return nil

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/rogpeppe/go-internal/txtar"
 )
@@ -348,6 +350,7 @@ func FuzzCompiledAgrees(f *testing.F) {
 			name = "fuzz.json"
 		}
 		agree(t, name, data)
+		sameParse(t, name, data)
 	})
 }
 
@@ -400,4 +403,99 @@ func FuzzKnownPatterns(f *testing.F) {
 			}
 		}
 	})
+}
+
+// parseWhole is Parse as it was before payouts were streamed: the whole
+// file decoded as one tree, every payout validated by the JSON Schema
+// validator. Parse must give the same batch and the same errors.
+func parseWhole(file string, data []byte) (*Batch, diag.List) {
+	root, f, errs := doc.DecodeFile(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files")
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if vs := validateManifestGeneric(root, f); len(vs) > 0 {
+		errs = Errors(file, vs)
+		errs.Limit(diag.MaxPerFile)
+		return nil, errs
+	}
+	b := &Batch{File: file, Digest: doc.Digest(data), Format: string(f)}
+	var a arena
+	b.fillHeader(root, &a)
+	items := root.At(payoutsPath)
+	b.Pos.Payouts = items.KeyPos()
+	b.Payouts = make([]Payout, len(items.Kids))
+	for i := range items.Kids {
+		b.fillPayout(&b.Payouts[i], &items.Kids[i], &a, &errs)
+	}
+	if len(errs) > 0 {
+		errs.Limit(diag.MaxPerFile)
+		return nil, errs
+	}
+	return b, nil
+}
+
+func sameParse(t testing.TB, file string, data []byte) {
+	t.Helper()
+	// Parse may share data's memory while it runs; give each its own.
+	b1, e1 := Parse(file, bytes.Clone(data))
+	b2, e2 := parseWhole(file, bytes.Clone(data))
+	if !reflect.DeepEqual(e1, e2) || !reflect.DeepEqual(b1, b2) {
+		t.Errorf("%s: Parse and the whole-tree parse disagree\nParse: %v\n%s\nwhole: %v\n%s\ninput:\n%s",
+			file, b1 != nil, e1, b2 != nil, e2, clipText(string(data), 3000))
+	}
+}
+
+// documentCases are whole-file troubles around and inside the payouts
+// sequence that Parse hands over item by item.
+func documentCases() map[string]string {
+	head := "{\"apiVersion\": \"payctl/v1\", \"kind\": \"PayoutBatch\", \"metadata\": {\"name\": \"b\"},\n \"spec\": {\"provider\": \"p\", \"currency\": \"IDR\",\n  \"payouts\": "
+	ok := `{"id": "a", "amount": "1", "recipient": {"name": "n", "account": "1"}}`
+	var many strings.Builder
+	for i := range 150 {
+		if i > 0 {
+			many.WriteString(",\n")
+		}
+		fmt.Fprintf(&many, `{"id": "p%d", "amount": "1", "recipient": {"name": "bad\u202e%d", "account": "1"}}`, i, i)
+	}
+	var amounts strings.Builder
+	for i := range 120 {
+		if i > 0 {
+			amounts.WriteString(",\n")
+		}
+		fmt.Fprintf(&amounts, `{"id": "p%d", "amount": "1%s", "recipient": {"name": "n", "account": "1"}}`, i, strings.Repeat("0", 40))
+	}
+	return map[string]string{
+		"ok.json":             head + "[" + ok + "]}}\n",
+		"empty.json":          head + "[]}}\n",
+		"mapping.json":        head + "{\"a\": " + ok + "}}}\n",
+		"string.json":         head + "\"x\"}}\n",
+		"text-in-item.json":   head + "[" + strings.Replace(ok, `"n"`, `"n\u200b"`, 1) + "]}}\n",
+		"text-key.json":       head + "[" + strings.Replace(ok, `"id"`, `"i\u202ed"`, 1) + "]}}\n",
+		"text-item.json":      head + "[\"a\u0007b\"]}}\n",
+		"dup-in-item.json":    head + "[" + strings.Replace(ok, `"id": "a"`, `"id": "a", "id": "b"`, 1) + "]}}\n",
+		"syntax-after.json":   head + "[" + ok + "]}}\n}",
+		"unclosed.json":       head + "[" + ok + ",",
+		"bad-and-text.json":   head + "[{\"id\": 5}, " + strings.Replace(ok, `"n"`, `"\u202e"`, 1) + "]}}\n",
+		"many-text.json":      head + "[" + many.String() + "]}}\n",
+		"many-amounts.json":   head + "[" + amounts.String() + "]}}\n",
+		"dup-spec.json":       "{\"spec\": {\"payouts\": [" + ok + "]}, " + head[1:] + "[" + ok + "]}}\n",
+		"nested.json":         "[" + head + "[" + ok + "]}}]\n",
+		"payouts-top.json":    "{\"payouts\": [" + ok + "], \"spec\": {\"payouts\": [1, 2]}}\n",
+		"spec-payouts-y.yaml": "apiVersion: payctl/v1\nkind: PayoutBatch\nmetadata: {name: b}\nspec:\n  provider: p\n  currency: IDR\n  payouts:\n    - {id: a, amount: \"1\", recipient: {name: \"n\u200b\", account: \"1\"}}\n    - 5\n",
+		"yaml-mapping.yaml":   "apiVersion: payctl/v1\nkind: PayoutBatch\nmetadata: {name: b}\nspec:\n  provider: p\n  currency: IDR\n  payouts: {a: 1}\n",
+		"yaml-empty.yaml":     "apiVersion: payctl/v1\nkind: PayoutBatch\nmetadata: {name: b}\nspec:\n  provider: p\n  currency: IDR\n  payouts: []\n",
+	}
+}
+
+func TestParseStreamedIsWhole(t *testing.T) {
+	for name, data := range corpus(t) {
+		sameParse(t, name, data)
+	}
+	for name, src := range documentCases() {
+		sameParse(t, name, []byte(src))
+	}
+	for _, set := range []map[string]raw{{}, {"id": both("5")}, {"amount": str("1.123456789")}, {"+memo": str("x")}, {"payout": both("null")}} {
+		sameParse(t, "h.json", []byte(manifest(doc.JSON, set)))
+		sameParse(t, "h.yaml", []byte(manifest(doc.YAML, set)))
+	}
 }

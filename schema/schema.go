@@ -258,11 +258,24 @@ func ValidateManifest(root *doc.Node, f doc.Format) []Violation {
 		prefix := []string{"spec", "payouts"}
 		loc := make([]string, 0, 4)
 		for i := range payouts.Kids {
-			vs = append(vs, t.payout(c.payoutCheck, payouts, i, prefix, loc)...)
+			vs = append(vs, t.payout(c.payoutCheck, &payouts.Kids[i], i, prefix, loc)...)
 		}
 	}
 	sortViolations(vs)
 	return vs
+}
+
+// validateShell checks a manifest whose payouts were handed over one by
+// one (see Parse): the batch against the shell schema, with a payouts
+// sequence of n items.
+func validateShell(t *translator, root *doc.Node, n int) []Violation {
+	payouts := root.At(payoutsPath)
+	if payouts == nil || payouts.Kind != doc.Sequence {
+		payouts = nil
+		n = 0
+	}
+	cv := converter{skip: payouts, skipLen: n}
+	return t.validate(t.c.shell, cv.value(root), root)
 }
 
 // validateManifestGeneric is ValidateManifest with every payout walked by
