@@ -66,6 +66,10 @@ type jsonParser struct {
 	stream *Stream
 	trail  []trailStep
 	tc     *textChecker
+	// inItem is set while a streamed item is parsed; pool holds its
+	// containers' children (see kids).
+	inItem bool
+	pool   []Node
 }
 
 // trailStep is a key of a mapping, or an item of an array.
@@ -355,10 +359,26 @@ func (p *jsonParser) enter(open int) bool {
 	return true
 }
 
+// kids returns room for k children. Inside a streamed item it is taken
+// from pool, which every item reuses: an item's nodes are needed only
+// until it is handed over.
+func (p *jsonParser) kids(k int) []Node {
+	if !p.inItem {
+		return make([]Node, k)
+	}
+	if cap(p.pool)-len(p.pool) < k {
+		// Nodes handed out from the old block stay valid in it.
+		p.pool = make([]Node, 0, max(2*cap(p.pool), k, 64))
+	}
+	n := len(p.pool)
+	p.pool = p.pool[:n+k]
+	return p.pool[n : n+k : n+k]
+}
+
 // closeKids moves the children collected since base into n.
 func (p *jsonParser) closeKids(n *Node, base int) {
 	if k := len(p.stack) - base; k > 0 {
-		n.Kids = make([]Node, k)
+		n.Kids = p.kids(k)
 		copy(n.Kids, p.stack[base:])
 		clear(p.stack[base:])
 		p.stack = p.stack[:base]
@@ -483,6 +503,9 @@ func (p *jsonParser) array(n *Node) bool {
 	streamed := p.atStream()
 	var path []step
 	if streamed {
+		// Room for the deepest path, so that the text check of an item
+		// does not allocate for it.
+		path = make([]step, 0, len(p.stream.Path)+MaxDepth+1)
 		for _, k := range p.stream.Path {
 			path = append(path, step{key: k, index: -1})
 		}
@@ -497,7 +520,13 @@ func (p *jsonParser) array(n *Node) bool {
 		if p.off < len(p.src) && p.src[p.off] == ']' {
 			return p.fail(p.off, "trailing comma before ']'")
 		}
+		if streamed {
+			p.inItem = true
+		}
 		v, ok := p.value()
+		if streamed {
+			p.inItem = false
+		}
 		if !ok {
 			return false
 		}
@@ -505,6 +534,7 @@ func (p *jsonParser) array(n *Node) bool {
 			path[len(path)-1].index = i
 			p.tc.walk(&v, path)
 			p.stream.Item(i, &v)
+			p.pool = p.pool[:0]
 		} else {
 			p.stack = append(p.stack, v)
 		}
