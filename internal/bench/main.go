@@ -50,6 +50,7 @@ var (
 	hostile  = flag.String("hostile", "", "only write the hostile inputs of BENCHMARKS.md into this directory, for /usr/bin/time -v payctl validate")
 	huge     = flag.Bool("huge", false, "also measure plan, checkpoint and verify against 10,000,000 payouts and records (generates about 10 GB; not for CI)")
 	binary   = flag.String("payctl", "", "measure this payctl binary instead of building ./cmd/payctl (to compare two commits with the same harness)")
+	before   = flag.String("before", "", "with -only plan: also measure this payctl binary (an earlier commit's), alternating with the one measured, for before/after figures on a busy machine")
 )
 
 // Sizes of the full and quick runs.
@@ -389,14 +390,18 @@ func (b *bench) plan(sz sizes) error {
 		}
 		f.Close()
 		fi, _ := os.Stat(file)
-		// Alternated, so that a change in the machine's load hits both.
-		var ms, bases, jqs []measured
+		// Alternated, so that a change in the machine's load hits all.
+		bins := b.binaries()
+		ms := make([][]measured, len(bins))
+		var bases, jqs []measured
 		for range 3 {
-			m, err := b.runQuiet(dir, nil, b.payctl, "plan", "batch."+format)
-			if err != nil {
-				return err
+			for i, bin := range bins {
+				m, err := b.runQuiet(dir, nil, bin.path, "plan", "batch."+format)
+				if err != nil {
+					return err
+				}
+				ms[i] = append(ms[i], m)
 			}
-			ms = append(ms, m)
 			base, err := b.runProc(dir, nil, os.Args[0], "-decode", format, file)
 			if err != nil {
 				return err
@@ -410,36 +415,51 @@ func (b *bench) plan(sz sizes) error {
 				jqs = append(jqs, j)
 			}
 		}
-		m, base := medianOf(ms), medianOf(bases)
-		r := row{
-			name:     fmt.Sprintf("validate+plan %d payouts, %s (%d MB)", sz.manifest, strings.ToUpper(format), fi.Size()>>20),
-			payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
-			baseline: fmt.Sprintf("%s decode into any: %s, %s peak", map[string]string{"json": "encoding/json", "yaml": "yaml.v3"}[format], secs(base.wall), mb(base.maxRSS)),
-			ratio:    fmt.Sprintf("%.1fx", m.wall.Seconds()/base.wall.Seconds()),
-			target:   "-", verdict: "-",
-		}
-		if format == "json" && !*quick {
-			r.target = "≤ 1.5 s, ≤ 400 MB"
-			r.verdict = verdict(m.wall <= 1500*time.Millisecond && m.maxRSS <= 400<<20)
-		}
-		b.add(r)
-		if len(jqs) > 0 {
-			j := medianOf(jqs)
+		base := medianOf(bases)
+		for i, bin := range bins {
+			m := medianOf(ms[i])
 			r := row{
-				name:     fmt.Sprintf("validate+plan %d payouts, JSON, against jq", sz.manifest),
+				name:     fmt.Sprintf("validate+plan %d payouts, %s (%d MB)%s", sz.manifest, strings.ToUpper(format), fi.Size()>>20, bin.label),
 				payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
-				baseline: fmt.Sprintf("`jq empty` of the same file: %s, %s CPU, %s peak", secs(j.wall), secs(j.cpu), mb(j.maxRSS)),
-				ratio:    fmt.Sprintf("%.2fx wall, %.2fx CPU", m.wall.Seconds()/j.wall.Seconds(), m.cpu.Seconds()/j.cpu.Seconds()),
+				baseline: fmt.Sprintf("%s decode into any: %s, %s peak", map[string]string{"json": "encoding/json", "yaml": "yaml.v3"}[format], secs(base.wall), mb(base.maxRSS)),
+				ratio:    fmt.Sprintf("%.1fx", m.wall.Seconds()/base.wall.Seconds()),
 				target:   "-", verdict: "-",
 			}
-			if !*quick {
-				r.target = "≤ 1.5x jq wall, ≤ 150 MB"
-				r.verdict = verdict(m.wall.Seconds() <= 1.5*j.wall.Seconds() && m.maxRSS <= 150<<20)
+			if format == "json" && !*quick {
+				r.target = "≤ 1.5 s, ≤ 400 MB"
+				r.verdict = verdict(m.wall <= 1500*time.Millisecond && m.maxRSS <= 400<<20)
 			}
 			b.add(r)
+			if len(jqs) > 0 {
+				j := medianOf(jqs)
+				r := row{
+					name:     fmt.Sprintf("validate+plan %d payouts, JSON, against jq%s", sz.manifest, bin.label),
+					payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
+					baseline: fmt.Sprintf("`jq empty` of the same file: %s, %s CPU, %s peak", secs(j.wall), secs(j.cpu), mb(j.maxRSS)),
+					ratio:    fmt.Sprintf("%.2fx wall, %.2fx CPU", m.wall.Seconds()/j.wall.Seconds(), m.cpu.Seconds()/j.cpu.Seconds()),
+					target:   "-", verdict: "-",
+				}
+				if !*quick {
+					r.target = "≤ 1.5x jq wall, ≤ 150 MB"
+					r.verdict = verdict(m.wall.Seconds() <= 1.5*j.wall.Seconds() && m.maxRSS <= 150<<20)
+				}
+				b.add(r)
+			}
 		}
 	}
 	return b.planMany(sz)
+}
+
+// payctlBin is a payctl to measure, with the label its rows carry.
+type payctlBin struct{ label, path string }
+
+// binaries are the payctl measured, and the earlier one of -before.
+func (b *bench) binaries() []payctlBin {
+	bins := []payctlBin{{"", b.payctl}}
+	if *before != "" {
+		bins = append(bins, payctlBin{" [before: " + filepath.Base(*before) + "]", *before})
+	}
+	return bins
 }
 
 // planMany measures plan of manyFiles JSON manifests of manyPayouts
@@ -470,20 +490,30 @@ func (b *bench) planMany(sz sizes) error {
 			total += fi.Size()
 		}
 	}
-	m, err := median(3, func() (measured, error) { return b.runQuiet(dir, nil, b.payctl, "plan", "batches") })
-	if err != nil {
-		return err
+	bins := b.binaries()
+	ms := make([][]measured, len(bins))
+	for range 3 {
+		for i, bin := range bins {
+			m, err := b.runQuiet(dir, nil, bin.path, "plan", "batches")
+			if err != nil {
+				return err
+			}
+			ms[i] = append(ms[i], m)
+		}
 	}
-	r := row{
-		name:     fmt.Sprintf("plan of %d files × %d payouts, JSON (%d MB)", sz.manyFiles, sz.manyPayouts, total>>20),
-		payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
-		baseline: "-", ratio: "-", target: "-", verdict: "-",
+	for i, bin := range bins {
+		m := medianOf(ms[i])
+		r := row{
+			name:     fmt.Sprintf("plan of %d files × %d payouts, JSON (%d MB)%s", sz.manyFiles, sz.manyPayouts, total>>20, bin.label),
+			payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
+			baseline: "-", ratio: "-", target: "-", verdict: "-",
+		}
+		if !*quick {
+			r.target = "≤ 600 MB"
+			r.verdict = verdict(m.maxRSS <= 600<<20)
+		}
+		b.add(r)
 	}
-	if !*quick {
-		r.target = "≤ 600 MB"
-		r.verdict = verdict(m.maxRSS <= 600<<20)
-	}
-	b.add(r)
 	return nil
 }
 
