@@ -43,7 +43,7 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 		ps.hint = payoutsHint(data)
 	}
 	root, f, errs := doc.DecodeStream(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files",
-		&doc.Stream{Path: payoutsPath, Item: ps.item})
+		&doc.Stream{Path: payoutsPath, Item: ps.item, Count: func(n int) { ps.hint = n }})
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -295,6 +295,10 @@ type Stream struct {
 	// (JSON is decoded in one pass); whatever it made of the items must
 	// then be dropped, as DecodeStream returns only the errors.
 	Item func(i int, n *Node)
+	// Count, if set, is told the number of items before the first call
+	// to Item when the decoder knows it in advance (YAML, whose parser
+	// builds its whole tree first); a JSON decode never calls it.
+	Count func(n int)
 }
 
 // DecodeStream is DecodeFile with the sequence at s.Path handed to
@@ -365,6 +369,9 @@ func decode(file string, data []byte, f Format, max int, stream *Stream) (*Node,
 		// yaml.v3 has built its whole tree already: hand the items over
 		// from it, and drop them from the tree.
 		if seq := root.At(stream.Path); seq != nil && seq.Kind == Sequence && pathOfKeys(root, stream.Path) {
+			if stream.Count != nil {
+				stream.Count(len(seq.Kids))
+			}
 			for i := range seq.Kids {
 				stream.Item(i, &seq.Kids[i])
 			}
