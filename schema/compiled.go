@@ -202,6 +202,17 @@ func (t *translator) payout(c *checker, n *doc.Node, i int, prefix []string, loc
 	return vs
 }
 
+// payoutCount is how many violations payout would return for n, without
+// phrasing them: past the first screenful of errors only their number is
+// shown.
+func (t *translator) payoutCount(c *checker, n *doc.Node, loc []string) int {
+	ls := c.check(n, loc[:0], nil)
+	if len(ls) == 0 {
+		return 0
+	}
+	return len(onePerPlace(t, ls))
+}
+
 // knownPatterns are the manifest schema's patterns written as Go code: a
 // regular expression costs about as much as the rest of a payout's check.
 // Each must accept exactly what its pattern accepts (TestKnownPatterns,

@@ -465,7 +465,23 @@ func documentCases() map[string]string {
 		}
 		fmt.Fprintf(&amounts, `{"id": "p%d", "amount": "1%s", "recipient": {"name": "n", "account": "1"}}`, i, strings.Repeat("0", 40))
 	}
+	var bad strings.Builder
+	for i := range 250 {
+		if i > 0 {
+			bad.WriteString(",\n")
+		}
+		switch i % 3 {
+		case 0:
+			bad.WriteString(ok)
+		case 1:
+			fmt.Fprintf(&bad, `{"id": %d, "amount": "x", "recipient": {"name": "", "account": "1", "iban": 1}, "memo": 1}`, i)
+		default:
+			bad.WriteString("7")
+		}
+	}
 	return map[string]string{
+		"many-bad.json":       head + "[" + bad.String() + "], \"region\": 5}}\n",
+		"many-bad-last.json":  head + "[" + bad.String() + "]}, \"extra\": 1}\n",
 		"ok.json":             head + "[" + ok + "]}}\n",
 		"empty.json":          head + "[]}}\n",
 		"mapping.json":        head + "{\"a\": " + ok + "}}}\n",

@@ -51,6 +51,9 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 	if vs = append(vs, ps.vs...); len(vs) > 0 {
 		sortViolations(vs)
 		errs = Errors(file, vs)
+		if ps.unlisted > 0 {
+			errs = append(errs, &diag.Error{File: file, More: ps.unlisted})
+		}
 		errs.Limit(diag.MaxPerFile)
 		return nil, errs
 	}
@@ -80,6 +83,9 @@ type payoutStream struct {
 	vs    []Violation // of the payouts
 	errs  diag.List   // of the amounts, which only count if vs is empty
 	hint  int         // how many payouts there probably are
+	// unlisted counts the violations of the payouts after the first
+	// diag.MaxPerFile violations, which are not phrased.
+	unlisted int
 }
 
 // minPayoutJSON is the length of the shortest valid payout in JSON:
@@ -116,6 +122,13 @@ func payoutsHint(data []byte) int {
 
 func (ps *payoutStream) item(i int, n *doc.Node) {
 	ps.n++
+	if len(ps.vs) >= diag.MaxPerFile {
+		// Only the first errors of a file are listed (diag.List.Limit),
+		// and a payout's errors all lie after those of the payouts before
+		// it: those of the payouts from here on are only counted.
+		ps.unlisted += ps.t.payoutCount(ps.check, n, ps.loc)
+		return
+	}
 	if v := ps.t.payout(ps.check, n, i, payoutsPath, ps.loc); len(v) > 0 {
 		ps.vs = append(ps.vs, v...)
 		ps.b.Payouts = nil // no batch will come of this file
