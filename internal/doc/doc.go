@@ -357,8 +357,13 @@ func decode(file string, data []byte, f Format, max int, stream *Stream) (*Node,
 		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "unknown format %q", f)
 	}
 	if len(errs) == 0 {
+		// What the header holds may come before the streamed items.
+		tc.counting = false
 		tc.walk(root, make([]step, 0, MaxDepth+1))
 		errs = tc.errs
+		if tc.unlisted > 0 {
+			errs = append(errs, &diag.Error{File: file, More: tc.unlisted})
+		}
 		errs.Limit(diag.MaxPerFile)
 	}
 	if len(errs) > 0 {
@@ -408,6 +413,21 @@ const UnsafeTextAdvice = "control, bidirectional and invisible characters could 
 type textChecker struct {
 	file string
 	errs diag.List
+	// counting, when set, makes walk count what it finds in unlisted
+	// instead of phrasing it: past the first diag.MaxPerFile errors of a
+	// file, which are all that is listed, when everything walked from
+	// now on lies after them.
+	counting bool
+	unlisted int
+}
+
+// add records an error, or only counts it.
+func (tc *textChecker) add(pos diag.Pos, format string, args ...any) {
+	if tc.counting {
+		tc.unlisted++
+		return
+	}
+	tc.errs.Add(tc.file, pos, format, args...)
 }
 
 // walk checks n, found at path: the keys and indexes down to it (an
@@ -417,13 +437,13 @@ func (tc *textChecker) walk(n *Node, path []step) {
 	switch n.Kind {
 	case String:
 		if i, r, bad := safetext.Find(n.Text); bad {
-			tc.errs.Add(tc.file, n.Pos(), "%s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(n.Text[:i])+1, UnsafeTextAdvice)
+			tc.add(n.Pos(), "%s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(n.Text[:i])+1, UnsafeTextAdvice)
 		}
 	case Mapping:
 		for i := range n.Kids {
 			k := &n.Kids[i]
 			if j, r, bad := safetext.Find(k.Key); bad {
-				tc.errs.Add(tc.file, k.KeyPos(), "a key of %s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(k.Key[:j])+1, UnsafeTextAdvice)
+				tc.add(k.KeyPos(), "a key of %s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(k.Key[:j])+1, UnsafeTextAdvice)
 				continue
 			}
 			tc.walk(k, append(path, step{key: k.Key, index: -1}))

@@ -532,6 +532,9 @@ func (p *jsonParser) array(n *Node) bool {
 		}
 		if streamed {
 			path[len(path)-1].index = i
+			// An item's errors all lie after those of the items before
+			// it: past the ones a file lists, they are only counted.
+			p.tc.counting = len(p.tc.errs) >= diag.MaxPerFile
 			p.tc.walk(&v, path)
 			p.stream.Item(i, &v)
 			p.pool = p.pool[:0]
