@@ -95,8 +95,9 @@ const minPayoutJSON = 62
 // payoutsHint guesses how many payouts a JSON manifest holds, to size the
 // batch's slice once: it counts the objects opened four levels deep (a
 // manifest's payouts: the root, spec, the payouts array, the payout). It
-// is never more than the file has room for valid payouts, so a hostile
-// file cannot make it reserve much more memory than its own size.
+// is never more than the file, or the limit on keys and values, has room
+// for valid payouts, so a hostile file cannot make it reserve much more
+// memory than its own size.
 func payoutsHint(data []byte) int {
 	depth, n := 0, 0
 	for i := 0; i < len(data); i++ {
@@ -117,7 +118,8 @@ func payoutsHint(data []byte) int {
 			depth--
 		}
 	}
-	return min(n, len(data)/minPayoutJSON)
+	// A valid payout is at least 11 keys and values.
+	return min(n, len(data)/minPayoutJSON, doc.MaxNodes/11)
 }
 
 func (ps *payoutStream) item(i int, n *doc.Node) {
