@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -96,52 +97,70 @@ const feePayerReading = `  Answers are checked against these figures: a provider
 // WriteText writes the plan for a terminal: aligned columns, every payout
 // apply acts on or shows, the provider payouts, totals per provider and
 // currency, and payouts gone from their manifests.
+//
+// The text is streamed: the payout table is measured in one pass over
+// the plan and written in a second, so a plan of a million payouts is
+// never held as text.
 func (p *Plan) WriteText(w io.Writer) error {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "Plan: %s.\n", p.Summary())
-	t := &textable.Table{Indent: "  ", Right: map[int]bool{3: true, 4: true, 6: true}}
-	t.Row("", "ACTION", "ADDRESS", "AMOUNT", "FEE", "FEE BORNE BY", "RECIPIENT RECEIVES", "RECIPIENT")
+	b := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(b, "Plan: %s.\n", p.Summary())
+	listed := 0
 	for _, it := range p.Payouts {
-		if it.Action == Unchanged {
-			continue
-		}
-		t.Row(marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it),
-			string(it.FeePayer), amt(it.Receives, it.Currency), recipientText(it, false))
-		if it.Note != "" {
-			t.Note(it.Note)
-		}
-		if it.Review != "" {
-			t.Note(reviewNote(it, true))
+		if it.Action != Unchanged {
+			listed++
 		}
 	}
-	if t.Len() > 1 {
+	if listed > 0 {
 		b.WriteString("\n")
-		t.WriteTo(&b)
+		t := &textable.Table{Indent: "  ", Right: map[int]bool{3: true, 4: true, 6: true}}
+		err := t.Stream(b, func(row func(...string), note func(string)) {
+			row("", "ACTION", "ADDRESS", "AMOUNT", "FEE", "FEE BORNE BY", "RECIPIENT RECEIVES", "RECIPIENT")
+			for _, it := range p.Payouts {
+				if it.Action == Unchanged {
+					continue
+				}
+				row(marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it),
+					string(it.FeePayer), amt(it.Receives, it.Currency), recipientText(it, false))
+				if it.Note != "" {
+					note(it.Note)
+				}
+				if it.Review != "" {
+					note(reviewNote(it, true))
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
 	}
 	if _, _, _, _, unchanged := p.counts(); unchanged > 0 {
 		if unchanged == 1 {
-			fmt.Fprintf(&b, "\n1 payout already paid is unchanged and not listed.\n")
+			fmt.Fprintf(b, "\n1 payout already paid is unchanged and not listed.\n")
 		} else {
-			fmt.Fprintf(&b, "\n%d payouts already paid are unchanged and not listed.\n", unchanged)
+			fmt.Fprintf(b, "\n%d payouts already paid are unchanged and not listed.\n", unchanged)
 		}
 	}
 	if len(p.Groups) > 0 {
-		fmt.Fprintln(&b, "\nFees charged per provider payout or batch:")
-		t = &textable.Table{Indent: "  ", Right: map[int]bool{4: true, 5: true, 6: true}}
-		t.Row("#", "PROVIDER", "CHARGED PER", "BATCH", "PAYOUTS", "TOTAL", "FEE", "RULE")
-		for i, g := range p.Groups {
-			kind := "batch"
-			if g.Request {
-				kind = "provider payout"
+		fmt.Fprintln(b, "\nFees charged per provider payout or batch:")
+		t := &textable.Table{Indent: "  ", Right: map[int]bool{4: true, 5: true, 6: true}}
+		err := t.Stream(b, func(row func(...string), _ func(string)) {
+			row("#", "PROVIDER", "CHARGED PER", "BATCH", "PAYOUTS", "TOTAL", "FEE", "RULE")
+			for i, g := range p.Groups {
+				kind := "batch"
+				if g.Request {
+					kind = "provider payout"
+				}
+				row(fmt.Sprintf("#%d", i+1), g.Provider, kind, fmt.Sprintf("%s %d", g.Batch, g.Index),
+					fmt.Sprint(len(g.Addresses)), amt(g.Total, g.Currency), amt(g.Fee, g.Currency), g.FeeRule)
 			}
-			t.Row(fmt.Sprintf("#%d", i+1), g.Provider, kind, fmt.Sprintf("%s %d", g.Batch, g.Index),
-				fmt.Sprint(len(g.Addresses)), amt(g.Total, g.Currency), amt(g.Fee, g.Currency), g.FeeRule)
+		})
+		if err != nil {
+			return err
 		}
-		t.WriteTo(&b)
 	}
 	if p.Changes() {
-		fmt.Fprintln(&b, "\nTotals of what apply sends:")
-		t = &textable.Table{Indent: "  ", Right: map[int]bool{2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true}}
+		fmt.Fprintln(b, "\nTotals of what apply sends:")
+		t := &textable.Table{Indent: "  ", Right: map[int]bool{2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true}}
 		t.Row("PROVIDER", "CURRENCY", "PAY", "RETRY", "AMOUNT", "FEES", "BY SENDER", "BY RECIPIENTS", "RECIPIENTS RECEIVE", "BALANCE CHARGED")
 		for _, tot := range p.Totals {
 			if tot.Pay+tot.Retry == 0 {
@@ -151,19 +170,26 @@ func (p *Plan) WriteText(w io.Writer) error {
 			t.Row(tot.Provider, tot.Currency, fmt.Sprint(tot.Pay), fmt.Sprint(tot.Retry), tot.Amount.Format(c), tot.Fees.Format(c),
 				tot.FeesSender.Format(c), tot.FeesRecipient.Format(c), tot.Receive.Format(c), tot.Charged.Format(c))
 		}
-		t.WriteTo(&b)
-		b.WriteString(feePayerReading)
+		if _, err := t.WriteTo(b); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(b, feePayerReading); err != nil {
+			return err
+		}
 	}
 	if len(p.Gone) > 0 {
-		fmt.Fprintln(&b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")
-		t = &textable.Table{Indent: "  ", Right: map[int]bool{2: true}}
-		for _, g := range p.Gone {
-			t.Row(g.Address, string(g.Status), amt(g.Amount, money.CurrencyOf(g.Currency)), g.Provider)
+		fmt.Fprintln(b, "\nIn the state but gone from their manifests (payctl never undoes a payout):")
+		t := &textable.Table{Indent: "  ", Right: map[int]bool{2: true}}
+		err := t.Stream(b, func(row func(...string), _ func(string)) {
+			for _, g := range p.Gone {
+				row(g.Address, string(g.Status), amt(g.Amount, money.CurrencyOf(g.Currency)), g.Provider)
+			}
+		})
+		if err != nil {
+			return err
 		}
-		t.WriteTo(&b)
 	}
-	_, err := w.Write(b.Bytes())
-	return err
+	return b.Flush()
 }
 
 // maxFlaggedMarkdown bounds the flagged payouts a Markdown plan lists

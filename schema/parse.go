@@ -26,90 +26,210 @@ import (
 // the values (the "alice" of "id: alice"), except BatchPos.Payouts, which
 // is the "payouts" key, and PayoutPos.Recipient, which is the "recipient"
 // key, so that an error about a missing recipient field points at it.
+//
+// Each payout is checked and copied out as it is decoded (see
+// doc.DecodeStream), so a large manifest is never held whole as a tree,
+// and the Batch's strings are copies that do not keep data alive.
 func Parse(file string, data []byte) (*Batch, diag.List) {
-	root, f, errs := doc.DecodeFile(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files")
+	c := load()
+	f, _ := doc.FormatOf(file)
+	ps := &payoutStream{
+		t:     &translator{c: c, format: f, label: manifestLabel},
+		check: c.payoutCheck,
+		b:     &Batch{File: file},
+		loc:   make([]string, 0, 4),
+	}
+	if f == doc.JSON {
+		ps.hint = payoutsHint(data)
+	}
+	root, f, errs := doc.DecodeStream(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files",
+		&doc.Stream{Path: payoutsPath, Item: ps.item, Count: func(n int) { ps.hint = n }})
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if vs := ValidateManifest(root, f); len(vs) > 0 {
+	vs := validateShell(ps.t, root, ps.n)
+	if vs = append(vs, ps.vs...); len(vs) > 0 {
+		sortViolations(vs)
 		errs = Errors(file, vs)
+		if ps.unlisted > 0 {
+			errs = append(errs, &diag.Error{File: file, More: ps.unlisted})
+		}
 		errs.Limit(diag.MaxPerFile)
 		return nil, errs
 	}
-	b := &Batch{
-		File:   file,
-		Digest: doc.Digest(data),
-		Format: string(f),
+	if len(ps.errs) > 0 {
+		ps.errs.Limit(diag.MaxPerFile)
+		return nil, ps.errs
 	}
-	if errs := b.fill(root); len(errs) > 0 {
-		errs.Limit(diag.MaxPerFile)
-		return nil, errs
-	}
+	b := ps.b
+	b.Digest = doc.Digest(data)
+	b.Format = string(f)
+	b.fillHeader(root, &ps.a)
+	b.Pos.Payouts = root.At(payoutsPath).KeyPos()
 	return b, nil
 }
 
-// fill copies a schema-valid tree into b. The schema guarantees the shape,
-// so fill only reports what the schema cannot express.
-func (b *Batch) fill(root *doc.Node) diag.List {
-	var errs diag.List
+var payoutsPath = []string{"spec", "payouts"}
+
+// payoutStream checks each payout of a manifest as it is decoded and,
+// while every payout so far is valid, copies it into the batch.
+type payoutStream struct {
+	t     *translator
+	check *checker
+	b     *Batch
+	a     arena
+	loc   []string
+	n     int         // payouts seen
+	vs    []Violation // of the payouts
+	errs  diag.List   // of the amounts, which only count if vs is empty
+	hint  int         // how many payouts there probably are
+	// unlisted counts the violations of the payouts after the first
+	// diag.MaxPerFile violations, which are not phrased.
+	unlisted int
+}
+
+// minPayoutJSON is the length of the shortest valid payout in JSON:
+// {"id":"a","amount":"1","recipient":{"name":"n","account":"1"}}.
+const minPayoutJSON = 62
+
+// payoutsHint guesses how many payouts a JSON manifest holds, to size the
+// batch's slice once: it counts the objects opened four levels deep (a
+// manifest's payouts: the root, spec, the payouts array, the payout). It
+// is never more than the file, or the limit on keys and values, has room
+// for valid payouts, so a hostile file cannot make it reserve much more
+// memory than its own size.
+func payoutsHint(data []byte) int {
+	depth, n := 0, 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+		case '{':
+			if depth++; depth == 4 {
+				n++
+			}
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+	}
+	// A valid payout is at least 11 keys and values.
+	return min(n, len(data)/minPayoutJSON, doc.MaxNodes/11)
+}
+
+func (ps *payoutStream) item(i int, n *doc.Node) {
+	ps.n++
+	if len(ps.vs) >= diag.MaxPerFile {
+		// Only the first errors of a file are listed (diag.List.Limit),
+		// and a payout's errors all lie after those of the payouts before
+		// it: those of the payouts from here on are only counted.
+		ps.unlisted += ps.t.payoutCount(ps.check, n, ps.loc)
+		return
+	}
+	if v := ps.t.payout(ps.check, n, i, payoutsPath, ps.loc); len(v) > 0 {
+		ps.vs = append(ps.vs, v...)
+		ps.b.Payouts = nil // no batch will come of this file
+		return
+	}
+	if len(ps.vs) > 0 {
+		return
+	}
+	if ps.b.Payouts == nil {
+		// Sized once: growing a slice of a hundred thousand payouts
+		// copies them over and over, with the collector running.
+		ps.b.Payouts = make([]Payout, 0, max(1, ps.hint))
+	}
+	ps.b.Payouts = append(ps.b.Payouts, Payout{})
+	ps.b.fillPayout(&ps.b.Payouts[len(ps.b.Payouts)-1], n, &ps.a, &ps.errs)
+}
+
+// fillHeader copies a schema-valid batch's own fields into b.
+func (b *Batch) fillHeader(root *doc.Node, a *arena) {
 	meta := root.Field("metadata")
 	name := meta.Field("name")
-	b.Name, b.Pos.Name = name.Text, name.Pos()
+	b.Name, b.Pos.Name = a.save(name.Text), name.Pos()
 	if d := meta.Field("description"); d != nil {
-		b.Description = d.Text
+		b.Description = a.save(d.Text)
 	}
 	spec := root.Field("spec")
 	prov := spec.Field("provider")
-	b.Provider, b.Pos.Provider = prov.Text, prov.Pos()
+	b.Provider, b.Pos.Provider = a.save(prov.Text), prov.Pos()
 	cur := spec.Field("currency")
-	b.Currency, b.Pos.Currency = cur.Text, cur.Pos()
-	items := spec.Field("payouts")
-	b.Pos.Payouts = items.KeyPos()
-	b.Payouts = make([]Payout, len(items.Kids))
-	for i := range items.Kids {
-		item := &items.Kids[i]
-		p := &b.Payouts[i]
-		p.Pos.Item = item.Pos()
-		for j := range item.Kids {
-			k := &item.Kids[j]
-			switch k.Key {
-			case "id":
-				p.ID, p.Pos.ID = k.Text, k.Pos()
-			case "amount":
-				p.AmountText, p.Pos.Amount = k.Text, k.Pos()
-				a, err := money.Parse(k.Text)
-				if err != nil {
-					errs.Add(b.File, k.Pos(), "amount %s", strings.TrimPrefix(err.Error(), fmt.Sprintf("%q", k.Text)+" "))
-					continue
-				}
-				p.Amount = a
-			case "recipient":
-				p.Pos.Recipient = k.KeyPos()
-				fillRecipient(p, k)
-			}
-		}
-	}
-	return errs
+	b.Currency, b.Pos.Currency = a.save(cur.Text), cur.Pos()
 }
 
-func fillRecipient(p *Payout, r *doc.Node) {
+// fillPayout copies a schema-valid payout into p. The schema guarantees
+// the shape, so it only reports what the schema cannot express.
+func (b *Batch) fillPayout(p *Payout, item *doc.Node, a *arena, errs *diag.List) {
+	p.Pos.Item = item.Pos()
+	for j := range item.Kids {
+		k := &item.Kids[j]
+		switch k.Key {
+		case "id":
+			p.ID, p.Pos.ID = a.save(k.Text), k.Pos()
+		case "amount":
+			p.AmountText, p.Pos.Amount = a.save(k.Text), k.Pos()
+			am, err := money.Parse(k.Text)
+			if err != nil {
+				errs.Add(b.File, k.Pos(), "amount %s", strings.TrimPrefix(err.Error(), fmt.Sprintf("%q", k.Text)+" "))
+				continue
+			}
+			p.Amount = am
+		case "recipient":
+			p.Pos.Recipient = k.KeyPos()
+			fillRecipient(p, k, a)
+		}
+	}
+}
+
+func fillRecipient(p *Payout, r *doc.Node, a *arena) {
 	for i := range r.Kids {
 		k := &r.Kids[i]
 		switch k.Key {
 		case "id":
-			p.Recipient.ID, p.Pos.RecipientID = k.Text, k.Pos()
+			p.Recipient.ID, p.Pos.RecipientID = a.save(k.Text), k.Pos()
 		case "name":
-			p.Recipient.Name, p.Pos.Name = k.Text, k.Pos()
+			p.Recipient.Name, p.Pos.Name = a.save(k.Text), k.Pos()
 		case "bankCode":
-			p.Recipient.BankCode, p.Pos.BankCode = k.Text, k.Pos()
+			p.Recipient.BankCode, p.Pos.BankCode = a.save(k.Text), k.Pos()
 		case "bank":
-			p.Recipient.Bank, p.Pos.Bank = k.Text, k.Pos()
+			p.Recipient.Bank, p.Pos.Bank = a.save(k.Text), k.Pos()
 		case "account":
-			p.Recipient.Account, p.Pos.Account = k.Text, k.Pos()
+			p.Recipient.Account, p.Pos.Account = a.save(k.Text), k.Pos()
 		case "country":
-			p.Recipient.Country, p.Pos.Country = k.Text, k.Pos()
+			p.Recipient.Country, p.Pos.Country = a.save(k.Text), k.Pos()
 		}
 	}
+}
+
+// arena copies the strings of one batch into a few large blocks: a
+// batch's strings then neither keep the file's bytes alive (a decoded
+// string shares them) nor cost an allocation each.
+type arena struct {
+	b strings.Builder
+}
+
+const arenaBlock = 32 << 10
+
+func (a *arena) save(s string) string {
+	if len(s) > arenaBlock/8 {
+		return strings.Clone(s)
+	}
+	if a.b.Cap()-a.b.Len() < len(s) {
+		// A new block; strings already handed out keep the old one.
+		a.b = strings.Builder{}
+		a.b.Grow(arenaBlock)
+	}
+	// The builder never grows past the capacity it was given, so the
+	// bytes written before stay where they are.
+	start := a.b.Len()
+	a.b.WriteString(s)
+	return a.b.String()[start:]
 }
 
 // Load reads manifests from files and directories. A directory

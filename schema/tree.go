@@ -34,6 +34,9 @@ func shellAny(root, payouts *doc.Node) any {
 // a hundred thousand maps twice over.
 type converter struct {
 	skip *doc.Node
+	// skipLen, when set, is the length of skip, whose items were handed
+	// over one by one and are not in the tree.
+	skipLen int
 
 	maps    []map[string]any
 	nextMap int
@@ -86,11 +89,12 @@ func (c *converter) value(n *doc.Node) any {
 		}
 		return m
 	case doc.Sequence:
-		s := c.newSlice(len(n.Kids))
 		if n == c.skip {
+			s := c.newSlice(max(len(n.Kids), c.skipLen))
 			clear(s)
 			return s
 		}
+		s := c.newSlice(len(n.Kids))
 		for i := range n.Kids {
 			s[i] = c.value(&n.Kids[i])
 		}

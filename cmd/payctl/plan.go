@@ -97,7 +97,9 @@ the manifests again does not give the saved plan (the file was edited).`)
 	var buf bytes.Buffer
 	switch {
 	case *asJSON:
-		err = p.WriteJSON(&buf)
+		if err = p.WriteJSON(&buf); err == nil {
+			e.Stdout.Write(safetext.JSON(buf.Bytes()))
+		}
 	case *asMD:
 		err = p.WriteMarkdown(&buf)
 		if *verify && err == nil {
@@ -107,22 +109,21 @@ the manifests again does not give the saved plan (the file was edited).`)
 			fmt.Fprintf(&buf, "\n**Needs %d signed %s** (%s): `payctl approve PLANFILE` by allowed signers.\n",
 				need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
 		}
+		if err == nil {
+			e.Stdout.Write(buf.Bytes())
+		}
 	default:
-		err = p.WriteText(&buf)
+		// Streamed: the text of a large plan is never held whole.
+		err = p.WriteText(e.Stdout)
 		if *verify && err == nil {
-			err = plan.WriteAccountChecks(&buf, p.AccountChecks, false)
+			err = plan.WriteAccountChecks(e.Stdout, p.AccountChecks, false)
 		}
 		if need.Approvals > 0 && err == nil {
-			fmt.Fprintf(&buf, "\nNeeds %d signed %s before it is paid: %s.\n", need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
+			_, err = fmt.Fprintf(e.Stdout, "\nNeeds %d signed %s before it is paid: %s.\n", need.Approvals, diag.Plural(need.Approvals, "approval", "approvals"), need.Why())
 		}
 	}
 	if err != nil {
 		return err
-	}
-	if *asJSON {
-		e.Stdout.Write(safetext.JSON(buf.Bytes()))
-	} else {
-		e.Stdout.Write(buf.Bytes())
 	}
 	if len(p.Errors) > 0 {
 		return p.Errors

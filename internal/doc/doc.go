@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/safetext"
@@ -277,6 +278,47 @@ func DecodeFile(file string, data []byte, max int, expected string) (*Node, Form
 // decodes it in format f. It returns the root node, or nil and every error
 // found; errors are sorted and each has a position.
 func Decode(file string, data []byte, f Format, max int) (*Node, diag.List) {
+	return decode(file, data, f, max, nil)
+}
+
+// Stream names a sequence of a document whose items are handed over one
+// at a time instead of being kept in the tree: the payouts of a manifest,
+// a hundred thousand small mappings that are each checked and copied out
+// on their own, so that the whole of them is never held as nodes.
+type Stream struct {
+	// Path is the mapping keys from the root to the sequence.
+	Path []string
+	// Item is called with each item of the sequence, in order, with its
+	// index. n and everything under it is valid only during the call.
+	//
+	// It may be called before an error is found further on in the file
+	// (JSON is decoded in one pass); whatever it made of the items must
+	// then be dropped, as DecodeStream returns only the errors.
+	Item func(i int, n *Node)
+	// Count, if set, is told the number of items before the first call
+	// to Item when the decoder knows it in advance (YAML, whose parser
+	// builds its whole tree first); a JSON decode never calls it.
+	Count func(n int)
+}
+
+// DecodeStream is DecodeFile with the sequence at s.Path handed to
+// s.Item item by item: in the tree it returns, that sequence has no
+// children. Decoding errors, including those of the items (unsafe text,
+// duplicate keys), are the same as DecodeFile's. When the value at s.Path
+// is not a sequence it stays in the tree and s.Item is not called.
+//
+// The tree and the items may hold strings that share data's memory: data
+// must not be changed while they are in use.
+func DecodeStream(file string, data []byte, max int, expected string, s *Stream) (*Node, Format, diag.List) {
+	f, ok := FormatOf(file)
+	if !ok {
+		return nil, "", diag.List{&diag.Error{File: file, Msg: fmt.Sprintf("unsupported file extension %q; %s", filepath.Ext(file), expected)}}
+	}
+	root, errs := decode(file, data, f, max, s)
+	return root, f, errs
+}
+
+func decode(file string, data []byte, f Format, max int, stream *Stream) (*Node, diag.List) {
 	var errs diag.List
 	if len(data) > max {
 		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "%s", tooLarge(max))
@@ -289,13 +331,23 @@ func Decode(file string, data []byte, f Format, max int) (*Node, diag.List) {
 		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "file is empty")
 		return nil, errs
 	}
-	var root *Node
+	var (
+		root *Node
+		tc   = &textChecker{file: file}
+	)
 	switch f {
 	case JSON:
 		if _, e := preScanJSON(file, data); e != nil {
 			return nil, diag.List{e}
 		}
-		root, errs = decodeJSON(file, data)
+		// The one copy of the input that every string without escapes
+		// (nearly all of them) is a substring of. A streamed decode
+		// shares data's memory instead, as DecodeStream says.
+		src := string(data)
+		if stream != nil && len(data) > 0 {
+			src = unsafe.String(unsafe.SliceData(data), len(data))
+		}
+		root, errs = decodeJSON(file, src, stream, tc)
 	case YAML:
 		if _, e := preScanYAML(file, data); e != nil {
 			return nil, diag.List{e}
@@ -305,59 +357,102 @@ func Decode(file string, data []byte, f Format, max int) (*Node, diag.List) {
 		errs.Add(file, diag.Pos{Line: 1, Col: 1}, "unknown format %q", f)
 	}
 	if len(errs) == 0 {
-		errs = checkText(file, root)
+		// What the header holds may come before the streamed items.
+		tc.counting = false
+		tc.walk(root, make([]step, 0, MaxDepth+1))
+		errs = tc.errs
+		if tc.unlisted > 0 {
+			errs = append(errs, &diag.Error{File: file, More: tc.unlisted})
+		}
+		errs.Limit(diag.MaxPerFile)
 	}
 	if len(errs) > 0 {
 		errs.Sort()
 		return nil, errs
 	}
+	if stream != nil && f == YAML {
+		// yaml.v3 has built its whole tree already: hand the items over
+		// from it, and drop them from the tree.
+		if seq := root.At(stream.Path); seq != nil && seq.Kind == Sequence && pathOfKeys(root, stream.Path) {
+			if stream.Count != nil {
+				stream.Count(len(seq.Kids))
+			}
+			for i := range seq.Kids {
+				stream.Item(i, &seq.Kids[i])
+			}
+			seq.Kids = nil
+		}
+	}
 	return root, nil
+}
+
+// pathOfKeys reports whether path leads from root through mappings only.
+func pathOfKeys(root *Node, path []string) bool {
+	n := root
+	for _, k := range path {
+		if n.Kind != Mapping {
+			return false
+		}
+		if n = n.Field(k); n == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // UnsafeTextAdvice ends the message for a string or key that holds an
 // unsafe character (see safetext.Unsafe).
 const UnsafeTextAdvice = "control, bidirectional and invisible characters could make the plan show something other than what is paid; remove it"
 
-// checkText refuses every string scalar and mapping key that holds a
+// textChecker refuses every string scalar and mapping key that holds a
 // character safetext refuses (controls, bidirectional and other invisible
 // characters), one error per string at its position, naming the field,
 // the character and which character of the value it is. Every document
 // payctl reads passes here, whatever its format and however the
 // character was spelled (raw, or as a YAML or JSON escape).
-func checkText(file string, root *Node) diag.List {
-	var errs diag.List
-	// path holds the keys and indexes down to the node; an index is
-	// spelled only for a message.
-	var path []step
-	var walk func(n *Node)
-	walk = func(n *Node) {
-		switch n.Kind {
-		case String:
-			if i, r, bad := safetext.Find(n.Text); bad {
-				errs.Add(file, n.Pos(), "%s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(n.Text[:i])+1, UnsafeTextAdvice)
+type textChecker struct {
+	file string
+	errs diag.List
+	// counting, when set, makes walk count what it finds in unlisted
+	// instead of phrasing it: past the first diag.MaxPerFile errors of a
+	// file, which are all that is listed, when everything walked from
+	// now on lies after them.
+	counting bool
+	unlisted int
+}
+
+// add records an error, or only counts it.
+func (tc *textChecker) add(pos diag.Pos, format string, args ...any) {
+	if tc.counting {
+		tc.unlisted++
+		return
+	}
+	tc.errs.Add(tc.file, pos, format, args...)
+}
+
+// walk checks n, found at path: the keys and indexes down to it (an
+// index is spelled only for a message). A path with room for the
+// deepest nesting spares an allocation per level.
+func (tc *textChecker) walk(n *Node, path []step) {
+	switch n.Kind {
+	case String:
+		if i, r, bad := safetext.Find(n.Text); bad {
+			tc.add(n.Pos(), "%s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(n.Text[:i])+1, UnsafeTextAdvice)
+		}
+	case Mapping:
+		for i := range n.Kids {
+			k := &n.Kids[i]
+			if j, r, bad := safetext.Find(k.Key); bad {
+				tc.add(k.KeyPos(), "a key of %s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(k.Key[:j])+1, UnsafeTextAdvice)
+				continue
 			}
-		case Mapping:
-			for i := range n.Kids {
-				k := &n.Kids[i]
-				if j, r, bad := safetext.Find(k.Key); bad {
-					errs.Add(file, k.KeyPos(), "a key of %s contains %s (character %d): %s", textLabel(path), safetext.Name(r), utf8.RuneCountInString(k.Key[:j])+1, UnsafeTextAdvice)
-					continue
-				}
-				path = append(path, step{key: k.Key, index: -1})
-				walk(k)
-				path = path[:len(path)-1]
-			}
-		case Sequence:
-			for i := range n.Kids {
-				path = append(path, step{index: i})
-				walk(&n.Kids[i])
-				path = path[:len(path)-1]
-			}
+			tc.walk(k, append(path, step{key: k.Key, index: -1}))
+		}
+	case Sequence:
+		for i := range n.Kids {
+			tc.walk(&n.Kids[i], append(path, step{index: i}))
 		}
 	}
-	walk(root)
-	errs.Limit(diag.MaxPerFile)
-	return errs
 }
 
 // step is one step of a path: a sequence index, or a key when index is

@@ -18,14 +18,14 @@ import (
 //
 // The input was checked for UTF-8 before, and raw newlines cannot occur
 // inside JSON strings, so lines only change in whitespace.
-func decodeJSON(file string, data []byte) (*Node, diag.List) {
+func decodeJSON(file, src string, stream *Stream, tc *textChecker) (*Node, diag.List) {
 	p := &jsonParser{
-		file: file,
-		// One copy of the input; every string without escapes (nearly all
-		// of them) is a substring of it, with no allocation of its own.
-		src:  string(data),
-		line: 1,
-		col:  1,
+		file:   file,
+		src:    src,
+		line:   1,
+		col:    1,
+		stream: stream,
+		tc:     tc,
 	}
 	root, ok := p.value()
 	if !ok {
@@ -59,6 +59,36 @@ type jsonParser struct {
 	// it closes.
 	stack []Node
 	errs  diag.List
+
+	// stream, when set, names the sequence whose items are handed over
+	// one by one (see Stream); trail is the way from the root to the
+	// value being parsed, and tc checks the text of the handed items.
+	stream *Stream
+	trail  []trailStep
+	tc     *textChecker
+	// inItem is set while a streamed item is parsed; pool holds its
+	// containers' children (see kids).
+	inItem bool
+	pool   []Node
+}
+
+// trailStep is a key of a mapping, or an item of an array.
+type trailStep struct {
+	key  string
+	item bool
+}
+
+// atStream reports whether the value being parsed is the streamed one.
+func (p *jsonParser) atStream() bool {
+	if p.stream == nil || len(p.trail) != len(p.stream.Path) {
+		return false
+	}
+	for i, k := range p.stream.Path {
+		if p.trail[i].item || p.trail[i].key != k {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *jsonParser) pos(off int) (int32, int32) {
@@ -329,10 +359,26 @@ func (p *jsonParser) enter(open int) bool {
 	return true
 }
 
+// kids returns room for k children. Inside a streamed item it is taken
+// from pool, which every item reuses: an item's nodes are needed only
+// until it is handed over.
+func (p *jsonParser) kids(k int) []Node {
+	if !p.inItem {
+		return make([]Node, k)
+	}
+	if cap(p.pool)-len(p.pool) < k {
+		// Nodes handed out from the old block stay valid in it.
+		p.pool = make([]Node, 0, max(2*cap(p.pool), k, 64))
+	}
+	n := len(p.pool)
+	p.pool = p.pool[:n+k]
+	return p.pool[n : n+k : n+k]
+}
+
 // closeKids moves the children collected since base into n.
 func (p *jsonParser) closeKids(n *Node, base int) {
 	if k := len(p.stack) - base; k > 0 {
-		n.Kids = make([]Node, k)
+		n.Kids = p.kids(k)
 		copy(n.Kids, p.stack[base:])
 		clear(p.stack[base:])
 		p.stack = p.stack[:base]
@@ -385,9 +431,15 @@ func (p *jsonParser) object(n *Node) bool {
 			return p.fail(p.off, "unexpected %s; expected ':' after key %q", p.describe(p.off), key)
 		}
 		p.off++
+		if p.stream != nil {
+			p.trail = append(p.trail, trailStep{key: key})
+		}
 		v, ok := p.value()
 		if !ok {
 			return false
+		}
+		if p.stream != nil {
+			p.trail = p.trail[:len(p.trail)-1]
 		}
 		v.Key, v.keyLine, v.keyCol = key, kl, kc
 		k := len(p.stack) - base
@@ -448,16 +500,47 @@ func (p *jsonParser) array(n *Node) bool {
 		p.closeKids(n, base)
 		return true
 	}
-	for {
+	streamed := p.atStream()
+	var path []step
+	if streamed {
+		// Room for the deepest path, so that the text check of an item
+		// does not allocate for it.
+		path = make([]step, 0, len(p.stream.Path)+MaxDepth+1)
+		for _, k := range p.stream.Path {
+			path = append(path, step{key: k, index: -1})
+		}
+		path = append(path, step{})
+	}
+	if p.stream != nil {
+		p.trail = append(p.trail, trailStep{item: true})
+		defer func() { p.trail = p.trail[:len(p.trail)-1] }()
+	}
+	for i := 0; ; i++ {
 		p.skipSpace()
 		if p.off < len(p.src) && p.src[p.off] == ']' {
 			return p.fail(p.off, "trailing comma before ']'")
 		}
+		if streamed {
+			p.inItem = true
+		}
 		v, ok := p.value()
+		if streamed {
+			p.inItem = false
+		}
 		if !ok {
 			return false
 		}
-		p.stack = append(p.stack, v)
+		if streamed {
+			path[len(path)-1].index = i
+			// An item's errors all lie after those of the items before
+			// it: past the ones a file lists, they are only counted.
+			p.tc.counting = len(p.tc.errs) >= diag.MaxPerFile
+			p.tc.walk(&v, path)
+			p.stream.Item(i, &v)
+			p.pool = p.pool[:0]
+		} else {
+			p.stack = append(p.stack, v)
+		}
 		p.skipSpace()
 		if p.off >= len(p.src) {
 			return p.unclosed(open, "array")

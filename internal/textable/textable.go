@@ -90,3 +90,70 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
 }
+
+// Stream writes a table too large to hold in memory, byte for byte as
+// WriteTo would write the same rows and notes. each adds them by calling
+// row and note, in order, and is called twice: once to measure the
+// columns, once to write. It must add the same rows both times. The
+// table's own rows, if any, are not used.
+func (t *Table) Stream(w io.Writer, each func(row func(cells ...string), note func(line string))) error {
+	var widths []int
+	each(func(cells ...string) {
+		for i, c := range cells {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], safetext.Width(safetext.Escape(c)))
+		}
+	}, func(string) {})
+	noteIndent := t.Indent + t.NoteIndent
+	if t.NoteIndent == "" {
+		noteIndent = t.Indent + "  "
+		if len(widths) > 1 {
+			noteIndent += strings.Repeat(" ", widths[0]+2)
+		}
+	}
+	var (
+		line []byte
+		err  error
+	)
+	each(func(cells ...string) {
+		if err != nil {
+			return
+		}
+		line = append(line[:0], t.Indent...)
+		for i, c := range cells {
+			c = safetext.Escape(c)
+			pad := widths[i] - safetext.Width(c)
+			if i > 0 {
+				line = append(line, "  "...)
+			}
+			if t.Right[i] {
+				line = appendSpaces(line, pad)
+				line = append(line, c...)
+			} else {
+				line = append(line, c...)
+				line = appendSpaces(line, pad)
+			}
+		}
+		for len(line) > 0 && line[len(line)-1] == ' ' {
+			line = line[:len(line)-1]
+		}
+		line = append(line, '\n')
+		_, err = w.Write(line)
+	}, func(note string) {
+		if err != nil {
+			return
+		}
+		line = append(append(append(line[:0], noteIndent...), safetext.Escape(note)...), '\n')
+		_, err = w.Write(line)
+	})
+	return err
+}
+
+func appendSpaces(b []byte, n int) []byte {
+	for ; n > 0; n-- {
+		b = append(b, ' ')
+	}
+	return b
+}

@@ -50,3 +50,38 @@ func TestWideAndHostileCells(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// Stream writes what WriteTo writes.
+func TestStreamIsWriteTo(t *testing.T) {
+	rows := [][]string{
+		{"+", "pay", "batch/a", "1.00 USD", "", "Bob\rMallory\u202e"},
+		{"", "unchanged", "batch/王小明", "2000.00 USD", "x", ""},
+		{"?", "unknown", "b", "3 USD", "José Gonza\u0301lez", "  "},
+	}
+	notes := map[int][]string{0: {"reason: \x1b[2Jgone\nnext", "second"}, 2: {"last"}}
+	for _, tb := range []func() *Table{
+		func() *Table { return &Table{Indent: "  ", Right: map[int]bool{3: true}} },
+		func() *Table { return &Table{NoteIndent: "    ", Right: map[int]bool{0: true, 5: true}} },
+	} {
+		whole := tb()
+		for i, r := range rows {
+			whole.Row(append([]string(nil), r...)...)
+			for _, n := range notes[i] {
+				whole.Note(n)
+			}
+		}
+		var want, got strings.Builder
+		whole.WriteTo(&want)
+		err := tb().Stream(&got, func(row func(...string), note func(string)) {
+			for i, r := range rows {
+				row(r...)
+				for _, n := range notes[i] {
+					note(n)
+				}
+			}
+		})
+		if err != nil || got.String() != want.String() {
+			t.Errorf("got\n%q (%v)\nwant\n%q", got.String(), err, want.String())
+		}
+	}
+}
