@@ -3,7 +3,11 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payctl/payctl/internal/money"
 )
@@ -237,4 +241,35 @@ type Balance struct {
 // GET /balance). Dinar Dragon publishes none.
 type BalanceReader interface {
 	Balance(ctx context.Context) (Balance, error)
+}
+
+// MaxIDLen bounds an id a provider gives a payout. Providers document
+// their ids loosely ("unique identifier", "string"), and an id arrives in
+// the answer that proves a payment: refusing an unusual spelling would
+// turn a made payment into an unknown one. So any non-empty printable text
+// is accepted, up to a length no identifier needs. The bound and the
+// character rule exist because ids are journaled, shown to people and
+// sent back in lookups: no control or invisible characters (which could
+// forge terminal or log output) and no surrounding spaces (which would
+// make two ids look alike).
+const MaxIDLen = 128
+
+// IDProblem says what makes s unusable as a provider's id, or "".
+func IDProblem(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case len(s) > MaxIDLen:
+		return fmt.Sprintf("is longer than %d bytes", MaxIDLen)
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.TrimSpace(s) != s:
+		return "has surrounding spaces"
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return "has a control or invisible character"
+		}
+	}
+	return ""
 }

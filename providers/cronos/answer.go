@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
@@ -125,38 +123,9 @@ const (
 	envelopePrefix = "envelope."
 )
 
-// maxIDLen bounds a provider id. The page says only "unique identifier"
-// (its example is a UUID), so any id Cronos may reasonably use is accepted:
-// refusing an unusual one would turn a proven disbursement into an unknown
-// one. The bound and the character rule exist because the id is journaled,
-// shown to people and sent back in /check/{id}: no control characters
-// (which could forge terminal or log output) and no surrounding spaces
-// (which would make two ids look the same).
-const maxIDLen = 128
-
-// idProblem says what makes s unusable as a provider id, or "".
-func idProblem(s string) string {
-	switch {
-	case s == "":
-		return "is empty"
-	case len(s) > maxIDLen:
-		return fmt.Sprintf("is longer than %d bytes", maxIDLen)
-	case !utf8.ValidString(s):
-		return "is not valid UTF-8"
-	case strings.TrimSpace(s) != s:
-		return "has surrounding spaces"
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return "has a control or invisible character"
-		}
-	}
-	return ""
-}
-
 // parseHead reads what every disbursement object carries, in an answer or
 // a callback: the object itself, without duplicate fields, its id (any
-// printable text: see idProblem) and status, both required, and
+// printable text: see providers.IDProblem) and status, both required, and
 // merchantRef when present. The page shows merchantRef in its example but
 // does not list it; an answer without it is read, and one that carries a
 // different reference is a contradiction (see contradiction).
@@ -335,7 +304,7 @@ func recordID(obj phpjson.Object) (string, error) {
 	default:
 		return "", errors.New("responseData.id is neither text nor a number")
 	}
-	if p := idProblem(id); p != "" {
+	if p := providers.IDProblem(id); p != "" {
 		return "", fmt.Errorf("responseData.id %q %s", clip(id), p)
 	}
 	return id, nil

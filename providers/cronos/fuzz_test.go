@@ -36,7 +36,7 @@ func FuzzParseAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if idProblem(rec.ID) != "" {
+		if providers.IDProblem(rec.ID) != "" {
 			t.Fatalf("accepted id %q", rec.ID)
 		}
 		if rec.Status == "" || rec.Answer["amount"] == "" {
@@ -82,7 +82,7 @@ func FuzzParseCallback(f *testing.F) {
 		if len(body) > MaxCallbackSize {
 			t.Fatalf("accepted %d bytes", len(body))
 		}
-		if idProblem(h.ID) != "" || h.Reference == "" {
+		if providers.IDProblem(h.ID) != "" || h.Reference == "" {
 			t.Fatalf("accepted hint %+v", h)
 		}
 		switch h.Status {

@@ -56,7 +56,7 @@ func (c *Client) Check(ctx context.Context, as []providers.Attempt) ([]providers
 		switch {
 		case pid == "" && uid == "":
 			r.Status, r.Reason = providers.StatusUnknown, noLookup(a)
-		case pid != "" && idProblem(pid) != "", uid != "" && idProblem(uid) != "":
+		case pid != "" && providers.IDProblem(pid) != "", uid != "" && providers.IDProblem(uid) != "":
 			r.Status = providers.StatusUnknown
 			r.Reason = fmt.Sprintf("the recorded ids (payment_id %q, uniqueid %q) are not Dinar Dragon ids; check the dashboard, then run payctl state resolve %s -paid|-failed -reason TEXT", clip(pid), clip(uid), a.Address)
 		default:

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
@@ -35,37 +34,6 @@ const maxAnswer = 4 << 20
 // payctl journals, and refusing an unusual one only fails a quote, which
 // moves no money.
 const authcodeLen = 32
-
-// maxIDLen bounds payment_id and uniqueid. The page documents both only as
-// strings (its examples happen to be 16 lower-case hex characters), and
-// they arrive in the answer to an irreversible execute: refusing an
-// unusual spelling would turn a made payment into an unknown one. So any
-// non-empty printable text is accepted, up to a length no identifier
-// needs; the bound and the character rule exist because ids are journaled,
-// shown to people and sent back in /status (no control characters, which
-// could forge terminal or log output; no surrounding spaces, which would
-// make two ids look alike).
-const maxIDLen = 128
-
-// idProblem says what makes s unusable as a payment_id or uniqueid, or "".
-func idProblem(s string) string {
-	switch {
-	case s == "":
-		return "is empty"
-	case len(s) > maxIDLen:
-		return fmt.Sprintf("is longer than %d bytes", maxIDLen)
-	case !utf8.ValidString(s):
-		return "is not valid UTF-8"
-	case strings.TrimSpace(s) != s:
-		return "has surrounding spaces"
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return "has a control or invisible character"
-		}
-	}
-	return ""
-}
 
 // isLowerHex reports whether s is exactly n lower-case hex digits.
 func isLowerHex(s string, n int) bool {
@@ -137,7 +105,7 @@ func executeBody(authcode string) string {
 
 // statusBody asks for one payout (field "payment_id") or one payment
 // (field "uniqueid"). The id is written as a JSON string: ids are any
-// printable text (see idProblem), so quotes and backslashes are escaped.
+// printable text (see providers.IDProblem), so quotes and backslashes are escaped.
 func statusBody(field, id string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"` + field + `":`)
@@ -425,7 +393,7 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 	if w.PaymentID == nil {
 		return executeAnswer{}, errors.New("payment_id is missing")
 	}
-	if p := idProblem(*w.PaymentID); p != "" {
+	if p := providers.IDProblem(*w.PaymentID); p != "" {
 		return executeAnswer{}, fmt.Errorf("payment_id %q %s", clip(*w.PaymentID), p)
 	}
 	a.PaymentID = *w.PaymentID
@@ -450,7 +418,7 @@ func parseExecuteAnswer(body []byte) (executeAnswer, error) {
 		if wa.UniqueID == nil {
 			return executeAnswer{}, fmt.Errorf("%s.uniqueid is missing", at)
 		}
-		if p := idProblem(*wa.UniqueID); p != "" {
+		if p := providers.IDProblem(*wa.UniqueID); p != "" {
 			return executeAnswer{}, fmt.Errorf("%s.uniqueid %q %s", at, clip(*wa.UniqueID), p)
 		}
 		if seen[*wa.UniqueID] {
@@ -527,7 +495,7 @@ func parseStatusAnswer(body []byte) ([]paymentStatus, error) {
 		if p.UniqueID == nil {
 			return nil, fmt.Errorf("%s.uniqueid is missing", at)
 		}
-		if prob := idProblem(*p.UniqueID); prob != "" {
+		if prob := providers.IDProblem(*p.UniqueID); prob != "" {
 			return nil, fmt.Errorf("%s.uniqueid %q %s", at, clip(*p.UniqueID), prob)
 		}
 		if seen[*p.UniqueID] {

@@ -277,12 +277,12 @@ func FuzzParseExecuteAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if idProblem(a.PaymentID) != "" || a.Charge.Sign() < 0 {
+		if providers.IDProblem(a.PaymentID) != "" || a.Charge.Sign() < 0 {
 			t.Fatalf("accepted %q as %+v", b, a)
 		}
 		seen := map[string]bool{}
 		for _, x := range a.Accounts {
-			if idProblem(x.UniqueID) != "" || seen[x.UniqueID] || x.Amount.Sign() < 0 || x.Acc == "" {
+			if providers.IDProblem(x.UniqueID) != "" || seen[x.UniqueID] || x.Amount.Sign() < 0 || x.Acc == "" {
 				t.Fatalf("accepted account %+v in %q", x, b)
 			}
 			seen[x.UniqueID] = true
@@ -306,7 +306,7 @@ func FuzzParseStatusAnswer(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, p := range ps {
-			if idProblem(p.UniqueID) != "" || seen[p.UniqueID] || p.Status == "" {
+			if providers.IDProblem(p.UniqueID) != "" || seen[p.UniqueID] || p.Status == "" {
 				t.Fatalf("accepted %+v in %q", p, b)
 			}
 			seen[p.UniqueID] = true

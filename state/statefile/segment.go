@@ -11,8 +11,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/google/uuid"
-
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/state"
 )
@@ -141,15 +139,7 @@ func ParseRoot(file string, data []byte) (*Root, error) {
 	bad := func(ptr, format string, args ...any) {
 		errs = append(errs, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
 	}
-	if _, err := uuid.Parse(w.Lineage); err != nil {
-		bad("/lineage", "lineage %q is not a UUID", w.Lineage)
-	}
-	if w.Journal.Hash != "" && !isHash(w.Journal.Hash) {
-		bad("/journal/hash", "journal hash %q is not 64 lower-case hex digits", w.Journal.Hash)
-	}
-	if w.Journal.Offset < 0 {
-		bad("/journal/offset", "negative journal offset")
-	}
+	checkHeader(bad, w.Lineage, w.Journal)
 	if d := w.Accounts.Digest; d != "" && (!strings.HasPrefix(d, "sha256:") || !isHash(d[len("sha256:"):])) {
 		bad("/accounts/digest", "account index digest %q is not sha256: and 64 lower-case hex digits", d)
 	}

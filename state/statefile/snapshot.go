@@ -169,15 +169,7 @@ func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 	bad := func(ptr, format string, args ...any) {
 		errs = append(errs, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
 	}
-	if _, err := uuid.Parse(w.Lineage); err != nil {
-		bad("/lineage", "lineage %q is not a UUID", w.Lineage)
-	}
-	if w.Journal.Hash != "" && !isHash(w.Journal.Hash) {
-		bad("/journal/hash", "journal hash %q is not 64 lower-case hex digits", w.Journal.Hash)
-	}
-	if w.Journal.Offset < 0 {
-		bad("/journal/offset", "negative journal offset")
-	}
+	checkHeader(bad, w.Lineage, w.Journal)
 	for i, g := range w.Groups {
 		ptr := fmt.Sprintf("/groups/%d", i)
 		if g == nil || g.ID == "" {
@@ -208,6 +200,20 @@ func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkHeader checks what a whole snapshot and a segmented state's root
+// both begin with: the lineage and the journal mark.
+func checkHeader(bad func(ptr, format string, args ...any), lineage string, mark state.JournalMark) {
+	if _, err := uuid.Parse(lineage); err != nil {
+		bad("/lineage", "lineage %q is not a UUID", lineage)
+	}
+	if mark.Hash != "" && !isHash(mark.Hash) {
+		bad("/journal/hash", "journal hash %q is not 64 lower-case hex digits", mark.Hash)
+	}
+	if mark.Offset < 0 {
+		bad("/journal/offset", "negative journal offset")
+	}
 }
 
 // isHash reports whether s is 64 lower-case hex digits: a SHA-256 (as
