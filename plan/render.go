@@ -243,6 +243,10 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 				t.Amount.Format(c), t.Fees.Format(c), t.FeesSender.Format(c), t.FeesRecipient.Format(c), t.Receive.Format(c), t.Charged.Format(c))
 		}
 		head.WriteString("\n")
+		if p.Changes() {
+			// The reviewers of a pull request read this, not the terminal's.
+			head.WriteString(strings.Join(strings.Fields(feePayerReading), " ") + "\n\n")
+		}
 	}
 	if len(p.Groups) > 0 {
 		head.WriteString("| # | Provider | Charged per | Batch | Payouts | Total | Fee | Rule |\n|--:|---|---|---|--:|--:|--:|---|\n")
