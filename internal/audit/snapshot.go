@@ -82,6 +82,10 @@ func segmentName(path, batch string) string {
 func LocalSegments(path string) SegmentSource {
 	return func(batch string) (string, []byte, error) {
 		name := segmentName(path, batch)
+		// A device or a named pipe in its place would hang the audit.
+		if fi, err := os.Stat(name); err == nil && !fi.Mode().IsRegular() {
+			return name, nil, fmt.Errorf("%s is not a regular file (%s)", name, fi.Mode().Type())
+		}
 		data, err := os.ReadFile(name)
 		return name, data, err
 	}

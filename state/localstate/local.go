@@ -600,7 +600,16 @@ func (l *Backend) Close() error { return l.Unlock() }
 // readFile reads a file; a large one with a read per core, so that the
 // copy from the page cache (and the page faults of the new buffer) are
 // shared out instead of delaying everything that follows.
+//
+// Only a regular file is read: a state file that is a device, a named pipe
+// or a link to one would hang or exhaust payctl before any check could
+// refuse it.
 func readFile(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s): payctl reads its state only from regular files", path, fi.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -609,6 +618,9 @@ func readFile(path string) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s): payctl reads its state only from regular files", path, fi.Mode().Type())
 	}
 	size := fi.Size()
 	if size < 64<<20 {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
@@ -509,5 +511,39 @@ func TestJournalSealsIntoSegments(t *testing.T) {
 	s.Close()
 	if got := foldedAt(t, path); !strings.Contains(got, `"c/1"`) {
 		t.Fatalf("after the next writer:\n%s", got)
+	}
+}
+
+// A state file that is not a regular file (a device, a named pipe, a link
+// to one) is refused at once: reading it would hang or never end.
+func TestStateFilesMustBeRegular(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(path string) error
+	}{
+		{"link to a device", func(path string) error { return os.Symlink("/dev/zero", path) }},
+		{"named pipe", func(path string) error { return syscall.Mkfifo(path, 0o600) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := twoBatches(t)
+			seg := filepath.Join(path+".batches", "b.json")
+			os.Remove(seg)
+			if err := tc.make(seg); err != nil {
+				t.Skip(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := open(t, path, state.Options{})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+					t.Fatalf("got %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("reading the state did not return")
+			}
+		})
 	}
 }
