@@ -56,6 +56,10 @@ func (l *Backend) openJournal() (*journalView, error) {
 	}
 	v := &journalView{}
 	for i, p := range paths {
+		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+			v.Close()
+			return nil, fmt.Errorf("open journal: %s is not a regular file (%s): payctl reads its state only from regular files", p, fi.Mode().Type())
+		}
 		f, err := os.Open(p)
 		if errors.Is(err, fs.ErrNotExist) && i == len(paths)-1 {
 			// A crash between sealing a segment and starting the next
