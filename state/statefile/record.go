@@ -82,6 +82,10 @@ func Decode(line []byte) (*state.Event, error) {
 	if hex.EncodeToString(sum[:]) != h {
 		return nil, errBadHash
 	}
+	if e, ok := decodeEvent(body); ok {
+		e.Hash = h
+		return e, nil
+	}
 	var e state.Event
 	d := json.NewDecoder(bytes.NewReader(append(append([]byte{}, body...), '}')))
 	d.DisallowUnknownFields()
