@@ -423,6 +423,49 @@ func (d *decoder) recipient() providers.Recipient {
 	return r
 }
 
+// findings reads a list of findings (an attempt's, or an event payout's).
+func (d *decoder) findings() []state.Finding {
+	var out []state.Finding
+	d.array(func() {
+		var f state.Finding
+		d.object(func(k string) {
+			switch k {
+			case "kind":
+				f.Kind = d.rawString()
+			case "want":
+				f.Want = d.rawString()
+			case "got":
+				f.Got = d.rawString()
+			default:
+				d.unknown("finding", k)
+			}
+		})
+		out = append(out, f)
+	})
+	return out
+}
+
+// approvers reads a list of approvers (an attempt's approvedBy, or an
+// intent's approvals).
+func (d *decoder) approvers() []state.Approver {
+	var out []state.Approver
+	d.array(func() {
+		var ap state.Approver
+		d.object(func(k string) {
+			switch k {
+			case "principal":
+				ap.Principal = d.rawString()
+			case "key":
+				ap.Key = d.rawString()
+			default:
+				d.unknown("approver", k)
+			}
+		})
+		out = append(out, ap)
+	})
+	return out
+}
+
 func (d *decoder) attempt() *state.Attempt {
 	a := d.slab.attempt()
 	d.object(func(k string) {
@@ -444,39 +487,11 @@ func (d *decoder) attempt() *state.Attempt {
 		case "reason":
 			a.Reason = d.rawString()
 		case "findings":
-			d.array(func() {
-				var f state.Finding
-				d.object(func(k string) {
-					switch k {
-					case "kind":
-						f.Kind = d.rawString()
-					case "want":
-						f.Want = d.rawString()
-					case "got":
-						f.Got = d.rawString()
-					default:
-						d.unknown("finding", k)
-					}
-				})
-				a.Findings = append(a.Findings, f)
-			})
+			a.Findings = d.findings()
 		case "resolvedBy":
 			a.ResolvedBy = d.rawString()
 		case "approvedBy":
-			d.array(func() {
-				var ap state.Approver
-				d.object(func(k string) {
-					switch k {
-					case "principal":
-						ap.Principal = d.rawString()
-					case "key":
-						ap.Key = d.rawString()
-					default:
-						d.unknown("approver", k)
-					}
-				})
-				a.ApprovedBy = append(a.ApprovedBy, ap)
-			})
+			a.ApprovedBy = d.approvers()
 		case "sentAt":
 			a.SentAt = d.time()
 		case "finalAt":

@@ -58,20 +58,7 @@ func decodeEvent(body []byte) (*state.Event, bool) {
 		case "snapshot":
 			e.Snapshot = d.rawString()
 		case "approvals":
-			d.array(func() {
-				var a state.Approver
-				d.object(func(k string) {
-					switch k {
-					case "principal":
-						a.Principal = d.rawString()
-					case "key":
-						a.Key = d.rawString()
-					default:
-						d.unknown("approval", k)
-					}
-				})
-				e.Approvals = append(e.Approvals, a)
-			})
+			e.Approvals = d.approvers()
 		case "payouts":
 			d.array(func() { e.Payouts = append(e.Payouts, d.eventPayout()) })
 		default:
@@ -134,22 +121,7 @@ func (d *decoder) eventPayout() state.EventPayout {
 		case "reason":
 			p.Reason = d.rawString()
 		case "findings":
-			d.array(func() {
-				var f state.Finding
-				d.object(func(k string) {
-					switch k {
-					case "kind":
-						f.Kind = d.rawString()
-					case "want":
-						f.Want = d.rawString()
-					case "got":
-						f.Got = d.rawString()
-					default:
-						d.unknown("finding", k)
-					}
-				})
-				p.Findings = append(p.Findings, f)
-			})
+			p.Findings = d.findings()
 		default:
 			d.unknown("payout", k)
 		}

@@ -211,15 +211,7 @@ func ParseSegment(file, batch string, data []byte) ([]*state.Payout, []*state.Gr
 	var ps []*state.Payout
 	seen := map[string]bool{}
 	var dups []string
-	w, probs, err := decodeWire(data, state.SegmentedVersion, func(p *state.Payout) (out []*diag.Error) {
-		if p == nil {
-			return []*diag.Error{{File: file, Msg: "null payout"}}
-		}
-		p.Check(func(ptr, format string, args ...any) {
-			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
-		})
-		return out
-	}, func(i int, p *state.Payout) {
+	w, probs, err := decodeWire(data, state.SegmentedVersion, payoutChecker(file), func(i int, p *state.Payout) {
 		if p == nil {
 			return
 		}

@@ -134,15 +134,7 @@ func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 	s := state.Empty()
 	s.Payouts = make(map[string]*state.Payout, len(data)/400)
 	var dups []string
-	w, probs, err := decodeWire(data, state.Version, func(p *state.Payout) (out []*diag.Error) {
-		if p == nil {
-			return []*diag.Error{{File: file, Msg: "null payout"}}
-		}
-		p.Check(func(ptr, format string, args ...any) {
-			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
-		})
-		return out
-	}, func(i int, p *state.Payout) {
+	w, probs, err := decodeWire(data, state.Version, payoutChecker(file), func(i int, p *state.Payout) {
 		if p == nil {
 			return
 		}
@@ -200,6 +192,20 @@ func ParseSnapshot(file string, data []byte) (*state.Snapshot, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// payoutChecker checks each payout of a snapshot or segment in file as
+// payctl would have written it.
+func payoutChecker(file string) func(*state.Payout) []*diag.Error {
+	return func(p *state.Payout) (out []*diag.Error) {
+		if p == nil {
+			return []*diag.Error{{File: file, Msg: "null payout"}}
+		}
+		p.Check(func(ptr, format string, args ...any) {
+			out = append(out, &diag.Error{File: file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)})
+		})
+		return out
+	}
 }
 
 // checkHeader checks what a whole snapshot and a segmented state's root
