@@ -214,9 +214,11 @@ func (s *Snapshot) AcceptedFor(keep func(who, account string) bool) ([]*AccountE
 		if err := s.LoadAll(); err != nil {
 			return nil, err
 		}
+		// In any order: every payout is seen once, so the latest of each
+		// pair wins whatever came first.
 		ps := make([]*Payout, 0, len(s.Payouts))
-		for _, a := range s.Addresses() {
-			ps = append(ps, s.Payouts[a])
+		for _, p := range s.Payouts {
+			ps = append(ps, p)
 		}
 		mergeAccepted(m, ps)
 	} else {

@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -154,16 +156,17 @@ func (s *Snapshot) BatchNames() []string {
 			set[n] = true
 		}
 	}
-	for a := range s.Payouts {
-		b, _, _ := strings.Cut(a, "/")
-		set[b] = true
+	if s.byBatch != nil {
+		for b := range s.byBatch {
+			set[b] = true
+		}
+	} else {
+		for a := range s.Payouts {
+			b, _, _ := strings.Cut(a, "/")
+			set[b] = true
+		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // Table returns the batch table, sorted by name, as the root records it
@@ -186,12 +189,7 @@ func (s *Snapshot) Dirty() []string {
 	if s.seg == nil {
 		return nil
 	}
-	out := make([]string, 0, len(s.seg.dirty))
-	for n := range s.seg.dirty {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(s.seg.dirty))
 }
 
 // Unindexed returns the batches the account index does not cover: those
@@ -209,12 +207,7 @@ func (s *Snapshot) Unindexed() []string {
 			set[n] = true
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // Indexed records that the account index now covers every batch.
