@@ -192,6 +192,22 @@ func (s *Snapshot) Dirty() []string {
 	return slices.Sorted(maps.Keys(s.seg.dirty))
 }
 
+// Loaded returns the batches in memory, sorted: those read from their
+// segments and those the journal created since.
+func (s *Snapshot) Loaded() []string {
+	if s.seg == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.seg.loaded))
+	for b := range s.seg.loaded {
+		if _, ok := s.seg.table[b]; ok || s.seg.dirty[b] {
+			out = append(out, b)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Unindexed returns the batches the account index does not cover: those
 // changed since it was written, and those the root says are.
 func (s *Snapshot) Unindexed() []string {

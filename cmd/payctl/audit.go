@@ -241,7 +241,7 @@ func findingsError(list []*audit.Finding) error {
 }
 
 func runStateVerify(ctx context.Context, e *Env, args []string) error {
-	f := newFlags(e, "state verify", "[-config FILE | -state FILE] [-json]", `
+	f := newFlags(e, "state verify", "[-config FILE | -state FILE] [-from REV] [-json]", `
 Checks that a state can be trusted, and prints a one-line verdict and every
 problem with what to do about it:
 
@@ -255,9 +255,18 @@ problem with what to do about it:
     paid may have none; it is listed as a note, with who and why).
 
 The journal is streamed, so verify works on journals of any length. Exit status
-1 on any problem.`)
+1 on any problem.
+
+-from REV verifies a local state kept in git from a revision an earlier audit
+verified: payctl checks that the journal record after that revision's serial
+names its exact bytes and chains to it, then reads only the records since and
+the batches they touched, and checks that every other batch is unchanged. Its
+cost follows what happened since, not the whole history; what came before is
+what the earlier audit vouched for, so run verify without -from to check
+everything.`)
 	stateFile := f.String("state", "", "verify the local state at `FILE` instead of payctl.yaml's (no config needed)")
 	asJSON := f.Bool("json", false, "print the report as JSON")
+	from := f.String("from", "", "verify from the state at git revision `REV`, trusted by an earlier audit (local segmented states)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -269,7 +278,12 @@ The journal is streamed, so verify works on journals of any length. Exit status
 		return err
 	}
 	defer closeState()
-	rep, err := audit.Verify(ctx, b)
+	var rep *audit.Report
+	if *from != "" {
+		rep, err = verifyFrom(ctx, b, *from)
+	} else {
+		rep, err = audit.Verify(ctx, b)
+	}
 	if errors.Is(err, audit.ErrNoState) {
 		return withHint(err, "check the path (payctl.yaml's state:, or -state FILE); a state is created by the first apply")
 	}
@@ -285,6 +299,49 @@ The journal is streamed, so verify works on journals of any length. Exit status
 		return err
 	}
 	return findingsError(rep.Problems)
+}
+
+// trustedAt reads the local state b as of git revision rev, for -from.
+func trustedAt(ctx context.Context, b state.Backend, rev string) (*localstate.Backend, audit.Trusted, error) {
+	l, ok := b.(*localstate.Backend)
+	if !ok {
+		return nil, audit.Trusted{}, withHint(fmt.Errorf("-from needs a local state kept in git; %s is not one", b.Describe()), "leave out -from to read the whole journal")
+	}
+	t, err := audit.TrustedAt(ctx, l.Path, rev)
+	if errors.Is(err, audit.ErrGit) {
+		return nil, t, withHint(err, "name a commit, branch or tag that holds the state (`git log -- %s`)", l.Path)
+	}
+	return l, t, err
+}
+
+const trustedFormatHint = "leave out -from to read everything, or name a revision after `payctl state migrate`"
+
+// verifyFrom verifies the local state b from its version at git revision
+// rev.
+func verifyFrom(ctx context.Context, b state.Backend, rev string) (*audit.Report, error) {
+	l, t, err := trustedAt(ctx, b, rev)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := audit.VerifyFrom(ctx, l, t)
+	if errors.Is(err, audit.ErrTrustedFormat) {
+		return nil, withHint(err, trustedFormatHint)
+	}
+	return rep, err
+}
+
+// journalSince is the journal of the local state b since its version at
+// git revision rev.
+func journalSince(ctx context.Context, b state.Backend, rev string) (audit.Journal, error) {
+	l, t, err := trustedAt(ctx, b, rev)
+	if err != nil {
+		return nil, err
+	}
+	j, err := audit.JournalSince(l, t)
+	if errors.Is(err, audit.ErrTrustedFormat) {
+		return nil, withHint(err, trustedFormatHint)
+	}
+	return j, err
 }
 
 func runStateExport(ctx context.Context, e *Env, args []string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,7 +11,7 @@ import (
 )
 
 func runHistory(ctx context.Context, e *Env, args []string) error {
-	f := newFlags(e, "history", "[-config FILE | -state FILE] [-provider NAME] [-status S] [-since T] [-until T] [-json] [ADDRESS | BATCH]", `
+	f := newFlags(e, "history", "[-config FILE | -state FILE] [-provider NAME] [-status S] [-since T] [-until T] [-from REV] [-json] [ADDRESS | BATCH]", `
 Prints the state's journal as a timeline, oldest first: when, which record, what
 happened (intent: about to send; outcome: the provider's answer; check: a status
 learned later; resolve: a person's decision; quote: a refused quote), who ran
@@ -22,6 +23,12 @@ ADDRESS (batch/id) or BATCH limits the timeline to one payout or one batch.
 "-since 2026-11-01 -until 2026-12-01" is November. With -json, each line is one
 JSON object (JSON lines) with the provider's full answer.
 
+-from REV reads only the records written since the local state as of git
+revision REV (one an earlier audit verified), however long the journal: the
+first record read must be the checkpoint that names that revision's state,
+and each after it must chain to the one before. -since reads the whole
+journal to filter it by time.
+
 The journal is streamed, so history works on journals of any length.`)
 	stateFile := f.String("state", "", "read the local state at `FILE` instead of payctl.yaml's (no config needed)")
 	provider := f.String("provider", "", "only records of this provider")
@@ -29,6 +36,7 @@ The journal is streamed, so history works on journals of any length.`)
 	since := f.String("since", "", "only records at or after `T` (2026-11-01 or an RFC 3339 time)")
 	until := f.String("until", "", "only records before `T` (2026-12-01 or an RFC 3339 time)")
 	asJSON := f.Bool("json", false, "print JSON lines")
+	from := f.String("from", "", "only records since the state at git revision `REV` (local segmented states)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -59,8 +67,17 @@ The journal is streamed, so history works on journals of any length.`)
 		return err
 	}
 	defer closeState()
+	var j audit.Journal = b
+	if *from != "" {
+		if j, err = journalSince(ctx, b, *from); err != nil {
+			return err
+		}
+	}
 	hw := &audit.HistoryWriter{W: e.Stdout, JSON: *asJSON}
-	torn, err := audit.History(ctx, b, filter, hw.Write)
+	torn, err := audit.History(ctx, j, filter, hw.Write)
+	if errors.Is(err, audit.ErrNotSince) {
+		return withHint(err, "`payctl state verify -from %s` says what differs", *from)
+	}
 	if err != nil {
 		return withHint(err, "`payctl state verify` reports every problem of the journal")
 	}

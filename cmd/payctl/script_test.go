@@ -89,6 +89,7 @@ func TestScripts(t *testing.T) {
 			"plan-repin":      cmdPlanRepin,
 			"gen-hostile":     cmdGenHostile,
 			"pin-state":       cmdPinState,
+			"forge-segment":   cmdForgeSegment,
 		},
 	})
 }

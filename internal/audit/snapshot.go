@@ -109,6 +109,13 @@ func readSegmented(name string, data []byte, seg SegmentSource) (*Snapshot, erro
 	if err != nil {
 		return nil, err
 	}
+	return readSegments(name, root, strict, seg, nil)
+}
+
+// readSegments reads the segments root names. Every segment's bytes are
+// checked against the root's digest; only the batches parse accepts (all,
+// when nil) are decoded into the snapshot.
+func readSegments(name string, root *statefile.Root, strict error, seg SegmentSource, parse func(batch string) bool) (*Snapshot, error) {
 	st := state.Empty()
 	st.Version, st.Lineage, st.Serial, st.Journal = state.SegmentedVersion, root.Lineage, root.Serial, root.Journal
 	s := &Snapshot{
@@ -144,6 +151,9 @@ func readSegmented(name string, data []byte, seg SegmentSource) (*Snapshot, erro
 		}
 		if d := statefile.SnapshotDigest(segData); d != e.Digest {
 			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: segName, Message: fmt.Sprintf("its bytes are not the ones the root says payctl wrote for batch %s (%s, not %s): the segment was edited or replaced after it was written", e.Name, e.Digest, d), Hint: segmentHint})
+		}
+		if parse != nil && !parse(e.Name) {
+			continue
 		}
 		l, err := statefile.ParseLenientSegment(segName, e.Name, segData)
 		if err != nil {

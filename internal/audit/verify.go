@@ -31,6 +31,9 @@ type Report struct {
 	// Compared says whether the snapshot was compared with the journal
 	// folded up to its serial.
 	Compared bool `json:"compared"`
+	// From is the trusted state a verify started from (VerifyFrom); nil
+	// when everything was checked.
+	From *From `json:"from,omitempty"`
 	// Permissions says whether file permissions were checked (local
 	// states only).
 	Permissions bool `json:"permissions_checked"`
@@ -490,13 +493,23 @@ func (r *Report) Verdict() string {
 		return fmt.Sprintf("%s: NOT verified: %s.", r.State, plural(len(r.Problems), "problem"))
 	}
 	parts := []string{fmt.Sprintf("%d journal records with an intact hash chain", r.Records)}
-	if r.Compared {
+	if r.From != nil {
+		parts[0] = fmt.Sprintf("%s since %s (serial %d) with an intact hash chain", plural(int(r.Records), "journal record"), r.From.State, r.From.Serial)
+	}
+	switch {
+	case r.Compared && r.From != nil:
+		parts = append(parts, fmt.Sprintf("%s touched since: exactly the trusted state with those records folded in; every other batch unchanged (serial %d)", plural(r.From.Batches, "batch"), r.Serial))
+	case r.Compared:
 		parts = append(parts, fmt.Sprintf("the snapshot (serial %d) is exactly the journal folded", r.Serial))
 	}
 	if r.Permissions {
 		parts = append(parts, "files are private (0600)")
 	}
 	switch {
+	case r.From != nil && r.Paid == 0:
+		parts = append(parts, "no paid payouts in those batches")
+	case r.From != nil:
+		parts = append(parts, fmt.Sprintf("%s in those batches, all with provider ids", plural(r.Paid, "paid payout")))
 	case r.Paid == 0:
 		parts = append(parts, "no paid payouts")
 	case r.PaidByPerson > 0:

@@ -459,9 +459,72 @@ func (b *bench) verify(sz sizes) error {
 			r.target, r.verdict = "-", "-"
 		}
 		b.add(r)
+		if err := b.verifyFrom(dir, path, records, m); err != nil {
+			return err
+		}
 		if !*keep {
 			os.RemoveAll(dir)
 		}
 	}
+	return nil
+}
+
+// verifyFrom measures an audit of what happened since an earlier one: the
+// state is committed to git as audited, 1,000 payouts are applied on the
+// Cronos emulator, and `payctl state verify -from` the audited commit is
+// timed against `payctl state verify` of everything (full, the same
+// verify measured before the apply).
+func (b *bench) verifyFrom(dir, path string, records int, full measured) error {
+	if _, err := exec.LookPath("git"); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: no git: verify -from not measured")
+		return nil
+	}
+	git := func(args ...string) error {
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=bench", "-c", "user.email=bench@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	t0 := time.Now()
+	for _, args := range [][]string{{"init", "-q"}, {"add", "payctl.state.json", "payctl.state.json.accounts", "payctl.state.json.batches"}, {"commit", "-q", "-m", "audited"}} {
+		if err := git(args...); err != nil {
+			return err
+		}
+	}
+	committed := time.Since(t0)
+	em, err := startEmulator("cronos", "", 0)
+	if err != nil {
+		return err
+	}
+	defer em.close()
+	env := []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
+	cfg := fmt.Sprintf("state: payctl.state.json\nproviders:\n  idr-main:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks\n", em.srv.URL)
+	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	if err := writeBatch(filepath.Join(dir, "since.yaml"), "since", "cronos", "idr-main", payoutsFor("cronos", 1000, 7)); err != nil {
+		return err
+	}
+	if _, err := b.runProc(dir, env, b.payctl, "apply", "-auto-approve", "since.yaml"); err != nil {
+		return err
+	}
+	runs := 3
+	if records >= 10_000_000 {
+		runs = 1
+	}
+	m, err := median(runs, func() (measured, error) {
+		return b.runProc(dir, nil, b.payctl, "state", "verify", "-state", path, "-from", "HEAD")
+	})
+	if err != nil {
+		return err
+	}
+	b.add(row{
+		name:     fmt.Sprintf("state verify -from the audited commit, after an apply of 1000 payouts to a history of %d records (git commit of the audited state: %s)", records, secs(committed)),
+		payctl:   fmt.Sprintf("%s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS)),
+		baseline: fmt.Sprintf("state verify of everything, before the apply: %s, %s CPU, %s peak", secs(full.wall), secs(full.cpu), mb(full.maxRSS)),
+		ratio:    fmt.Sprintf("%.3fx", m.wall.Seconds()/full.wall.Seconds()),
+		target:   "-", verdict: "-",
+	})
 	return nil
 }

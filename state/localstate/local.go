@@ -591,6 +591,29 @@ func (l *Backend) ReadJournal(ctx context.Context, fn func(e *state.Event) error
 	return torn, err
 }
 
+// ReadJournalFrom calls fn for every record after the one that ends at
+// mark.Offset, which must be record serial: an audit that trusts the state
+// as of serial reads only what came after it, however long the history.
+// Whether the first record read chains to mark.Hash is the caller's check.
+func (l *Backend) ReadJournalFrom(ctx context.Context, mark state.JournalMark, serial uint64, fn func(e *state.Event) error) (*state.Torn, error) {
+	f, err := l.openJournal()
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		if mark.Offset > 0 {
+			return nil, fmt.Errorf("the journal %s is missing, but the trusted state had folded %d bytes of it", l.journalPath(), mark.Offset)
+		}
+		return nil, nil
+	}
+	defer f.Close()
+	if f.size < mark.Offset {
+		return nil, fmt.Errorf("%s is %d bytes but the trusted state had folded %d bytes of it: the journal was truncated or replaced", l.journalPath(), f.size, mark.Offset)
+	}
+	_, torn, _, err := readRecords(l.journalPath(), f, mark.Offset, serial+1, fn)
+	return torn, err
+}
+
 // Encode encodes e as a journal record, with statefile.Encode.
 func (l *Backend) Encode(e *state.Event) (state.Record, error) { return statefile.Encode(e) }
 
