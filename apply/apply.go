@@ -324,28 +324,35 @@ type prepared struct {
 	began   time.Time
 }
 
+// IntentWindow is how many intents a run of a single-payout provider keeps
+// recorded ahead of its workers. Each intent must be durable before its
+// request is sent; recording them ahead lets a group commit carry many and
+// the workers find theirs durable when they are free, so the journal's
+// fsync stays off the path of each payment. Every single-payout provider
+// can look a payment up by our reference, which is what makes the window
+// safe: a crash leaves at most this many intents more than requests sent,
+// and the next apply looks each up (none is found, so each is sent then),
+// while a stopped run records each one it did not send as never sent.
+const IntentWindow = 32
+
 // runSingle pays a single-payout provider's payouts with Concurrency
-// workers. Each worker keeps one intent ahead: while a request is in
-// flight, the intent of the worker's next payout is being made durable,
-// so the wait for an fsync overlaps a provider's answer instead of adding
-// to it. A request is still never sent before its own intent is durable,
-// and no more than Concurrency requests are ever in flight.
+// workers, fed by one goroutine that prepares each payout's request and
+// records its intent, up to IntentWindow (plus one per worker) ahead. A
+// request is still never sent before its own intent is durable, and no
+// more than Concurrency requests are ever in flight. Intents are recorded
+// in the order of the plan.
 func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov providers.Provider, items []*plan.Item, rep *Report) error {
 	set := e.settings(prov.Name())
 	lim := limiter(set)
 	// A stop-the-run error cancels sending at once, in every worker.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	// Every payout is queued before the workers start, so a worker's look
-	// ahead finds the next one whenever one is left (and a run with one
-	// worker journals in a fixed order); what a stop leaves in the queue is
-	// reported as not sent.
+	// What a stop leaves in the queue is reported as not sent.
 	work := make(chan *plan.Item, len(items))
 	for _, it := range items {
 		work <- it
 	}
 	close(work)
-	var wg sync.WaitGroup
 	var errOnce sync.Once
 	var runErr error
 	r := &singleRun{e: e, pv: pv, prov: prov, lim: lim, rep: rep, fail: func(err error) {
@@ -354,19 +361,50 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 	}}
 	r.report = newReporter(e.progress, r.outcomes.Done)
 	defer r.report.close()
+	ready := make(chan *prepared, IntentWindow)
+	go r.journal(ctx, work, ready)
+	var wg sync.WaitGroup
 	for i := 0; i < set.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.worker(ctx, work)
+			r.worker(ctx, ready)
 		}()
 	}
+	// The workers end once the journaling goroutine has closed ready, so
+	// it no longer takes from work.
 	wg.Wait()
 	for it := range work {
 		rep.add(&rep.Skipped, skipped(it, "not sent: the run was stopped"))
 	}
 	r.outcomes.Wait()
 	return runErr
+}
+
+// journal prepares the queued payouts in order and records their intents,
+// handing each to the workers; it stops taking payouts once the run is
+// stopped. An intent it holds when the run stops is recorded as never
+// sent.
+func (r *singleRun) journal(ctx context.Context, work <-chan *plan.Item, ready chan<- *prepared) {
+	defer close(ready)
+	for ctx.Err() == nil {
+		it, ok := <-work
+		if !ok {
+			return
+		}
+		pp := r.prepare(ctx, it)
+		if pp == nil {
+			continue
+		}
+		select {
+		case ready <- pp:
+		case <-ctx.Done():
+			if err := <-pp.durable; err == nil {
+				r.notSent(ctx, pp)
+			}
+			return
+		}
+	}
 }
 
 // singleRun is one run of a single-payout provider: what its workers
@@ -462,59 +500,23 @@ func skipped(it *plan.Item, why string) *Outcome {
 	return &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Currency: it.Currency, Amount: it.Amount, Reason: why}
 }
 
-func (r *singleRun) worker(ctx context.Context, work <-chan *plan.Item) {
-	// take prepares the next payout: blocking when the worker has nothing
-	// else to do, only if one is ready when it has a request to send.
-	take := func(wait bool) *prepared {
-		for {
-			var it *plan.Item
-			var ok bool
-			if wait {
-				it, ok = <-work
-			} else {
-				select {
-				case it, ok = <-work:
-				default:
-					return nil
-				}
-			}
-			if !ok {
-				return nil
-			}
-			if pp := r.prepare(ctx, it); pp != nil {
-				return pp
-			}
-		}
-	}
-	next := take(true)
-	for next != nil {
-		cur := next
-		next = nil
-		if err := <-cur.durable; err != nil {
-			r.fail(fmt.Errorf("%s: intent not recorded, nothing sent: %w", cur.it.Address, err))
-			return
+// worker sends the payouts handed to it, each once its intent is durable.
+// Once the run is stopped it sends nothing more: each intent it is handed
+// after that is recorded as never sent, and the same attempt is sent by
+// the next apply.
+func (r *singleRun) worker(ctx context.Context, ready <-chan *prepared) {
+	for pp := range ready {
+		if err := <-pp.durable; err != nil {
+			r.fail(fmt.Errorf("%s: intent not recorded, nothing sent: %w", pp.it.Address, err))
+			continue
 		}
 		crash.Point(crash.IntentAfterSync)
-		if ctx.Err() == nil {
-			next = take(false)
-		}
 		if ctx.Err() != nil || r.lim.Wait(ctx) != nil {
-			// Stopped after the intent was written and before anything
-			// was sent: that much is certain, so it is recorded as such
-			// (the same attempt is sent by the next apply).
-			r.notSent(ctx, cur)
-			if next != nil {
-				if err := <-next.durable; err == nil {
-					r.notSent(ctx, next)
-				}
-			}
-			return
+			r.notSent(ctx, pp)
+			continue
 		}
-		if err := r.send(ctx, cur); err != nil {
+		if err := r.send(ctx, pp); err != nil {
 			r.fail(err)
-		}
-		if next == nil && ctx.Err() == nil {
-			next = take(true)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/crash"
 	fakeemu "github.com/payctl/payctl/providers/fake/emulator"
 )
@@ -170,7 +171,11 @@ func TestCrashPoints(t *testing.T) {
 		for _, hit := range hits {
 			t.Run(fmt.Sprintf("%s:%d", point, hit), func(t *testing.T) {
 				t.Parallel()
-				r := newRig(t, 8, 2, 300*time.Millisecond)
+				// More payouts than the intents recorded ahead of the
+				// workers (apply.IntentWindow) plus the workers: intents
+				// keep being written as workers free up, so every point
+				// is reached a third time.
+				r := newRig(t, 4*apply.IntentWindow, 2, 300*time.Millisecond)
 				out, err := r.apply("PAYCTL_CRASH=" + fmt.Sprintf("%s:%d", point, hit))
 				if !killedBySignal(err) {
 					t.Fatalf("payctl was not killed at %s:%d (err %v):\n%s", point, hit, err, out)

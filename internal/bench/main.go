@@ -50,6 +50,7 @@ var (
 	hostile    = flag.String("hostile", "", "only write the hostile inputs of BENCHMARKS.md into this directory, for /usr/bin/time -v payctl validate")
 	recipients = flag.Int("recipients", 10000, "how many people the payouts of generated states go to in turn (a payroll or vendor list); 0: every payout to a new one")
 	huge       = flag.Bool("huge", false, "also measure plan, checkpoint and verify against 10,000,000 payouts and records (generates about 10 GB; not for CI)")
+	verifyN    = flag.Int("verify-records", 0, "measure verify on a journal of about `N` records instead of the run's sizes")
 	binary     = flag.String("payctl", "", "measure this payctl binary instead of building ./cmd/payctl (to compare two commits with the same harness)")
 	before     = flag.String("before", "", "with -only plan: also measure this payctl binary (an earlier commit's), alternating with the one measured, for before/after figures on a busy machine")
 )
@@ -94,6 +95,9 @@ func main() {
 	if *huge {
 		sz.scale = append(sz.scale, 10_000_000)
 		sz.verifyRecords = append(sz.verifyRecords, 10_000_000)
+	}
+	if *verifyN > 0 {
+		sz.verifyRecords = []int{*verifyN}
 	}
 	if err := run(sz); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)

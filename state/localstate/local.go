@@ -587,8 +587,61 @@ func (l *Backend) ReadJournal(ctx context.Context, fn func(e *state.Event) error
 		return nil, err
 	}
 	defer f.Close()
-	_, torn, _, err := readRecords(l.journalPath(), f, 0, 1, fn)
-	return torn, err
+	return readAhead(l.journalPath(), f, 0, 1, fn)
+}
+
+// readAhead is readRecords with the reading, hash checks and decoding on a
+// goroutine of their own, a batch of records ahead of fn: an audit of a
+// long journal decodes on one core while it folds on another. fn sees the
+// same records in the same order, and the same error or torn tail after
+// them, as with readRecords.
+func readAhead(name string, r io.ReaderAt, from int64, seq uint64, fn func(*state.Event) error) (*state.Torn, error) {
+	const batch = 256
+	type result struct {
+		torn *state.Torn
+		err  error
+	}
+	batches := make(chan []*state.Event, 4)
+	done := make(chan struct{})
+	res := make(chan result, 1)
+	errStopped := errors.New("stopped")
+	go func() {
+		defer close(batches)
+		buf := make([]*state.Event, 0, batch)
+		_, torn, _, err := readRecords(name, r, from, seq, func(e *state.Event) error {
+			buf = append(buf, e)
+			if len(buf) < batch {
+				return nil
+			}
+			select {
+			case batches <- buf:
+				buf = make([]*state.Event, 0, batch)
+				return nil
+			case <-done:
+				return errStopped
+			}
+		})
+		if len(buf) > 0 && err != errStopped {
+			select {
+			case batches <- buf:
+			case <-done:
+			}
+		}
+		res <- result{torn, err}
+	}()
+	for b := range batches {
+		for _, e := range b {
+			if err := fn(e); err != nil {
+				close(done)
+				for range batches {
+				}
+				<-res
+				return nil, err
+			}
+		}
+	}
+	out := <-res
+	return out.torn, out.err
 }
 
 // ReadJournalFrom calls fn for every record after the one that ends at
@@ -610,8 +663,7 @@ func (l *Backend) ReadJournalFrom(ctx context.Context, mark state.JournalMark, s
 	if f.size < mark.Offset {
 		return nil, fmt.Errorf("%s is %d bytes but the trusted state had folded %d bytes of it: the journal was truncated or replaced", l.journalPath(), f.size, mark.Offset)
 	}
-	_, torn, _, err := readRecords(l.journalPath(), f, mark.Offset, serial+1, fn)
-	return torn, err
+	return readAhead(l.journalPath(), f, mark.Offset, serial+1, fn)
 }
 
 // Encode encodes e as a journal record, with statefile.Encode.
