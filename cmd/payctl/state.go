@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -164,6 +165,12 @@ returned, timestamps, and who resolved it if a person did.`)
 		}
 	}
 	fmt.Fprintln(out)
+	if p.Reference != "" {
+		fmt.Fprintf(out, "  reference  %s\n", esc(strconv.Quote(p.Reference)))
+	}
+	for _, m := range p.Metadata {
+		fmt.Fprintf(out, "  metadata   %s %s\n", esc(m.Name), esc(strconv.Quote(m.Value)))
+	}
 	if p.PlannedFee != nil {
 		fmt.Fprintf(out, "  fee        %s %s planned, borne by %s\n", p.PlannedFee.Format(c), p.Currency, p.FeePayer)
 	}
