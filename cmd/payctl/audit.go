@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -326,7 +327,11 @@ column adds up to what was charged.`)
 	if *bom && *format != "csv" {
 		return fmt.Errorf("-bom is for -format csv: JSON and xlsx files need no byte order mark")
 	}
-	if *format == "xlsx" && e.IsTerminal != nil && e.IsTerminal(e.Stdout) {
+	raw := e.RawStdout
+	if raw == nil {
+		raw = e.Stdout
+	}
+	if *format == "xlsx" && e.IsTerminal != nil && (e.IsTerminal(e.Stdout) || e.IsTerminal(raw)) {
 		return withHint(fmt.Errorf("-format xlsx writes a binary workbook; not writing it to the terminal"), "redirect it to a file: payctl state export -format xlsx > payouts.xlsx")
 	}
 	if err := checkStatus(*status); err != nil {
@@ -346,9 +351,18 @@ column adds up to what was charged.`)
 	case "json":
 		return audit.WriteRowsJSON(e.Stdout, rows)
 	case "xlsx":
-		return audit.WriteXLSX(e.Stdout, rows)
+		// A zip file: the escaping backstop of standard output would
+		// corrupt it. Every text cell is escaped by WriteXLSX itself.
+		return audit.WriteXLSX(raw, rows)
 	}
-	return audit.WriteCSV(e.Stdout, rows, audit.CSVOptions{BOM: *bom})
+	if *bom {
+		// The mark is the one invisible character the backstop must let
+		// through; every cell after it is escaped by WriteCSV itself.
+		if _, err := io.WriteString(raw, audit.BOM); err != nil {
+			return err
+		}
+	}
+	return audit.WriteCSV(e.Stdout, rows)
 }
 
 // statuses are the statuses a state records, for -status flags.
