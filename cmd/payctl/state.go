@@ -125,7 +125,8 @@ func writeJSON(e *Env, v any) error {
 
 func runStateShow(ctx context.Context, e *Env, args []string) error {
 	f := newFlags(e, "state show", "[-config FILE] [-json] ADDRESS", `
-Shows everything the state holds about one payout: its details, and every attempt
+Shows everything the state holds about one payout: its details (with its
+reference and metadata, when its manifest had them), and every attempt
 with its idempotency key, status, the provider's ids, fees and answer fields as
 returned, timestamps, and who resolved it if a person did.`)
 	asJSON := f.Bool("json", false, "print JSON")
