@@ -283,6 +283,7 @@ func intentPayout(it *plan.Item, req *providers.Request) state.EventPayout {
 	return state.EventPayout{
 		Address: it.Address, Attempt: it.Attempt, Key: it.Key, Status: providers.StatusSending,
 		Type: it.Type, Currency: it.Currency.Code, Amount: &amt, Recipient: &rcp, Digest: it.Digest,
+		Reference: it.Reference, Metadata: it.Metadata,
 		PlannedFee: it.Fee, FeePayer: it.FeePayer, Request: req,
 	}
 }

@@ -109,7 +109,11 @@ type Item struct {
 	FeePayer  fee.Payer           `json:"fee_payer"`
 	Receives  money.Amount        `json:"receives"`
 	Recipient providers.Recipient `json:"recipient"`
-	Digest    string              `json:"digest"`
+	// Reference and Metadata are the manifest's, kept with the payout
+	// and covered by its digest; no provider is sent them.
+	Reference string            `json:"reference,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	Digest    string            `json:"digest"`
 	// Status is the state's status of the payout ("" for a new payout).
 	Status providers.Status `json:"status,omitempty"`
 	// Group is the index in Plan.Groups of the provider payout or batch
@@ -258,10 +262,11 @@ func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, m
 		it := &Item{
 			Address: addr, Provider: prov.Name, Type: prov.Type,
 			Currency: cur, Amount: mp.Amount, Recipient: mp.Recipient,
+			Reference: mp.Reference, Metadata: mp.Metadata,
 			FeePayer: prov.Fees.Payer, Group: -1,
 			File: b.File, Line: mp.Pos.Item.Line,
 		}
-		d := state.Details{Provider: prov.Name, Currency: b.Currency, Amount: mp.Amount, Recipient: mp.Recipient}
+		d := it.Details()
 		it.Digest = d.Digest()
 		var sp *state.Payout
 		if snap != nil {
@@ -492,6 +497,12 @@ func (t *Total) addFee(f money.Amount, payer fee.Payer) {
 	}
 }
 
+// Details are the item's details, as its digest covers them.
+func (it *Item) Details() state.Details {
+	return state.Details{Provider: it.Provider, Currency: it.Currency.Code, Amount: it.Amount, Recipient: it.Recipient,
+		Reference: it.Reference, Metadata: state.FieldsOf(it.Metadata)}
+}
+
 // describeChange names what differs between a recorded payout and new
 // details, e.g. "amount 150000 -> 160000".
 func describeChange(sp *state.Payout, d state.Details) string {
@@ -512,6 +523,22 @@ func describeChange(sp *state.Payout, d state.Details) string {
 	add("recipient.bank", sp.Recipient.Bank, d.Recipient.Bank)
 	add("recipient.account", sp.Recipient.Account, d.Recipient.Account)
 	add("recipient.country", sp.Recipient.Country, d.Recipient.Country)
+	add("reference", sp.Reference, d.Reference)
+	// Fields are sorted: walk both lists of metadata together.
+	was, now := sp.Metadata, d.Metadata
+	for len(was) > 0 || len(now) > 0 {
+		switch {
+		case len(now) == 0 || (len(was) > 0 && was[0].Name < now[0].Name):
+			out = append(out, fmt.Sprintf("metadata.%s %q removed", was[0].Name, was[0].Value))
+			was = was[1:]
+		case len(was) == 0 || now[0].Name < was[0].Name:
+			out = append(out, fmt.Sprintf("metadata.%s %q added", now[0].Name, now[0].Value))
+			now = now[1:]
+		default:
+			add("metadata."+was[0].Name, was[0].Value, now[0].Value)
+			was, now = was[1:], now[1:]
+		}
+	}
 	if len(out) == 0 {
 		return "details differ"
 	}

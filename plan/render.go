@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/payctl/payctl/internal/diag"
@@ -67,6 +69,32 @@ func recipientText(it *Item, mask bool) string {
 	return strings.Join(parts, ", ")
 }
 
+// memoText is a payout's reference and metadata for a person to read,
+// "" when it has neither (so plans of manifests without them read as
+// before): `reference "Invoice 7"; metadata costCentre="ops" invoice="INV-7"`.
+// Values are quoted: they are free text, and a reader must see where each
+// ends.
+func memoText(it *Item) string {
+	var parts []string
+	if it.Reference != "" {
+		parts = append(parts, "reference "+strconv.Quote(it.Reference))
+	}
+	if len(it.Metadata) > 0 {
+		keys := make([]string, 0, len(it.Metadata))
+		for k := range it.Metadata {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var b strings.Builder
+		b.WriteString("metadata")
+		for _, k := range keys {
+			b.WriteString(" " + k + "=" + strconv.Quote(it.Metadata[k]))
+		}
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
 // MaskAccount keeps the last four characters of an account number.
 func MaskAccount(a string) string {
 	if len(a) <= 4 {
@@ -126,6 +154,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 				}
 				if it.Review != "" {
 					note(reviewNote(it, true))
+				}
+				if m := memoText(it); m != "" {
+					note(m)
 				}
 			}
 		})
@@ -281,6 +312,9 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 			note += " — **new account**"
 		case AccountChanged:
 			note += " — **" + mdEscape(strings.TrimPrefix(reviewNote(it, true), "! ")) + "**"
+		}
+		if m := memoText(it); m != "" {
+			note += " — " + mdEscape(m)
 		}
 		rows = append(rows, fmt.Sprintf("| %s %s | `%s` | %s | %s | %s | %s | %s%s |\n", marks[it.Action], it.Action, it.Address,
 			amt(it.Amount, it.Currency), feeText(it), it.FeePayer, amt(it.Receives, it.Currency), mdEscape(recipientText(it, true)), note))

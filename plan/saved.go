@@ -97,8 +97,7 @@ func (p *Plan) check(path string) error {
 		if it.Group >= len(p.Groups) || it.Group < -1 {
 			return bad("group out of range")
 		}
-		d := state.Details{Provider: it.Provider, Currency: it.Currency.Code, Amount: it.Amount, Recipient: it.Recipient}
-		if d.Digest() != it.Digest {
+		if it.Details().Digest() != it.Digest {
 			return bad("digest does not match the payout's details")
 		}
 	}

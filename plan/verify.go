@@ -3,7 +3,9 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -170,6 +172,16 @@ func matchPayouts(p, derived *Plan, add addFunc, field fieldFunc) {
 	}
 }
 
+// metadataText spells metadata for a comparison and a message: its
+// entries sorted, quoted.
+func metadataText(m map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+strconv.Quote(m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
 // matchItem compares every field of a saved payout with the derived one.
 func matchItem(field fieldFunc, ptr string, it, d *Item) {
 	a := it.Address
@@ -190,6 +202,8 @@ func matchItem(field fieldFunc, ptr string, it, d *Item) {
 	f("recipient/bank", it.Recipient.Bank, d.Recipient.Bank)
 	f("recipient/account", it.Recipient.Account, d.Recipient.Account)
 	f("recipient/country", it.Recipient.Country, d.Recipient.Country)
+	f("reference", it.Reference, d.Reference)
+	f("metadata", metadataText(it.Metadata), metadataText(d.Metadata))
 	f("digest", it.Digest, d.Digest)
 	f("status", string(it.Status), string(d.Status))
 	f("group", fmt.Sprint(it.Group), fmt.Sprint(d.Group))

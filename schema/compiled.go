@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/payctl/payctl/internal/doc"
@@ -25,14 +26,21 @@ import (
 // (onePerPlace, render), so the messages are the same by construction.
 //
 // Supported: one type per schema (object or string), properties,
-// required, additionalProperties false; minLength, maxLength and pattern
-// on strings; annotations.
+// required, additionalProperties (false or a schema), maxProperties,
+// propertyNames; minLength, maxLength and pattern on strings;
+// annotations.
 type checker struct {
 	url string // the schema's location, as the validator reports it
 	typ string // the one JSON type allowed
 	// object
 	props    []prop
 	required []string
+	// additional checks the values of keys not in props; nil: such keys
+	// are not allowed (additionalProperties false).
+	additional *checker
+	// names checks every key (propertyNames), nil for none.
+	names    *checker
+	maxProps int // -1: none
 	// string
 	minLen, maxLen int // -1: none
 	pattern        jsonschema.Regexp
@@ -50,7 +58,7 @@ func compileChecker(s *jsonschema.Schema) (*checker, error) {
 	unsupported := s.Bool != nil || s.Ref != nil || s.RecursiveRef != nil || s.DynamicRef != nil ||
 		s.Enum != nil || s.Const != nil || s.Not != nil || s.AllOf != nil || s.AnyOf != nil || s.OneOf != nil ||
 		s.If != nil || s.Then != nil || s.Else != nil || s.Format != nil ||
-		s.MaxProperties != nil || s.MinProperties != nil || s.PropertyNames != nil || len(s.PatternProperties) > 0 ||
+		s.MinProperties != nil || len(s.PatternProperties) > 0 ||
 		len(s.Dependencies) > 0 || len(s.DependentRequired) > 0 || len(s.DependentSchemas) > 0 || s.UnevaluatedProperties != nil ||
 		s.MinItems != nil || s.MaxItems != nil || s.UniqueItems || s.Contains != nil || s.Items != nil || s.AdditionalItems != nil ||
 		s.PrefixItems != nil || s.Items2020 != nil || s.UnevaluatedItems != nil ||
@@ -63,14 +71,38 @@ func compileChecker(s *jsonschema.Schema) (*checker, error) {
 	if s.Types == nil || len(s.Types.ToStrings()) != 1 {
 		return nil, fmt.Errorf("%s: the compiled checks need exactly one type", s.Location)
 	}
-	c := &checker{url: s.Location, typ: s.Types.ToStrings()[0], minLen: -1, maxLen: -1}
+	c := &checker{url: s.Location, typ: s.Types.ToStrings()[0], minLen: -1, maxLen: -1, maxProps: -1}
 	switch c.typ {
 	case "object":
-		if s.AdditionalProperties != false {
-			return nil, fmt.Errorf("%s: the compiled checks need additionalProperties: false", s.Location)
+		switch ap := s.AdditionalProperties.(type) {
+		case bool:
+			if ap {
+				return nil, fmt.Errorf("%s: the compiled checks need additionalProperties: false or a schema", s.Location)
+			}
+		case *jsonschema.Schema:
+			ac, err := compileChecker(ap)
+			if err != nil {
+				return nil, err
+			}
+			c.additional = ac
+		default:
+			return nil, fmt.Errorf("%s: the compiled checks need additionalProperties: false or a schema", s.Location)
 		}
 		if s.MinLength != nil || s.MaxLength != nil || s.Pattern != nil {
 			return nil, fmt.Errorf("%s: string keywords on an object", s.Location)
+		}
+		if s.MaxProperties != nil {
+			c.maxProps = *s.MaxProperties
+		}
+		if s.PropertyNames != nil {
+			nc, err := compileChecker(s.PropertyNames)
+			if err != nil {
+				return nil, err
+			}
+			if nc.typ != "string" {
+				return nil, fmt.Errorf("%s: the compiled checks need propertyNames of type string", s.Location)
+			}
+			c.names = nc
 		}
 		names := make([]string, 0, len(s.Properties))
 		for n := range s.Properties {
@@ -86,7 +118,7 @@ func compileChecker(s *jsonschema.Schema) (*checker, error) {
 		}
 		c.required = slices.Clone(s.Required)
 	case "string":
-		if len(s.Properties) > 0 || s.Required != nil || s.AdditionalProperties != nil {
+		if len(s.Properties) > 0 || s.Required != nil || s.AdditionalProperties != nil || s.MaxProperties != nil || s.PropertyNames != nil {
 			return nil, fmt.Errorf("%s: object keywords on a string", s.Location)
 		}
 		if s.MinLength != nil {
@@ -132,10 +164,23 @@ func (c *checker) check(n *doc.Node, loc []string, out []leaf) []leaf {
 			k := &n.Kids[i]
 			pc := c.lookup(k.Key)
 			if pc == nil {
+				pc = c.additional
+			}
+			if pc == nil {
 				out = append(out, leaf{kind: &kind.AdditionalProperties{Properties: []string{k.Key}}, loc: slices.Clone(loc), url: c.url, key: k.Key})
 				continue
 			}
 			out = pc.check(k, append(loc, k.Key), out)
+		}
+		if c.maxProps >= 0 && len(n.Kids) > c.maxProps {
+			out = append(out, leaf{kind: &kind.MaxProperties{Got: len(n.Kids), Want: c.maxProps}, loc: slices.Clone(loc), url: c.url})
+		}
+		if c.names != nil {
+			for i := range n.Kids {
+				if k := n.Kids[i].Key; !c.names.stringOK(k) {
+					out = append(out, leaf{kind: &kind.PropertyNames{Property: k}, loc: slices.Clone(loc), url: c.names.url, key: k})
+				}
+			}
 		}
 		var missing []string
 		for _, r := range c.required {
@@ -170,6 +215,24 @@ func (c *checker) check(n *doc.Node, loc []string, out []leaf) []leaf {
 		}
 	}
 	return out
+}
+
+// stringOK reports whether s passes a string checker: what propertyNames
+// needs to know of a key (its error names the key, not why).
+func (c *checker) stringOK(s string) bool {
+	if c.minLen >= 0 || c.maxLen >= 0 {
+		l := utf8.RuneCountInString(s)
+		if l < c.minLen || (c.maxLen >= 0 && l > c.maxLen) {
+			return false
+		}
+	}
+	if c.pattern == nil {
+		return true
+	}
+	if c.match != nil {
+		return c.match(s)
+	}
+	return c.pattern.MatchString(s)
 }
 
 func (c *checker) typeOK(n *doc.Node) bool {
@@ -230,7 +293,19 @@ var knownPatterns = map[string]func(string) bool{
 	},
 	decimalPattern: isPlainDecimalStrict,
 	`^[A-Z]{2}$`:   func(s string) bool { return len(s) == 2 && isUpper(s[0]) && isUpper(s[1]) },
-	`^[A-Z]{3}$`:   func(s string) bool { return len(s) == 3 && isUpper(s[0]) && isUpper(s[1]) && isUpper(s[2]) },
+	`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`: func(s string) bool {
+		if len(s) == 0 || len(s) > 64 || !isLetter(s[0]) {
+			return false
+		}
+		for i := 1; i < len(s); i++ {
+			if !isIDByte(s[i]) {
+				return false
+			}
+		}
+		return true
+	},
+	textPattern:  isPrintableText,
+	`^[A-Z]{3}$`: func(s string) bool { return len(s) == 3 && isUpper(s[0]) && isUpper(s[1]) && isUpper(s[2]) },
 }
 
 // nameLike matches 1 to max bytes, the first and last end, the others mid.
@@ -247,6 +322,21 @@ func nameLike(s string, max int, end, mid func(byte) bool) bool {
 	return true
 }
 
+// textPattern is the schema's printable text (reference, metadata values).
+const textPattern = `^[^\p{Cc}\p{Cf}\p{Co}\p{Zl}\p{Zp}]*$`
+
+// isPrintableText is textPattern. A byte that is not UTF-8 is U+FFFD to
+// both this loop and the regular expression.
+func isPrintableText(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool     { return isUpper(c) || ('a' <= c && c <= 'z') }
 func isUpper(c byte) bool      { return 'A' <= c && c <= 'Z' }
 func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
 func isLowerAlnum(c byte) bool { return ('a' <= c && c <= 'z') || isDigit(c) }

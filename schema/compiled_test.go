@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,6 +144,8 @@ var payoutFields = []struct {
 	{"recipient.bank", str("First Bank")},
 	{"recipient.account", str("0821837182312831")},
 	{"recipient.country", str("US")},
+	{"reference", str("Invoice 2026-114")},
+	{"metadata", absent}, // replaced whole, or its entries set as "metadata.KEY"
 }
 
 // manifest writes a batch of one payout (and a valid one after it, so
@@ -187,6 +190,22 @@ func manifest(f doc.Format, set map[string]raw) string {
 			}
 			if v, ok := val(fl.path, fl.ok); ok {
 				rec = append(rec, strings.TrimPrefix(fl.path, "recipient.")+"\x00"+v)
+			}
+			continue
+		}
+		if fl.path == "reference" {
+			if _, ok := set[fl.path]; !ok {
+				continue
+			}
+		}
+		if fl.path == "metadata" {
+			if v, ok := set["metadata"]; ok && v != absent {
+				mv, _ := val("metadata", v)
+				top = append(top, "metadata\x00"+mv)
+				continue
+			}
+			if m := metadataOf(f, set); m != "" {
+				top = append(top, "metadata\x00"+m)
 			}
 			continue
 		}
@@ -285,6 +304,46 @@ func manifest(f doc.Format, set map[string]raw) string {
 	return b.String()
 }
 
+// metadataOf writes the "metadata.KEY" entries of set as a flow mapping
+// (valid in both formats), keys sorted, or "" when there are none.
+func metadataOf(f doc.Format, set map[string]raw) string {
+	var keys []string
+	for k := range set {
+		if strings.HasPrefix(k, "metadata.") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		v := set[k]
+		if v == absent {
+			continue
+		}
+		s := v.yaml
+		if f == doc.JSON {
+			s = v.json
+		}
+		if s == "" {
+			s = "null" // an empty flow value is not YAML
+		}
+		parts = append(parts, strconv.Quote(strings.TrimPrefix(k, "metadata."))+": "+s)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// manyMetadata is a metadata mapping of n valid entries.
+func manyMetadata(n int) raw {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`"k%d": "v"`, i)
+	}
+	return both("{" + strings.Join(parts, ", ") + "}")
+}
+
 // TestCompiledAgreesOnHostilePayouts breaks each field of a payout in
 // every way in hostileValues, in both formats, one field at a time and
 // several at once, and requires the compiled checks to say what the
@@ -308,8 +367,28 @@ func TestCompiledAgreesOnHostilePayouts(t *testing.T) {
 			sets = append(sets, map[string]raw{k: v})
 		}
 	}
+	// Metadata: hostile values under a good key, and hostile keys.
+	for _, v := range vals {
+		sets = append(sets, map[string]raw{"metadata.invoice": v})
+	}
+	for _, k := range []string{"", "a", "A", "9", "9a", "_a", "-a", ".a", "a b", "a/b", "a:b", "é", "aé", "costCentre", "cost.centre", "cost_centre-2",
+		"$schema", "a\tb", "a\u202eb", strings.Repeat("k", 64), strings.Repeat("k", 65)} {
+		sets = append(sets, map[string]raw{"metadata." + k: str("x")}, map[string]raw{"metadata." + k: both("5")})
+	}
+	for _, n := range []int{0, 1, 19, 20, 21, 40} {
+		sets = append(sets, map[string]raw{"metadata": manyMetadata(n)})
+	}
+	// Text that must not be: controls, invisible and direction characters.
+	textProbes := []string{"a\x00b", "a\rb", "a\nb", "line\u2028sep", "para\u2029", "\u200b", "zero\u200dwidth", "\u202eevil", "\u2066x\u2069",
+		"soft\u00adhyphen", "bom\ufeff", "\ue000private", "\u0085next", "\u007f", "Invoice № 12 — café", "\U0001F600", "nbsp\u00a0ok",
+		strings.Repeat("x", 140), strings.Repeat("x", 141), strings.Repeat("é", 141), strings.Repeat("y", 500), strings.Repeat("y", 501)}
+	for _, s := range textProbes {
+		sets = append(sets, map[string]raw{"reference": str(s)}, map[string]raw{"metadata.note": str(s)})
+	}
 	// Several errors in one payout.
 	sets = append(sets,
+		map[string]raw{"reference": str(""), "metadata.9": both("5"), "metadata.ok": str("a\tb"), "metadata.Ok": both("{}")},
+		map[string]raw{"metadata": manyMetadata(25), "reference": str(strings.Repeat("r", 200)), "+memo": str("x")},
 		map[string]raw{"id": absent, "amount": absent, "recipient": absent},
 		map[string]raw{"id": both("5"), "amount": str("-1"), "+memo": str("x"), "recipient.name": absent, "recipient.account": absent},
 		map[string]raw{"id": str("a/b"), "recipient.country": str("usa"), "recipient.id": str(""), "+recipient.iban": str("x")},
@@ -341,7 +420,9 @@ func FuzzCompiledAgrees(f *testing.F) {
 			f.Add(data, false)
 		}
 	}
-	for _, set := range []map[string]raw{{"id": both("5")}, {"amount": str("-1")}, {"+recipient.x": str("y")}} {
+	for _, set := range []map[string]raw{{"id": both("5")}, {"amount": str("-1")}, {"+recipient.x": str("y")},
+		{"reference": str("Invoice 7"), "metadata.invoice": str("INV-7"), "metadata.costCentre": str("ops")},
+		{"reference": str("a\u202eb"), "metadata.9x": both("5")}, {"metadata": manyMetadata(21)}} {
 		f.Add([]byte(manifest(doc.JSON, set)), true)
 		f.Add([]byte(manifest(doc.YAML, set)), false)
 	}
@@ -360,7 +441,8 @@ func FuzzCompiledAgrees(f *testing.F) {
 func patternProbes() []string {
 	probes := []string{"", "0", "00", "01", "1", "10", "1.", "1.0", ".1", "0.0", "0.", "-1", "+1", "1e3", "1.2.3", " 1", "1 ", "1\n",
 		"a", "A", "z", "Z", "aa", "AA", "aZ", "a-", "-a", "a-b", "a.b", "a_b", "a/b", "a b", "é", "aé", "US", "USA", "IDR", "idr", "U", "U1",
-		"a--b", "a..b", "a__b", "abc\n", "\nabc", "ab\x00", "٣", "１"}
+		"a--b", "a..b", "a__b", "abc\n", "\nabc", "ab\x00", "٣", "１",
+		"a\tb", "\u202e", "x\u200by", "\ufeff", "\u00ad", "\ue000", "\u2028", "\u2029", "\u0085", "\x7f", "\xff", "a\xe2\x80", "😀", "№ — café", "\u00a0"}
 	for _, n := range []int{30, 31, 32, 33, 62, 63, 64, 65} {
 		probes = append(probes, strings.Repeat("a", n), "a"+strings.Repeat("-", n-2)+"a", strings.Repeat("A", n), strings.Repeat("9", n))
 	}
@@ -384,6 +466,11 @@ func TestKnownPatterns(t *testing.T) {
 		}
 		for _, p := range c.props {
 			walk(p.c)
+		}
+		for _, sub := range []*checker{c.names, c.additional} {
+			if sub != nil {
+				walk(sub)
+			}
 		}
 	}
 	walk(load().payoutCheck)

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"strings"
+
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/providers"
@@ -42,6 +44,12 @@ type Payout struct {
 	AmountText string // as written
 	Amount     money.Amount
 	Recipient  providers.Recipient
+	// Reference is free text about the payout for people ("" when not
+	// written); Metadata the payout's own facts (invoice, costCentre),
+	// nil when not written. Neither is sent to a provider; both are part
+	// of the payout's details.
+	Reference string
+	Metadata  map[string]string
 
 	Pos PayoutPos
 }
@@ -51,6 +59,8 @@ type Payout struct {
 type PayoutPos struct {
 	Item, ID, Amount                                               diag.Pos
 	Recipient, RecipientID, Name, BankCode, Bank, Account, Country diag.Pos
+	// Reference is the value's position; Metadata the "metadata" key's.
+	Reference, Metadata diag.Pos
 }
 
 // Field returns the position of a payout field by its manifest path under
@@ -76,10 +86,17 @@ func (p PayoutPos) Field(path string) diag.Pos {
 		pos = p.Account
 	case "recipient.country":
 		pos = p.Country
+	case "reference":
+		pos = p.Reference
+	case "metadata":
+		pos = p.Metadata
 	}
 	if !pos.IsValid() {
 		if path != "" && len(path) > 10 && path[:10] == "recipient." && p.Recipient.IsValid() {
 			return p.Recipient
+		}
+		if strings.HasPrefix(path, "metadata.") && p.Metadata.IsValid() {
+			return p.Metadata
 		}
 		return p.Item
 	}

@@ -352,6 +352,9 @@ func (t *translator) render(l leaf, root *doc.Node, prefix []string) Violation {
 		} else {
 			v.Msg = fmt.Sprintf("%s must have at least %d entries, not %d", field, k.Want, k.Got)
 		}
+	case *kind.MaxProperties:
+		v.Pos = n.Anchor()
+		v.Msg = fmt.Sprintf("%s must have at most %d entries, not %d; keep the rest in your own records", field, k.Want, k.Got)
 	case *kind.UniqueItems:
 		j := k.Duplicates[1]
 		if j < len(n.Kids) {

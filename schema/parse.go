@@ -183,6 +183,17 @@ func (b *Batch) fillPayout(p *Payout, item *doc.Node, a *arena, errs *diag.List)
 		case "recipient":
 			p.Pos.Recipient = k.KeyPos()
 			fillRecipient(p, k, a)
+		case "reference":
+			p.Reference, p.Pos.Reference = a.save(k.Text), k.Pos()
+		case "metadata":
+			p.Pos.Metadata = k.KeyPos()
+			if len(k.Kids) == 0 {
+				continue // an empty mapping says nothing: the same payout as none
+			}
+			p.Metadata = make(map[string]string, len(k.Kids))
+			for i := range k.Kids {
+				p.Metadata[a.save(k.Kids[i].Key)] = a.save(k.Kids[i].Text)
+			}
 		}
 	}
 }

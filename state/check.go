@@ -63,9 +63,8 @@ func (p *Payout) Check(bad func(pointer, format string, args ...any)) {
 	if p.Provider == "" {
 		bad("/provider", "%s: no provider", p.Address)
 	}
-	d := Details{Provider: p.Provider, Currency: p.Currency, Amount: p.Amount, Recipient: p.Recipient}
-	if !d.matches(p.Digest) {
-		bad("/digest", "%s: digest does not match the payout's details: the amount, recipient or provider was edited by hand", p.Address)
+	if !p.Details().matches(p.Digest) {
+		bad("/digest", "%s: digest does not match the payout's details: the amount, recipient, reference, metadata or provider was edited by hand", p.Address)
 	}
 	if len(p.Attempts) == 0 {
 		bad("/attempts", "%s: no attempts", p.Address)

@@ -84,6 +84,8 @@ type EventPayout struct {
 	Currency   string               `json:"currency,omitempty"`
 	Amount     *money.Amount        `json:"amount,omitempty"`
 	Recipient  *providers.Recipient `json:"recipient,omitempty"`
+	Reference  string               `json:"reference,omitempty"`
+	Metadata   map[string]string    `json:"metadata,omitempty"`
 	Digest     string               `json:"digest,omitempty"`
 	PlannedFee *money.Amount        `json:"plannedFee,omitempty"`
 	FeePayer   fee.Payer            `json:"feePayer,omitempty"`
@@ -234,6 +236,8 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 				Currency:  ep.Currency,
 				Amount:    *ep.Amount,
 				Recipient: *ep.Recipient,
+				Reference: ep.Reference,
+				Metadata:  FieldsOf(ep.Metadata),
 				Digest:    ep.Digest,
 				Status:    providers.StatusSending,
 			}

@@ -61,6 +61,11 @@ type Payout struct {
 	Currency  string              `json:"currency"`
 	Amount    money.Amount        `json:"amount"`
 	Recipient providers.Recipient `json:"recipient"`
+	// Reference and Metadata are the manifest's free text and own facts
+	// about the payout; they are never sent to a provider, but are part
+	// of its details (and digest) all the same.
+	Reference string `json:"reference,omitempty"`
+	Metadata  Fields `json:"metadata,omitempty"`
 	// Digest of the payout's details; a paid payout's details never change.
 	Digest string `json:"digest"`
 	// PlannedFee is the fee estimated for this payout when it was sent
@@ -357,6 +362,13 @@ type Details struct {
 	Currency  string
 	Amount    money.Amount
 	Recipient providers.Recipient
+	Reference string
+	Metadata  Fields // sorted by name
+}
+
+// Details are the payout's details, as its digest covers them.
+func (p *Payout) Details() Details {
+	return Details{Provider: p.Provider, Currency: p.Currency, Amount: p.Amount, Recipient: p.Recipient, Reference: p.Reference, Metadata: p.Metadata}
 }
 
 // Digest is a stable hash of the details; the amount is compared by value.
@@ -399,5 +411,28 @@ func (d Details) sum() [32]byte {
 		b = append(b, id...)
 		b = append(b, ';')
 	}
+	// So did reference and metadata, on the same terms. Every part is
+	// length-prefixed and the names sorted, so no two sets of details
+	// spell the same bytes.
+	if r := d.Reference; r != "" {
+		b = appendPart(b, "ref=", r)
+	}
+	if len(d.Metadata) > 0 {
+		b = append(b, "meta="...)
+		b = strconv.AppendInt(b, int64(len(d.Metadata)), 10)
+		b = append(b, ';')
+		for _, f := range d.Metadata {
+			b = appendPart(b, "", f.Name)
+			b = appendPart(b, "", f.Value)
+		}
+	}
 	return sha256.Sum256(b)
+}
+
+func appendPart(b []byte, tag, s string) []byte {
+	b = append(b, tag...)
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	b = append(b, s...)
+	return append(b, ';')
 }

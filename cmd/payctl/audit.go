@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -345,30 +346,50 @@ func journalSince(ctx context.Context, b state.Backend, rev string) (audit.Journ
 }
 
 func runStateExport(ctx context.Context, e *Env, args []string) error {
-	f := newFlags(e, "state export", "[-config FILE | -state FILE] [-format csv|json] [-provider NAME] [-status S] [BATCH...]", `
+	f := newFlags(e, "state export", "[-config FILE | -state FILE] [-format csv|json|xlsx] [-bom] [-provider NAME] [-status S] [BATCH...]", `
 Writes one row per payout attempt for a spreadsheet or an accounting import:
 batch, id, attempt, recipient name, account (last four digits), bank, country,
 currency, amount, fee, fee bearer, provider, provider type, provider ids,
-provider payout, status, sent at, final at, resolved by, idempotency key.
+provider payout, status, sent at, final at, resolved by, idempotency key; then,
+when any exported payout has them, its reference and one column per metadata
+key (metadata.invoice, metadata.costCentre, ...).
 
 Amounts are exact decimal strings; times are RFC 3339 in UTC. CSV follows RFC
 4180 with a header row; a text cell that a spreadsheet would run as a formula
-(starting with = + - or @) gets a leading apostrophe. JSON is an array of the
-same rows, values unchanged.
+(starting with = + - @, a tab or a carriage return) gets a leading apostrophe.
+-bom starts the CSV with a UTF-8 byte order mark, which Excel needs to read
+non-ASCII names right; it is off by default because other readers take the mark
+for part of the first column's name. JSON is an array of the same rows, values
+unchanged. xlsx is an Excel workbook whose cells are text (accounts and amounts
+are never turned into numbers); it is written to standard output, which must be
+redirected to a file.
 
 The fee is the one the provider returned. A batch provider (Dinar Dragon)
 charges one fee per provider payout: it is on the row of the provider payout's
 first payout, and the other rows of that provider payout leave it empty, so the
 column adds up to what was charged.`)
 	stateFile := f.String("state", "", "export the local state at `FILE` instead of payctl.yaml's (no config needed)")
-	format := f.String("format", "csv", "`csv` or json")
+	format := f.String("format", "csv", "`csv`, json or xlsx")
+	bom := f.Bool("bom", false, "start the CSV with a UTF-8 byte order mark, for Excel")
 	provider := f.String("provider", "", "only attempts of this provider")
 	status := f.String("status", "", "only attempts with this `status` (pending, paid, failed, unknown, sending, not-sent)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *format != "csv" && *format != "json" {
-		return fmt.Errorf("-format %q: use csv or json", *format)
+	switch *format {
+	case "csv", "json", "xlsx":
+	default:
+		return fmt.Errorf("-format %q: use csv, json or xlsx", *format)
+	}
+	if *bom && *format != "csv" {
+		return fmt.Errorf("-bom is for -format csv: JSON and xlsx files need no byte order mark")
+	}
+	raw := e.RawStdout
+	if raw == nil {
+		raw = e.Stdout
+	}
+	if *format == "xlsx" && e.IsTerminal != nil && (e.IsTerminal(e.Stdout) || e.IsTerminal(raw)) {
+		return withHint(fmt.Errorf("-format xlsx writes a binary workbook; not writing it to the terminal"), "redirect it to a file: payctl state export -format xlsx > payouts.xlsx")
 	}
 	if err := checkStatus(*status); err != nil {
 		return err
@@ -383,8 +404,20 @@ column adds up to what was charged.`)
 		return withHint(err, "`payctl state verify` says what is wrong with the state")
 	}
 	rows := audit.Rows(st.Snapshot(), audit.RowFilter{Batches: f.Args(), Provider: *provider, Status: providers.Status(*status)})
-	if *format == "json" {
+	switch *format {
+	case "json":
 		return audit.WriteRowsJSON(e.Stdout, rows)
+	case "xlsx":
+		// A zip file: the escaping backstop of standard output would
+		// corrupt it. Every text cell is escaped by WriteXLSX itself.
+		return audit.WriteXLSX(raw, rows)
+	}
+	if *bom {
+		// The mark is the one invisible character the backstop must let
+		// through; every cell after it is escaped by WriteCSV itself.
+		if _, err := io.WriteString(raw, audit.BOM); err != nil {
+			return err
+		}
 	}
 	return audit.WriteCSV(e.Stdout, rows)
 }

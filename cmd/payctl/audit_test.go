@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -91,5 +92,25 @@ func TestParseWhen(t *testing.T) {
 				t.Errorf("got %v, %v; want %s", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// state export -format xlsx refuses a terminal (before reading any state),
+// and the binary workbook and the CSV byte order mark go to the raw
+// standard output, past the escaping backstop.
+func TestStateExportXLSXRefusesTerminal(t *testing.T) {
+	var out, errb bytes.Buffer
+	e := &Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" },
+		IsTerminal: func(f any) bool { return f == any(&out) }}
+	code := run(context.Background(), []string{"state", "export", "-format", "xlsx", "-state", "nowhere.json"}, e)
+	if code != 1 || out.Len() != 0 ||
+		errb.String() != "payctl: error: -format xlsx writes a binary workbook; not writing it to the terminal\n"+
+			"payctl: hint: redirect it to a file: payctl state export -format xlsx > payouts.xlsx\n" {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	code = run(context.Background(), []string{"state", "export", "-format", "json", "-bom", "-state", "nowhere.json"}, e)
+	if code != 1 || errb.String() != "payctl: error: -bom is for -format csv: JSON and xlsx files need no byte order mark\n" {
+		t.Errorf("-bom with json: exit %d, stderr:\n%s", code, errb.String())
 	}
 }

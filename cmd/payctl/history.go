@@ -16,7 +16,8 @@ Prints the state's journal as a timeline, oldest first: when, which record, what
 happened (intent: about to send; outcome: the provider's answer; check: a status
 learned later; resolve: a person's decision; quote: a refused quote), who ran
 which command, and what was sent or what the provider answered (its ids, fee and
-own status word).
+own status word). An intent also shows the payout's reference and metadata, when
+its manifest had them.
 
 ADDRESS (batch/id) or BATCH limits the timeline to one payout or one batch.
 -since is inclusive and -until exclusive; a date means midnight UTC, so

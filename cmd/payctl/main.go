@@ -51,7 +51,7 @@ func main() {
 func osEnv() (e *Env, flush func()) {
 	stdout, stderr := safetext.NewWriter(os.Stdout), safetext.NewWriter(os.Stderr)
 	return &Env{
-			Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, RawStderr: os.Stderr,
+			Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, RawStderr: os.Stderr, RawStdout: os.Stdout,
 			Getenv: os.Getenv, IsTerminal: isTerminal,
 		}, func() {
 			stdout.Flush()
@@ -118,7 +118,10 @@ type Env struct {
 	// RawStderr, when set, is Stderr without the escaping backstop, for
 	// the only terminal controls payctl writes itself: apply's progress
 	// line, redrawn in place.
-	RawStderr  io.Writer
+	RawStderr io.Writer
+	// RawStdout, when set, is Stdout without the backstop, for bytes that
+	// are not text: an xlsx workbook, a CSV file's byte order mark.
+	RawStdout  io.Writer
 	Getenv     func(string) string
 	IsTerminal func(f any) bool
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
+	"maps"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -51,7 +52,7 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	cronos-requests          print the requests the Cronos emulator received, by endpoint
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
 //	wait-nonempty FILE       wait (up to 10 s) until FILE exists and is not empty
-//	plan-edit FILE ADDRESS FIELD=VALUE...
+//	plan-edit FILE ADDRESS FIELD=VALUE...   (FIELD: amount, recipient.*, reference, metadata.KEY)
 //	                         edit a payout of a saved plan as a careful forger would:
 //	                         digest, key, receives, groups and totals made consistent
 //	                         again; a new ADDRESS copies the payout named by a first
@@ -347,11 +348,22 @@ func cmdPlanEdit(ts *testscript.TestScript, neg bool, args []string) {
 			it.Recipient.Bank = v
 		case "recipient.country":
 			it.Recipient.Country = v
+		case "reference":
+			it.Reference = v
 		default:
-			ts.Fatalf("plan-edit: unknown field %q", k)
+			mk, ok := strings.CutPrefix(k, "metadata.")
+			if !ok {
+				ts.Fatalf("plan-edit: unknown field %q", k)
+			}
+			m := maps.Clone(it.Metadata)
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[mk] = v
+			it.Metadata = m
 		}
 	}
-	it.Digest = state.Details{Provider: it.Provider, Currency: it.Currency.Code, Amount: it.Amount, Recipient: it.Recipient}.Digest()
+	it.Digest = it.Details().Digest()
 	if it.Action.Sends() {
 		it.Key = state.Key(it.Provider, it.Address, it.Attempt)
 	}

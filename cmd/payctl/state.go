@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -124,7 +125,8 @@ func writeJSON(e *Env, v any) error {
 
 func runStateShow(ctx context.Context, e *Env, args []string) error {
 	f := newFlags(e, "state show", "[-config FILE] [-json] ADDRESS", `
-Shows everything the state holds about one payout: its details, and every attempt
+Shows everything the state holds about one payout: its details (with its
+reference and metadata, when its manifest had them), and every attempt
 with its idempotency key, status, the provider's ids, fees and answer fields as
 returned, timestamps, and who resolved it if a person did.`)
 	asJSON := f.Bool("json", false, "print JSON")
@@ -164,6 +166,12 @@ returned, timestamps, and who resolved it if a person did.`)
 		}
 	}
 	fmt.Fprintln(out)
+	if p.Reference != "" {
+		fmt.Fprintf(out, "  reference  %s\n", esc(strconv.Quote(p.Reference)))
+	}
+	for _, m := range p.Metadata {
+		fmt.Fprintf(out, "  metadata   %s %s\n", esc(m.Name), esc(strconv.Quote(m.Value)))
+	}
 	if p.PlannedFee != nil {
 		fmt.Fprintf(out, "  fee        %s %s planned, borne by %s\n", p.PlannedFee.Format(c), p.Currency, p.FeePayer)
 	}

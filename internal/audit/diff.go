@@ -288,6 +288,22 @@ func comparePayout(old, new *Snapshot, o, n *state.Payout) []*Finding {
 		}
 		add(KindRecipientChanged, "/recipient/"+f.name, "recipient %s changed from %q to %q; a payment's recipient never changes", f.label, ov, nv)
 	}
+	if o.Reference != n.Reference {
+		add(KindMemoChanged, "/reference", "reference changed from %q to %q; a sent payout's reference never changes", o.Reference, n.Reference)
+	}
+	om, nm := o.Metadata.Map(), n.Metadata.Map()
+	for _, k := range sortedKeys(om) {
+		if nv, ok := nm[k]; !ok {
+			add(KindMemoChanged, "/metadata", "metadata %s=%q was removed; a sent payout's metadata never changes", k, om[k])
+		} else if nv != om[k] {
+			add(KindMemoChanged, "/metadata/"+pointerEscape(k), "metadata %s changed from %q to %q; a sent payout's metadata never changes", k, om[k], nv)
+		}
+	}
+	for _, k := range sortedKeys(nm) {
+		if _, ok := om[k]; !ok {
+			add(KindMemoChanged, "/metadata/"+pointerEscape(k), "metadata %s=%q was added; a sent payout's metadata never changes", k, nm[k])
+		}
+	}
 	for i, oa := range o.Attempts {
 		aptr := fmt.Sprintf("/attempts/%d", i)
 		if i >= len(n.Attempts) {

@@ -212,9 +212,16 @@ func attemptOf(m map[string]any, addr string, i int) map[string]any {
 func forge(p map[string]any) {
 	r := p["recipient"].(map[string]any)
 	str := func(v any) string { s, _ := v.(string); return s }
+	meta := map[string]string{}
+	if m, ok := p["metadata"].(map[string]any); ok {
+		for k, v := range m {
+			meta[k] = str(v)
+		}
+	}
 	p["digest"] = state.Details{
 		Provider: str(p["provider"]), Currency: str(p["currency"]), Amount: money.MustParse(str(p["amount"])),
 		Recipient: providers.Recipient{Name: str(r["name"]), BankCode: str(r["bankCode"]), Bank: str(r["bank"]), Account: str(r["account"]), Country: str(r["country"])},
+		Reference: str(p["reference"]), Metadata: state.FieldsOf(meta),
 	}.Digest()
 }
 
@@ -278,6 +285,20 @@ func TestDiffForbiddenChanges(t *testing.T) {
 			name: "recipient name changed", old: 3,
 			edit: func(m map[string]any) { payoutOf(m, bob)["recipient"].(map[string]any)["name"] = "Robert Lee" },
 			want: []audit.Kind{audit.KindRecipientChanged, audit.KindInvalidSnapshot}, pointer: "/payouts/4/recipient/name",
+		},
+		{
+			name: "reference added", old: 3,
+			edit: func(m map[string]any) { payoutOf(m, alice)["reference"] = "Invoice 9" },
+			want: []audit.Kind{audit.KindMemoChanged, audit.KindInvalidSnapshot}, pointer: "/payouts/0/reference",
+		},
+		{
+			name: "metadata added with a forged digest", old: 3,
+			edit: func(m map[string]any) {
+				p := payoutOf(m, alice)
+				p["metadata"] = map[string]any{"invoice": "INV-9"}
+				forge(p)
+			},
+			want: []audit.Kind{audit.KindMemoChanged}, pointer: "/payouts/0/metadata/invoice",
 		},
 		{
 			name: "provider changed with a forged digest", old: 3,

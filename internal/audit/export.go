@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +46,15 @@ type Row struct {
 	ResolvedBy     string            `json:"resolved_by"`
 	ApprovedBy     string            `json:"approved_by"`
 	Key            string            `json:"idempotency_key"`
+	// Reference and Metadata are the payout's own, as its manifest had
+	// them; absent from the JSON when the payout has none.
+	Reference string            `json:"reference,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
 }
 
-// Columns are the CSV header, in order; the JSON keys are the same.
+// Columns are the CSV header, in order; the JSON keys are the same. An
+// export whose payouts have references or metadata has more columns after
+// these (see Header).
 var Columns = []string{
 	"batch", "id", "attempt", "recipient_name", "account", "bank", "country",
 	"currency", "amount", "fee", "fee_bearer", "provider", "provider_type",
@@ -102,6 +109,7 @@ func row(s *state.Snapshot, p *state.Payout, a *state.Attempt) *Row {
 		ProviderIDs: a.IDs.Map(), ProviderPayout: a.Group, Status: string(a.Status),
 		SentAt: timeText(&a.SentAt), FinalAt: timeText(a.FinalAt),
 		ResolvedBy: a.ResolvedBy, ApprovedBy: approverNames(a.ApprovedBy), Key: a.Key,
+		Reference: p.Reference, Metadata: p.Metadata.Map(),
 	}
 	if r.ProviderIDs == nil {
 		r.ProviderIDs = map[string]string{}
@@ -124,17 +132,61 @@ func timeText(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// cells is the row in Columns order, as CSV text.
-func (r *Row) cells() []string {
+// Header is the CSV header of rows: Columns, then "reference" if any row
+// has one, then "metadata.KEY" for each metadata key any row has, sorted.
+// A spreadsheet gets a column per key (invoice, costCentre) to sort and
+// filter on; an export of payouts without either has exactly Columns, as
+// before they existed.
+func Header(rows []*Row) []string {
+	ref := false
+	keys := map[string]bool{}
+	for _, r := range rows {
+		ref = ref || r.Reference != ""
+		for k := range r.Metadata {
+			keys[k] = true
+		}
+	}
+	h := slices.Clone(Columns)
+	if ref {
+		h = append(h, "reference")
+	}
+	for _, k := range sortedKeys(keys) {
+		h = append(h, "metadata."+k)
+	}
+	return h
+}
+
+// cells is the row in Columns order, as CSV text, then its reference and
+// metadata values for the extra columns of header.
+func (r *Row) cells(header []string) []string {
+	c := r.plainCells()
+	for _, col := range header[len(Columns):] {
+		if k, ok := strings.CutPrefix(col, "metadata."); ok {
+			c = append(c, text(r.Metadata[k]))
+		} else {
+			c = append(c, text(r.Reference))
+		}
+	}
+	return c
+}
+
+func (r *Row) plainCells() []string {
+	return r.values(text)
+}
+
+// values is the row in Columns order, each value of outside text passed
+// through outside (the state's own values, such as amounts, statuses and
+// times, are never outside text).
+func (r *Row) values(outside func(string) string) []string {
 	var ids []string
 	for _, k := range sortedKeys(r.ProviderIDs) {
 		ids = append(ids, k+"="+r.ProviderIDs[k])
 	}
 	return []string{
-		text(r.Batch), text(r.ID), strconv.Itoa(r.Attempt), text(r.RecipientName), text(r.Account),
-		text(r.Bank), text(r.Country), r.Currency, r.Amount, r.Fee, text(r.FeeBearer),
-		text(r.Provider), text(r.ProviderType), text(strings.Join(ids, " ")), text(r.ProviderPayout),
-		r.Status, r.SentAt, r.FinalAt, text(r.ResolvedBy), text(r.ApprovedBy), r.Key,
+		outside(r.Batch), outside(r.ID), strconv.Itoa(r.Attempt), outside(r.RecipientName), outside(r.Account),
+		outside(r.Bank), outside(r.Country), r.Currency, r.Amount, r.Fee, outside(r.FeeBearer),
+		outside(r.Provider), outside(r.ProviderType), outside(strings.Join(ids, " ")), outside(r.ProviderPayout),
+		r.Status, r.SentAt, r.FinalAt, outside(r.ResolvedBy), outside(r.ApprovedBy), r.Key,
 	}
 }
 
@@ -154,16 +206,41 @@ func text(s string) string {
 	return s
 }
 
+// BOM is the UTF-8 byte order mark: Excel reads a CSV file that starts
+// with it as UTF-8, and one that does not in the system's legacy code page
+// (a name such as "Ñandú" then shows as "Ã‘andÃº").
+const BOM = "\uFEFF"
+
+// CSVOptions shape a CSV export.
+type CSVOptions struct {
+	// BOM starts the file with the UTF-8 byte order mark, for Excel.
+	BOM bool
+}
+
 // WriteCSV writes the rows as CSV (RFC 4180: CRLF line ends, quoting as
-// needed) with a header row.
-func WriteCSV(w io.Writer, rows []*Row) error {
+// needed) with a header row (see Header).
+func WriteCSV(w io.Writer, rows []*Row, opts ...CSVOptions) error {
+	var o CSVOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.BOM {
+		if _, err := io.WriteString(w, BOM); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	if err := cw.Write(Columns); err != nil {
+	header := Header(rows)
+	hc := make([]string, len(header))
+	for i, h := range header {
+		hc[i] = text(h) // metadata keys come from the state file
+	}
+	if err := cw.Write(hc); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if err := cw.Write(r.cells()); err != nil {
+		if err := cw.Write(r.cells(header)); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,8 @@ const (
 	KindAmountChanged    Kind = "amount-changed"
 	KindCurrencyChanged  Kind = "currency-changed"
 	KindRecipientChanged Kind = "recipient-changed"
+	// KindMemoChanged: a payout's reference or metadata changed.
+	KindMemoChanged      Kind = "reference-or-metadata-changed"
 	KindProviderChanged  Kind = "provider-changed"
 	KindAttemptRemoved   Kind = "attempt-removed"
 	KindKeyChanged       Kind = "key-changed"

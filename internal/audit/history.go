@@ -49,6 +49,10 @@ type Entry struct {
 	Recipient string           `json:"recipient,omitempty"`
 	// Account is masked to its last four digits.
 	Account string `json:"account,omitempty"`
+	// Reference and Metadata are the payout's, on the intent that first
+	// recorded them.
+	Reference string            `json:"reference,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
 	// ApprovedBy are, on an intent, the people whose signed approvals of
 	// the plan let it be sent.
 	ApprovedBy []state.Approver `json:"approved_by,omitempty"`
@@ -121,6 +125,7 @@ func History(ctx context.Context, j Journal, f Filter, fn func(*Entry) error) (*
 			if ep.Recipient != nil {
 				en.Recipient, en.Account = ep.Recipient.Name, plan.MaskAccount(ep.Recipient.Account)
 			}
+			en.Reference, en.Metadata = ep.Reference, ep.Metadata
 			en.Group = e.Group
 			en.PlannedFee = ep.PlannedFee
 			en.IDs, en.Fee, en.Answer, en.Reason, en.Findings = ep.IDs, ep.Fee, ep.Answer, ep.Reason, ep.Findings
@@ -193,6 +198,15 @@ func (e *Entry) Text() string {
 				fmt.Fprintf(&b, " to %s (%s)", e.Recipient, e.Account)
 			}
 			fmt.Fprintf(&b, " via %s", e.Provider)
+		}
+		if e.Reference != "" {
+			fmt.Fprintf(&b, ", reference %q", e.Reference)
+		}
+		if len(e.Metadata) > 0 {
+			b.WriteString(", metadata")
+			for _, k := range sortedKeys(e.Metadata) {
+				fmt.Fprintf(&b, " %s=%q", k, e.Metadata[k])
+			}
 		}
 		if e.Kind == state.KindIntent && e.Key != "" {
 			fmt.Fprintf(&b, ", key %s", e.Key)

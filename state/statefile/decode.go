@@ -526,6 +526,10 @@ func (d *decoder) payout() *state.Payout {
 			p.Amount = d.amount()
 		case "recipient":
 			p.Recipient = d.recipient()
+		case "reference":
+			p.Reference = d.rawString()
+		case "metadata":
+			p.Metadata = d.fields()
 		case "digest":
 			p.Digest = d.rawString()
 		case "plannedFee":

@@ -58,6 +58,11 @@ func AppendPayout(b []byte, p *state.Payout) []byte {
 	b = appendAmount(b, p.Amount)
 	b = appendKey(b, "recipient", false)
 	b = appendRecipient(b, &p.Recipient)
+	b = appendOptString(b, "reference", p.Reference)
+	if len(p.Metadata) > 0 {
+		b = appendKey(b, "metadata", false)
+		b = p.Metadata.AppendJSON(b)
+	}
 	b = appendKey(b, "digest", false)
 	b = jsontext.AppendString(b, p.Digest)
 	if p.PlannedFee != nil {

@@ -75,7 +75,8 @@ func randomPayout(r *rand.Rand) *state.Payout {
 		Address: randomText(r), Provider: randomText(r), Type: randomText(r), Currency: randomText(r),
 		Amount:    money.MustParse(fmt.Sprint(r.IntN(1e9))),
 		Recipient: providers.Recipient{Name: randomText(r), BankCode: opt(randomText(r)), Bank: opt(randomText(r)), Account: randomText(r), Country: opt(randomText(r))},
-		Digest:    randomText(r), PlannedFee: amt(), FeePayer: fee.Payer(opt(randomText(r))), Status: providers.Status(randomText(r)),
+		Reference: opt(randomText(r)), Metadata: state.FieldsOf(randomMap(r)),
+		Digest: randomText(r), PlannedFee: amt(), FeePayer: fee.Payer(opt(randomText(r))), Status: providers.Status(randomText(r)),
 	}
 	if r.IntN(8) > 0 {
 		p.Attempts = []*state.Attempt{}

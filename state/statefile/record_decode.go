@@ -104,6 +104,10 @@ func (d *decoder) eventPayout() state.EventPayout {
 		case "recipient":
 			r := d.recipient()
 			p.Recipient = &r
+		case "reference":
+			p.Reference = d.rawString()
+		case "metadata":
+			p.Metadata = d.stringMap()
 		case "digest":
 			p.Digest = d.rawString()
 		case "plannedFee":

@@ -133,3 +133,27 @@ func BenchmarkDecodeReflect(b *testing.B) {
 		decodeReflect(b, body)
 	}
 }
+
+// An intent carrying a payout's reference and metadata is read by the fast
+// path, and read as encoding/json reads it; one without them is written
+// as before they existed.
+func TestDecodeIntentWithMetadataFast(t *testing.T) {
+	amt := money.MustParse("150000")
+	r := providers.Recipient{Name: "Budi", BankCode: "014", Account: "0821"}
+	ep := state.EventPayout{Address: "b/p1", Attempt: 1, Key: "k", Status: providers.StatusSending, Type: "cronos", Currency: "IDR",
+		Amount: &amt, Recipient: &r, Reference: "Invoice 7 — Nov", Metadata: map[string]string{"invoice": "INV-7", "costCentre": "ops"}, Digest: "sha256:" + strings.Repeat("a", 64)}
+	e := &state.Event{Seq: 2, Prev: "p", Time: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC), Kind: state.KindIntent, Provider: "idr-main", Payouts: []state.EventPayout{ep}}
+	if !checkDecodesAsReflect(t, "intent with metadata", e) {
+		t.Fatal("the fast path refused an intent with reference and metadata")
+	}
+	rec, _ := Encode(e)
+	if !bytes.Contains(rec.Line, []byte(`"recipient":{"name":"Budi","bankCode":"014","account":"0821"},"reference":"Invoice 7 — Nov","metadata":{"costCentre":"ops","invoice":"INV-7"},"digest"`)) {
+		t.Errorf("unexpected encoding: %s", rec.Line)
+	}
+	ep.Reference, ep.Metadata = "", nil
+	e.Payouts = []state.EventPayout{ep}
+	rec, _ = Encode(e)
+	if bytes.Contains(rec.Line, []byte("reference")) || bytes.Contains(rec.Line, []byte("metadata")) {
+		t.Errorf("a payout without reference or metadata writes them: %s", rec.Line)
+	}
+}

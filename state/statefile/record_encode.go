@@ -97,6 +97,11 @@ func appendEventPayout(b []byte, p *state.EventPayout) []byte {
 		b = appendKey(b, "recipient", false)
 		b = appendRecipient(b, p.Recipient)
 	}
+	b = appendOptString(b, "reference", p.Reference)
+	if len(p.Metadata) > 0 {
+		b = appendKey(b, "metadata", false)
+		b = appendStringMap(b, p.Metadata)
+	}
 	b = appendOptString(b, "digest", p.Digest)
 	if p.PlannedFee != nil {
 		b = appendKey(b, "plannedFee", false)

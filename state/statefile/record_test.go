@@ -24,7 +24,8 @@ func fullEvent(kind state.Kind) *state.Event {
 		Address: "batch-1/p<1>", Attempt: 2, Key: "k&\"ey", Status: providers.StatusPaid,
 		Type: "bank", Currency: "IDR", Amount: amountPtr("1000.50"),
 		Recipient: &providers.Recipient{ID: "r\u2028", Name: "Ñandú \"Co\"", BankCode: "014", Bank: "BCA", Account: "12\\34", Country: "ID"},
-		Digest:    "sha256:abc", PlannedFee: amountPtr("2.5"), FeePayer: fee.Payer("sender"),
+		Reference: "Invoice <7> \"Nov\" № 12", Metadata: map[string]string{"invoice": "INV-7", "costCentre": "ops&<1>", "a.b": "é"},
+		Digest: "sha256:abc", PlannedFee: amountPtr("2.5"), FeePayer: fee.Payer("sender"),
 		Request: &providers.Request{Method: "POST", Path: "/v1/payouts?a=1&b=<2>", Body: "{\"x\":\"\u2029\"}\n"},
 		IDs:     map[string]string{"id": "c-1", "b": "2", "a\x01": "\xff"},
 		Fee:     amountPtr("0.01"), Answer: map[string]string{"z": "1", "é": "2", "A": "\t"}, Reason: "timed out",
@@ -33,6 +34,7 @@ func fullEvent(kind state.Kind) *state.Event {
 	q := p
 	q.Address = "batch-1/p2"
 	q.Recipient = &providers.Recipient{Name: "no id", Account: "9"}
+	q.Reference, q.Metadata = "", nil
 	return &state.Event{
 		Seq: 42, Prev: "0123456789abcdef", Time: time.Date(2026, 12, 4, 19, 0, 1, 2300, time.FixedZone("WIB", 7*3600)),
 		Kind: kind, Op: "apply", By: "me@host", Lineage: "lin-1", Provider: "cronos", Group: "g1", Token: "tok",
@@ -122,6 +124,7 @@ func randomEvent(r *rand.Rand) *state.Event {
 				Findings: randomFindings(r)}
 			if r.IntN(2) == 0 {
 				p.Recipient = &providers.Recipient{ID: opt(randomText(r)), Name: randomText(r), BankCode: opt(randomText(r)), Bank: opt(randomText(r)), Account: randomText(r), Country: opt(randomText(r))}
+				p.Reference, p.Metadata = opt(randomText(r)), randomMap(r)
 			}
 			e.Payouts = append(e.Payouts, p)
 		}
