@@ -33,7 +33,7 @@ func TestHistoryFilters(t *testing.T) {
 			want: []string{
 				// A worker writes its next intent while its request is in flight.
 				"#2 intent contractors-2026-11/alice sending", "#3 intent contractors-2026-11/budi sending",
-				"#4 outcome contractors-2026-11/alice pending", "#5 intent contractors-2026-11/citra sending",
+				"#4 intent contractors-2026-11/citra sending", "#5 outcome contractors-2026-11/alice pending",
 				"#6 outcome contractors-2026-11/budi pending", "#7 outcome contractors-2026-11/citra pending",
 				"#9 check contractors-2026-11/alice paid", "#9 check contractors-2026-11/budi paid", "#9 check contractors-2026-11/citra paid",
 			},

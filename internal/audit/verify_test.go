@@ -95,11 +95,11 @@ func TestVerify(t *testing.T) {
 			tamper: editJournal(func(l [][]byte) [][]byte { l[4], l[5] = l[5], l[4]; return l }),
 		},
 		{
-			name: "record edited", line: 4, want: []audit.Kind{audit.KindJournalDamaged},
+			name: "record edited", line: 5, want: []audit.Kind{audit.KindJournalDamaged},
 			tamper: editJournal(func(l [][]byte) [][]byte {
-				// Line 4 is the first outcome (a worker writes its next
-				// intent while its request is in flight).
-				l[3] = bytes.Replace(l[3], []byte(`"fee":"3000"`), []byte(`"fee":"30"`), 1)
+				// Line 5 is the first outcome (the three intents are
+				// recorded ahead of the worker).
+				l[4] = bytes.Replace(l[4], []byte(`"fee":"3000"`), []byte(`"fee":"30"`), 1)
 				return l
 			}),
 		},
