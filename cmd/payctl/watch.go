@@ -42,6 +42,7 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 	lockHold := f.Duration("lock-hold", watch.DefaultLockHold, "keep the state's lock over consecutive files for up to `D` (0: release it after every file)")
 	maxSize := f.Int64("max-size", 0, "refuse files larger than `BYTES` unread (default 64 MiB)")
 	logFormat := f.String("log-format", "text", "log `FORMAT`: text or json")
+	pendingAfter := f.Duration("pending-alert", daemon.DefaultPendingAfter, "count payouts pending longer than `D` in payctl_payouts_pending_too_long")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -70,6 +71,7 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 	wt, err := watch.New(watch.Options{
 		Dir: f.Arg(0), Gate: gate, Logger: logger, Registerer: reg, Health: health,
 		Quiet: *quiet, Rescan: *rescan, LockHold: *lockHold, MaxFileSize: *maxSize,
+		PendingAfter: *pendingAfter,
 	})
 	if err != nil {
 		return err

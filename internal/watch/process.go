@@ -20,7 +20,6 @@ import (
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/plan"
-	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
@@ -297,7 +296,11 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 		}
 		rep, runErr = sess.Run(ctx, sess.Plan(batches...))
 		w.count(rep)
+		if runErr == nil {
+			w.m.state.Applied(ws.Now())
+		}
 	}
+	w.observe(sess)
 	if errors.Is(runErr, state.ErrBroken) {
 		// The state in memory is ahead of its disk: drop the session; the
 		// next pass reopens it from the journal.
@@ -470,8 +473,8 @@ func (w *Watcher) count(rep *apply.Report) {
 	}
 	for _, o := range rep.Outcomes {
 		w.m.payouts.WithLabelValues(o.Provider, string(o.Status)).Inc()
-		if o.Status == providers.StatusPaid || o.Status == providers.StatusPending {
-			w.m.amounts.add(o.Currency.Code, o.Amount)
+		if !w.m.amounts.sent(o.Address, o.Currency.Code, o.Amount, o.Status) {
+			w.log.Error("too many payouts awaiting their final status: this one is not counted in payctl_watch_amount_paid_total", "address", o.Address)
 		}
 	}
 }
