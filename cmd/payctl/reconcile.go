@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/payctl/payctl/apply"
+	"github.com/payctl/payctl/internal/notify"
 	"github.com/payctl/payctl/internal/reconcile"
 	"github.com/payctl/payctl/internal/workspace"
 )
@@ -96,6 +97,11 @@ exit 1.`)
 		return err
 	}
 
+	alerts, stopAlerts := startNotifier(f, w, nil)
+	defer stopAlerts()
+	for _, fd := range rep.Findings {
+		alerts.Notify(reconcileEvent(fd, now))
+	}
 	var recErr error
 	if *record {
 		if addrs := rep.Recordable(); len(addrs) > 0 {
@@ -153,4 +159,30 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, withHint(fmt.Errorf("-since %q is neither an RFC 3339 time nor a duration", esc(s)), "e.g. -since 2026-11-01T00:00:00Z or -since 72h")
+}
+
+// reconcileEvent is the alert of a finding; the same finding found again
+// has the same idempotency key.
+func reconcileEvent(fd reconcile.Finding, now time.Time) notify.Event {
+	subject := fmt.Sprintf("%s|%s|%s|%d|%v|%s|%s|%s", fd.Kind, fd.Provider, fd.Address, fd.Attempt, fd.IDs, fd.Reference, fd.Field, fd.Reported)
+	summary := fmt.Sprintf("reconcile: %s at %s", fd.Kind, fd.Provider)
+	if fd.Address != "" {
+		summary += " for " + fd.Address
+	}
+	if fd.Field != "" {
+		summary += fmt.Sprintf(": %s is %s in the state, %s at the provider", fd.Field, fd.State, fd.Reported)
+	} else if fd.Reported != "" {
+		summary += ": " + fd.Reported
+	}
+	ev := notify.NewEvent(notify.Reconcile, subject, now, summary+"; "+fd.Meaning)
+	ev.Address, ev.Provider = fd.Address, fd.Provider
+	ev.Command = "payctl reconcile"
+	ev.Details = map[string]string{"kind": string(fd.Kind)}
+	for k, v := range fd.IDs {
+		ev.Details["provider."+k] = v
+	}
+	if fd.Reference != "" {
+		ev.Details["reference"] = fd.Reference
+	}
+	return ev
 }

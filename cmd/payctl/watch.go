@@ -68,10 +68,12 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 		}
 		health = d.Health()
 	}
+	alerts, stopAlerts := startNotifier(f, w, logger)
+	defer stopAlerts()
 	wt, err := watch.New(watch.Options{
 		Dir: f.Arg(0), Gate: gate, Logger: logger, Registerer: reg, Health: health,
 		Quiet: *quiet, Rescan: *rescan, LockHold: *lockHold, MaxFileSize: *maxSize,
-		PendingAfter: *pendingAfter,
+		PendingAfter: *pendingAfter, Notifier: alerts,
 	})
 	if err != nil {
 		return err
