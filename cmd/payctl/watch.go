@@ -57,19 +57,19 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 		return err
 	}
 	defer w.Close()
+	alerts, stopAlerts := startNotifier(f, w, logger)
+	defer stopAlerts()
 	if w.Config.Policy.AutoApply == nil {
 		logger.Warn("payctl.yaml has no policy.autoApply: every file is planned and held for a person")
 	}
 	var d *daemon.Daemon
 	var health *daemon.Health
 	if *listen != "" {
-		if d, err = daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger}); err != nil {
+		if d, err = daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, Notifier: alerts}); err != nil {
 			return err
 		}
 		health = d.Health()
 	}
-	alerts, stopAlerts := startNotifier(f, w, logger)
-	defer stopAlerts()
 	wt, err := watch.New(watch.Options{
 		Dir: f.Arg(0), Gate: gate, Logger: logger, Registerer: reg, Health: health,
 		Quiet: *quiet, Rescan: *rescan, LockHold: *lockHold, MaxFileSize: *maxSize,
