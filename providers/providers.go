@@ -273,3 +273,56 @@ func IDProblem(s string) string {
 	}
 	return ""
 }
+
+// Listed is one payment as a provider's own records show it, read for
+// reconciliation. Fields the provider does not report are empty (nil
+// amounts, "" text, zero time): an empty field is never a difference.
+type Listed struct {
+	// IDs are the provider's identifiers, by its own field names (as in
+	// Result.IDs).
+	IDs map[string]string
+	// Reference is the reference the payment was made with (Cronos'
+	// merchantRef, payctl's idempotency key); "" when the provider keeps
+	// none.
+	Reference string
+	Status    Status
+	// RawStatus is the provider's own word for the status, as returned.
+	RawStatus string
+	Amount    *money.Amount
+	Fee       *money.Amount
+	Account   string
+	BankCode  string
+	// Date is the day the provider lists the payment under, in its own
+	// zone (YYYY-MM-DD), when it lists by day.
+	Date string
+}
+
+// ListQuery asks a Lister for the payments of a window.
+type ListQuery struct {
+	Since, Until time.Time
+	// Groups are ids of provider payouts to ask about, for a provider
+	// that cannot list a window and answers only about ids it is given
+	// (Dinar Dragon's payment_id).
+	Groups []string
+}
+
+// Listing is what a Lister found.
+type Listing struct {
+	Payments []Listed
+	// Complete is true when Payments holds every payment the provider
+	// made in the window; false when the provider could only be asked
+	// about Groups, so a payment outside them cannot be seen.
+	Complete bool
+	// Unanswered are the groups (or days) the provider could not be asked
+	// about, with why: their payments are missing from Payments.
+	Unanswered map[string]string
+}
+
+// Lister is a provider whose records can be read back over a window, for
+// reconciliation. It moves no money.
+type Lister interface {
+	// Retention is how long the provider keeps its records; 0 when it
+	// publishes no limit.
+	Retention() time.Duration
+	List(ctx context.Context, q ListQuery) (Listing, error)
+}

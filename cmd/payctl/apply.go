@@ -14,6 +14,7 @@ import (
 
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/notify"
 	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/internal/safetext"
 	"github.com/payctl/payctl/internal/workspace"
@@ -77,13 +78,20 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	case err != nil:
 		return err
 	}
+	alerts, stopAlerts := startNotifier(f, w, nil)
+	defer stopAlerts()
 	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "apply", LockWait: *lockWait, Partial: true})
 	if err != nil {
 		return lockHint(err)
 	}
 	// The snapshot is written once, here, whatever happens above it.
 	defer func() { ferr = errors.Join(ferr, sess.Close(ctx)) }()
-	sess.Engine.Progress = out.progress
+	sess.Engine.Progress = func(o *apply.Outcome) {
+		out.progress(o)
+		if ev, ok := notify.ForOutcome(o, w.Now()); ok {
+			alerts.Notify(ev) // queued: never waits
+		}
+	}
 	sess.Engine.IgnoreBalance = *ignoreBalance
 
 	var p *plan.Plan
@@ -136,6 +144,9 @@ Exit status: 0 when every payout sent was accepted, 1 otherwise.`)
 	out.start(p)
 	rep, runErr := sess.Run(ctx, p)
 	out.stop()
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		alerts.Notify(notify.StoppedRun("apply", runErr, w.Now()))
+	}
 	cerr := sess.Close(ctx)
 	out.summary(rep, w.StateLocation(), sess)
 	if out.json {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/payctl/payctl/internal/diag"
@@ -102,6 +103,15 @@ func graceful(args []string) bool {
 		return false
 	}
 	name := args[0]
+	if name == "reconcile" {
+		// Reads only, unless -record records what the providers report.
+		for _, a := range args[1:] {
+			if strings.HasPrefix(strings.TrimLeft(a, "-"), "record") && strings.HasPrefix(a, "-") {
+				return true
+			}
+		}
+		return false
+	}
 	if name == "state" {
 		if len(args) == 1 {
 			return false // prints the usage
@@ -142,6 +152,7 @@ func init() {
 		{"approve", "sign a saved plan with your SSH key: an approval apply counts", runApprove},
 		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},
 		{"refresh", "ask providers for the status of payouts not yet final", runRefresh},
+		{"reconcile", "compare the state with the providers' own records; report what differs", runReconcile},
 		{"state", "list, show, resolve, unlock, verify, diff and export the state", runState},
 		{"serve", "receive provider callbacks; serve health checks and metrics", runServe},
 		{"watch", "pay the manifests dropped into a folder, within the auto-apply policy", runWatch},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/payctl/payctl/apply"
+	"github.com/payctl/payctl/internal/notify"
 	"github.com/payctl/payctl/internal/safetext"
 )
 
@@ -28,6 +29,8 @@ payout succeeded, and that change is recorded, never silently overwritten.`)
 		return err
 	}
 	defer w.Close()
+	alerts, stopAlerts := startNotifier(f, w, nil)
+	defer stopAlerts()
 	sess, err := apply.Open(ctx, w, apply.Options{Write: true, Op: "refresh", LockWait: *lockWait, Partial: !*all})
 	if err != nil {
 		return lockHint(err)
@@ -36,6 +39,11 @@ payout succeeded, and that change is recorded, never silently overwritten.`)
 	outs, rerr := sess.Engine.Refresh(ctx, *all)
 	changes := int(sess.State.Stats().Records - before)
 	cerr := sess.Close(ctx)
+	for _, o := range outs {
+		if ev, ok := notify.ForOutcome(o, w.Now()); ok {
+			alerts.Notify(ev)
+		}
+	}
 	if *asJSON {
 		if outs == nil {
 			outs = []*apply.Outcome{}

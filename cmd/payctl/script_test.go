@@ -50,6 +50,8 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	                         see providers/cronos/emulator) and set $CRONOS_URL,
 //	                         $CRONOS_KEY and $CRONOS_TOKEN (its demo credentials)
 //	cronos-requests          print the requests the Cronos emulator received, by endpoint
+//	emulator-pay, emulator-amend  pay outside payctl, or change a payment, on a built-in
+//	                         emulator's ledger (script_emulator_test.go)
 //	envsubst IN OUT          copy IN to OUT replacing ${VAR} with the script's environment
 //	wait-nonempty FILE       wait (up to 10 s) until FILE exists and is not empty
 //	plan-edit FILE ADDRESS FIELD=VALUE...   (FIELD: amount, recipient.*, reference, metadata.KEY)
@@ -84,6 +86,8 @@ func TestScripts(t *testing.T) {
 			"fake-requests":   cmdFakeRequests,
 			"cronos-emulator": cmdCronosEmulator,
 			"cronos-requests": cmdCronosRequests,
+			"emulator-pay":    cmdEmulatorPay,
+			"emulator-amend":  cmdEmulatorAmend,
 			"envsubst":        cmdEnvsubst,
 			"wait-nonempty":   cmdWaitNonempty,
 			"plan-edit":       cmdPlanEdit,

@@ -57,7 +57,9 @@ Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 		return err
 	}
 	defer w.Close()
-	d, err := daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, RequireCallbacks: true})
+	alerts, stopAlerts := startNotifier(f, w, logger)
+	defer stopAlerts()
+	d, err := daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, RequireCallbacks: true, Notifier: alerts})
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,7 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 	lockHold := f.Duration("lock-hold", watch.DefaultLockHold, "keep the state's lock over consecutive files for up to `D` (0: release it after every file)")
 	maxSize := f.Int64("max-size", 0, "refuse files larger than `BYTES` unread (default 64 MiB)")
 	logFormat := f.String("log-format", "text", "log `FORMAT`: text or json")
+	pendingAfter := f.Duration("pending-alert", daemon.DefaultPendingAfter, "count payouts pending longer than `D` in payctl_payouts_pending_too_long")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -56,13 +57,15 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 		return err
 	}
 	defer w.Close()
+	alerts, stopAlerts := startNotifier(f, w, logger)
+	defer stopAlerts()
 	if w.Config.Policy.AutoApply == nil {
 		logger.Warn("payctl.yaml has no policy.autoApply: every file is planned and held for a person")
 	}
 	var d *daemon.Daemon
 	var health *daemon.Health
 	if *listen != "" {
-		if d, err = daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger}); err != nil {
+		if d, err = daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, Notifier: alerts}); err != nil {
 			return err
 		}
 		health = d.Health()
@@ -70,6 +73,7 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 	wt, err := watch.New(watch.Options{
 		Dir: f.Arg(0), Gate: gate, Logger: logger, Registerer: reg, Health: health,
 		Quiet: *quiet, Rescan: *rescan, LockHold: *lockHold, MaxFileSize: *maxSize,
+		PendingAfter: *pendingAfter, Notifier: alerts,
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,23 @@ type Config struct {
 	State     State
 	Providers map[string]*Provider
 	Policy    Policy
+	Notify    Notify
+}
+
+// Notify is payctl.yaml's notify: the webhooks alerts go to.
+type Notify struct {
+	Webhooks []Webhook
+}
+
+// Webhook is one alert receiver. Its URL is a secret, read from the
+// environment variable URLEnv only when alerts are sent.
+type Webhook struct {
+	Name   string
+	Kind   string // "json" (the default) or "slack"
+	URLEnv string
+	// Events are the events it receives; empty means all.
+	Events []string
+	Pos    diag.Pos
 }
 
 // ProviderNames returns the provider names, sorted.

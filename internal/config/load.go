@@ -153,6 +153,42 @@ func (c *Config) fill(root *doc.Node, fl *filler) {
 		}
 	}
 	c.Policy = fl.policy(root.Field("policy"), c)
+	c.Notify = fl.notify(root.Field("notify"))
+}
+
+// notify reads notify.webhooks; the schema checks the shapes.
+func (fl *filler) notify(n *doc.Node) Notify {
+	var out Notify
+	if n == nil {
+		return out
+	}
+	hooks := n.Field("webhooks")
+	if hooks == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for i := range hooks.Kids {
+		item := &hooks.Kids[i]
+		h := Webhook{Kind: "json", Pos: item.Pos()}
+		h.Name, _ = str(item.Field("name"))
+		if k, ok := str(item.Field("kind")); ok {
+			h.Kind = k
+		}
+		h.URLEnv, _ = str(item.Field("urlEnv"))
+		if ev := item.Field("events"); ev != nil {
+			for j := range ev.Kids {
+				if s, ok := str(&ev.Kids[j]); ok {
+					h.Events = append(h.Events, s)
+				}
+			}
+		}
+		if h.Name != "" && seen[h.Name] {
+			fl.add(item.Field("name").Pos(), "notify.webhooks: two webhooks are named %q; give each its own name (logs name webhooks by it)", h.Name)
+		}
+		seen[h.Name] = true
+		out.Webhooks = append(out.Webhooks, h)
+	}
+	return out
 }
 
 func (c *Config) abs(p string) string {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/payctl/payctl/internal/config"
 	"github.com/payctl/payctl/internal/diag"
+	"github.com/payctl/payctl/internal/notify"
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/state"
@@ -56,6 +57,9 @@ type Options struct {
 	// MaxTries is how many failed lookups of one hint are made before it
 	// is given up (logged as an error); 0 means DefaultMaxTries.
 	MaxTries int
+	// Notifier, if set, hears about payouts a callback's lookup found
+	// failed or unknown; it never blocks.
+	Notifier *notify.Notifier
 }
 
 // Callback is a provider whose callbacks the daemon receives.
@@ -353,6 +357,11 @@ func (d *Daemon) confirm(ctx context.Context, batch []*hint) {
 		before := sess.State.Stats().Records
 		outs, cerr := sess.Engine.CheckAddresses(ctx, list)
 		changed := sess.State.Stats().Records - before
+		for _, o := range outs {
+			if ev, ok := notify.ForOutcome(o, time.Now()); ok {
+				d.o.Notifier.Notify(ev)
+			}
+		}
 		d.m.changed.WithLabelValues(name).Add(float64(changed))
 		if cerr != nil {
 			d.m.errors.WithLabelValues(name).Inc()

@@ -2,9 +2,15 @@ package daemon
 
 import (
 	"runtime"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/payctl/payctl/providers"
+	"github.com/payctl/payctl/state"
 )
 
 // NewRegistry returns a Prometheus registry holding payctl's build info
@@ -87,5 +93,104 @@ func newCallbackMetrics(reg prometheus.Registerer, queued func() float64) *callb
 func (m *callbackMetrics) init(provider string) {
 	for _, v := range []*prometheus.CounterVec{m.received, m.confirmed, m.ignored, m.changed, m.errors, m.dropped} {
 		v.WithLabelValues(provider)
+	}
+}
+
+// StateGauges are the state's figures one alerts on, as of the last time
+// the process read the state (each watch pass, each callback lookup):
+//
+//	payctl_unknown_payouts                  payouts whose outcome is unknown:
+//	                                        a person runs payctl state resolve
+//	payctl_payouts_pending_too_long         payouts pending at the provider for
+//	                                        longer than the threshold (label
+//	                                        threshold_seconds)
+//	payctl_last_successful_apply_timestamp_seconds
+//	                                        when a run last ended without error
+//
+// A gauge is absent until its figure is known, so an alert on it cannot
+// fire on a made-up zero.
+type StateGauges struct {
+	pendingAfter time.Duration
+
+	mu          sync.Mutex
+	observed    bool
+	unknown     int
+	pendingLong int
+	lastApply   time.Time
+
+	unknownDesc, pendingDesc, applyDesc *prometheus.Desc
+}
+
+// DefaultPendingAfter is the threshold of payctl_payouts_pending_too_long
+// when none is set: Cronos settles within minutes, Dinar Dragon within 15.
+const DefaultPendingAfter = time.Hour
+
+// NewStateGauges returns the gauges; pendingAfter <= 0 means
+// DefaultPendingAfter.
+func NewStateGauges(pendingAfter time.Duration) *StateGauges {
+	if pendingAfter <= 0 {
+		pendingAfter = DefaultPendingAfter
+	}
+	return &StateGauges{
+		pendingAfter: pendingAfter,
+		unknownDesc: prometheus.NewDesc("payctl_unknown_payouts",
+			"Payouts whose outcome is not known; each needs a person (payctl state resolve ADDRESS).", nil, nil),
+		pendingDesc: prometheus.NewDesc("payctl_payouts_pending_too_long",
+			"Payouts pending at their provider for longer than threshold_seconds.", nil,
+			prometheus.Labels{"threshold_seconds": strconv.FormatFloat(pendingAfter.Seconds(), 'f', -1, 64)}),
+		applyDesc: prometheus.NewDesc("payctl_last_successful_apply_timestamp_seconds",
+			"Unix time at which a run of payouts last ended without error.", nil, nil),
+	}
+}
+
+// Observe reads the figures from snap (its open payouts only).
+func (g *StateGauges) Observe(snap *state.Snapshot, now time.Time) {
+	unknown, long := 0, 0
+	for _, addr := range snap.OpenAddresses() {
+		p := snap.Payouts[addr]
+		a := p.Latest()
+		if a == nil {
+			continue
+		}
+		switch a.Status {
+		case providers.StatusUnknown:
+			unknown++
+		case providers.StatusPending:
+			if !a.SentAt.IsZero() && now.Sub(a.SentAt) > g.pendingAfter {
+				long++
+			}
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.observed, g.unknown, g.pendingLong = true, unknown, long
+}
+
+// Applied records a run that ended without error at t.
+func (g *StateGauges) Applied(t time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t.After(g.lastApply) {
+		g.lastApply = t
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (g *StateGauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- g.unknownDesc
+	ch <- g.pendingDesc
+	ch <- g.applyDesc
+}
+
+// Collect implements prometheus.Collector.
+func (g *StateGauges) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.observed {
+		ch <- prometheus.MustNewConstMetric(g.unknownDesc, prometheus.GaugeValue, float64(g.unknown))
+		ch <- prometheus.MustNewConstMetric(g.pendingDesc, prometheus.GaugeValue, float64(g.pendingLong))
+	}
+	if !g.lastApply.IsZero() {
+		ch <- prometheus.MustNewConstMetric(g.applyDesc, prometheus.GaugeValue, float64(g.lastApply.UnixNano())/1e9)
 	}
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/payctl/payctl/internal/daemon"
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
+	"github.com/payctl/payctl/internal/notify"
 	"github.com/payctl/payctl/internal/review"
 	"github.com/payctl/payctl/plan"
-	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/providers/registry"
 	"github.com/payctl/payctl/schema"
 	"github.com/payctl/payctl/state"
@@ -297,7 +297,11 @@ func (w *Watcher) pay(ctx context.Context, fin *sync.WaitGroup, items []*item) {
 		}
 		rep, runErr = sess.Run(ctx, sess.Plan(batches...))
 		w.count(rep)
+		if runErr == nil {
+			w.m.state.Applied(ws.Now())
+		}
 	}
+	w.observe(sess)
 	if errors.Is(runErr, state.ErrBroken) {
 		// The state in memory is ahead of its disk: drop the session; the
 		// next pass reopens it from the journal.
@@ -405,6 +409,7 @@ func (w *Watcher) conclude(fin *sync.WaitGroup, sess *apply.Session, it *item, r
 		}
 	}
 	if unsettled > 0 && stop != nil {
+		w.o.Notifier.Notify(notify.StoppedRun("watch", stop, w.o.Gate.Workspace().Now()))
 		w.background(fin, func() {
 			w.hold(sess, it, []string{fmt.Sprintf("apply stopped so that nothing is paid twice (%v); %d payouts of the batch are not settled: see `payctl state list %s` before paying the rest", stop, unsettled, it.b.Name)})
 		})
@@ -470,8 +475,11 @@ func (w *Watcher) count(rep *apply.Report) {
 	}
 	for _, o := range rep.Outcomes {
 		w.m.payouts.WithLabelValues(o.Provider, string(o.Status)).Inc()
-		if o.Status == providers.StatusPaid || o.Status == providers.StatusPending {
-			w.m.amounts.add(o.Currency.Code, o.Amount)
+		if ev, ok := notify.ForOutcome(o, w.o.Gate.Workspace().Now()); ok {
+			w.o.Notifier.Notify(ev)
+		}
+		if !w.m.amounts.sent(o.Address, o.Currency.Code, o.Amount, o.Status) {
+			w.log.Error("too many payouts awaiting their final status: this one is not counted in payctl_watch_amount_paid_total", "address", o.Address)
 		}
 	}
 }
@@ -496,6 +504,10 @@ func (w *Watcher) reject(j job, errs diag.List, start time.Time) {
 		return
 	}
 	w.log.Warn("file rejected", "file", j.name, "to", filepath.Join(Rejected, final), "errors", errs.Total(), "first", errs[0].Error())
+	ev := notify.NewEvent(notify.Rejected, filepath.Join(Rejected, final), w.o.Gate.Workspace().Now(),
+		fmt.Sprintf("watch rejected %s: %d errors, the first: %s", j.name, errs.Total(), errs[0].Error()))
+	ev.File = filepath.Join(w.dir, Rejected, final)
+	w.o.Notifier.Notify(ev)
 	w.finished(j.name, Rejected, final, Rejected, start)
 }
 
@@ -524,6 +536,10 @@ func (w *Watcher) hold(sess *apply.Session, it *item, reasons []string) {
 		return
 	}
 	w.log.Warn("file held for a person", "file", j.name, "to", filepath.Join(Held, final), "reasons", strings.Join(reasons, "; "))
+	ev := notify.NewEvent(notify.Held, filepath.Join(Held, final), w.o.Gate.Workspace().Now(),
+		fmt.Sprintf("watch held %s for a person: %s", j.name, strings.Join(reasons, "; ")))
+	ev.File, ev.Command = filepath.Join(w.dir, Held, final), "payctl apply "+filepath.Join(w.dir, Held, final+".plan.json")
+	w.o.Notifier.Notify(ev)
 	w.finished(j.name, Held, final, Held, it.start)
 }
 

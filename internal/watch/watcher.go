@@ -23,6 +23,7 @@ import (
 	"github.com/payctl/payctl/apply"
 	"github.com/payctl/payctl/internal/atomicfile"
 	"github.com/payctl/payctl/internal/daemon"
+	"github.com/payctl/payctl/internal/notify"
 	"github.com/payctl/payctl/schema"
 )
 
@@ -90,6 +91,12 @@ type Options struct {
 	// Finished, if set, is called after each file reaches its folder
 	// (tests and benchmarks measure with it).
 	Finished func(Finished)
+	// Notifier, if set, hears about files held and rejected, payouts
+	// failed or unknown, and stopped runs; it never blocks.
+	Notifier *notify.Notifier
+	// PendingAfter is the threshold of payctl_payouts_pending_too_long; 0
+	// means daemon.DefaultPendingAfter.
+	PendingAfter time.Duration
 }
 
 // Finished says where a file ended up.
@@ -177,7 +184,7 @@ func New(o Options) (*Watcher, error) {
 		reserved:   map[string]bool{},
 		lane:       newLane(),
 	}
-	w.m = newMetrics(o.Registerer, func() float64 { return float64(w.q.len()) })
+	w.m = newMetrics(o.Registerer, func() float64 { return float64(w.q.len()) }, w.heldFiles, o.PendingAfter)
 	w.det = newDetector(w.path(Inbox), o.Clock, o.Quiet, o.MaxFileSize, o.Logger, func(name string) {
 		w.q.push(job{from: fromInbox, name: name})
 	})

@@ -135,6 +135,8 @@ type listKey struct{ date, status string }
 type listing struct {
 	ids   map[string]bool
 	byRef map[string][]phpjson.Object
+	// all holds every disbursement listed, in the order read.
+	all []phpjson.Object
 }
 
 // lookUp finds the attempts as[idx...] by reference.
@@ -299,6 +301,7 @@ func (c *Client) list(ctx context.Context, k listKey) (*listing, error) {
 				continue // page 0 repeats page 1 when pages count from 1
 			}
 			l.ids[id] = true
+			l.all = append(l.all, obj)
 			// Disbursements made outside payctl may have no reference;
 			// they cannot be ours.
 			if ref, ok := obj.Lookup("merchantRef"); ok {
