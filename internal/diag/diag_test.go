@@ -60,3 +60,24 @@ func TestErrorEscapesOutsideText(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestSheetPositions(t *testing.T) {
+	for col, want := range map[int]string{1: "A", 3: "C", 26: "Z", 27: "AA", 52: "AZ", 703: "AAA"} {
+		if got := ColumnName(col); got != want {
+			t.Errorf("ColumnName(%d) = %q, want %q", col, got, want)
+		}
+	}
+	SetSheet("book.xlsx", "Vendors")
+	e := &Error{File: "book.xlsx", Pos: Pos{Line: 12, Col: 3}, Msg: "bad"}
+	if got, want := e.Error(), "book.xlsx!Vendors!C12: bad"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	e = &Error{File: "book.xlsx", Msg: "bad"}
+	if got, want := e.Error(), "book.xlsx: bad"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	e = &Error{File: "other.xlsx", Pos: Pos{Line: 12, Col: 3}, Msg: "bad"}
+	if got, want := e.Error(), "other.xlsx:12:3: bad"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
