@@ -61,6 +61,7 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	                         gen.Hostile (yaml-list, yaml-deep, json-list, ...) to FILE
 //	pin-state CONFIG         put the state line the last command printed (payctl init,
 //	                         apply -init) in CONFIG in place of its state line
+//	xlsx SPEC OUT            build a workbook from a text description (tabular_script_test.go)
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
@@ -89,6 +90,7 @@ func TestScripts(t *testing.T) {
 			"plan-repin":      cmdPlanRepin,
 			"gen-hostile":     cmdGenHostile,
 			"pin-state":       cmdPinState,
+			"xlsx":            cmdXLSX,
 		},
 	})
 }

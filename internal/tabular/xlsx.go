@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,6 +19,9 @@ import (
 // temporary file.
 const MaxUnzipped = 256 << 20
 
+// maxUnzipped is MaxUnzipped; tests lower it.
+var maxUnzipped int64 = MaxUnzipped
+
 type xlsxSource struct {
 	rows  [][]cell
 	i     int
@@ -30,11 +34,11 @@ func openXLSX(file string, data []byte, sheet string) (source, diag.List) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, diag.List{diag.Errorf(file, diag.Pos{}, "file is empty; it needs a sheet with a row of column names (%s) and a row per payout", joinRequired())}
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnzipped, UnzipXMLSizeLimit: MaxUnzipped})
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzipped})
 	if err != nil {
 		msg := err.Error()
-		if strings.Contains(msg, "unzip size exceeds") {
-			return nil, diag.List{diag.Errorf(file, diag.Pos{}, "the workbook unpacks to more than %d MiB, the limit; split the batch into several files", MaxUnzipped>>20)}
+		if errors.Is(err, excelize.ErrOptionsUnzipSizeLimit) || strings.Contains(msg, "unzip size exceeds") {
+			return nil, diag.List{diag.Errorf(file, diag.Pos{}, "the workbook unpacks to more than %d MiB, the limit (a zip bomb, or a batch too large for one file); split the batch into several files", maxUnzipped>>20)}
 		}
 		return nil, diag.List{diag.Errorf(file, diag.Pos{}, "cannot read the workbook (%s); save it as an Excel Workbook (.xlsx), without a password", msg)}
 	}
@@ -54,16 +58,23 @@ func openXLSX(file string, data []byte, sheet string) (source, diag.List) {
 		return nil, diag.List{diag.Errorf(file, diag.Pos{}, "cannot read sheet %q: %v", sheet, err)}
 	}
 	src := &xlsxSource{rows: make([][]cell, len(raw))}
+	width := 0
+	for _, row := range raw {
+		width = max(width, len(row))
+	}
 	for r, row := range raw {
 		cells := make([]cell, len(row))
 		for c, v := range row {
 			cells[c] = cell{text: v}
-			if v == "" {
-				continue
-			}
 			name, _ := excelize.CoordinatesToCellName(c+1, r+1)
+			// A formula whose result was never computed (a file written
+			// by a program, not by Excel) reads as empty: it is looked
+			// for in empty cells too.
 			if fm, _ := f.GetCellFormula(sheet, name); fm != "" {
 				cells[c] = cell{text: fm, kind: formula}
+				continue
+			}
+			if v == "" {
 				continue
 			}
 			t, _ := f.GetCellType(sheet, name)
