@@ -67,6 +67,12 @@ func (s *csvSource) next() ([]cell, int, bool) {
 		return nil, s.row, false
 	}
 	s.row++
+	if err == nil {
+		// A row is numbered by the line it starts on: what an editor
+		// shows, and what a spreadsheet shows unless a cell above holds
+		// a line break (blank lines are rows in both, not records).
+		s.row, _ = s.r.FieldPos(0)
+	}
 	if err != nil {
 		var pe *csv.ParseError
 		msg := err.Error()
