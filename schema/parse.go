@@ -70,6 +70,7 @@ func parseTable(file string, data []byte, f tabular.Format, imp *tabular.Import)
 		check: c.payoutCheck,
 		b:     &Batch{File: file},
 		loc:   make([]string, 0, 4),
+		hint:  tabular.Hint(file, data),
 	}
 	root, n, errs := tabular.Decode(file, data, MaxFileSize, imp, ps.item)
 	if len(errs) > 0 {

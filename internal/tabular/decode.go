@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,20 @@ func Decode(file string, data []byte, max int, imp *Import, item func(i int, n *
 	return root, n, nil
 }
 
+// MaxRows bounds the payout rows of one file, as doc.MaxNodes bounds a
+// manifest's (about 180,000 payouts): a 64 MiB file of tiny rows would
+// otherwise be millions of payouts held at once.
+const MaxRows = 200_000
+
+// Hint guesses how many payout rows a file holds, to size a batch's
+// slice once: never more than MaxRows, whatever the file.
+func Hint(file string, data []byte) int {
+	if f, _ := FormatOf(file); f != CSV {
+		return 0
+	}
+	return min(bytes.Count(data, []byte{'\n'})+1, MaxRows)
+}
+
 type decoder struct {
 	file     string
 	imp      *Import
@@ -192,6 +207,7 @@ func (d *decoder) run() (*doc.Node, int) {
 
 	n := 0
 	rowNode := d.newRow()
+	texts := doc.NewTextCheck(d.file)
 	for {
 		if cells, row, ok = d.src.next(); !ok {
 			break
@@ -207,7 +223,11 @@ func (d *decoder) run() (*doc.Node, int) {
 			n++
 			continue
 		}
-		if errs := doc.CheckText(d.file, node, n); len(errs) > 0 {
+		if n >= MaxRows {
+			d.add(diag.Pos{Line: row, Col: 1}, "the file holds more than %d payout rows, the limit for one file; split the batch into several files", MaxRows)
+			return nil, 0
+		}
+		if errs := texts.Check(node, n); len(errs) > 0 {
 			for _, e := range errs {
 				d.add(e.Pos, "%s", e.Msg)
 			}
