@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -21,13 +23,22 @@ func cmdXLSX(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: xlsx SPEC OUT")
 	}
-	lines := strings.Split(strings.TrimRight(ts.ReadFile(args[0]), "\n"), "\n")
+	data, err := buildXLSX(ts.ReadFile(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o644))
+}
+
+// buildXLSX makes a workbook of a description (see cmdXLSX).
+func buildXLSX(spec string) ([]byte, error) {
+	lines := strings.Split(strings.TrimRight(spec, "\n"), "\n")
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := "Sheet1"
 	if len(lines) > 0 && strings.HasPrefix(lines[0], "sheet ") {
 		sheet = strings.TrimPrefix(lines[0], "sheet ")
-		ts.Check(f.SetSheetName("Sheet1", sheet))
+		if err := f.SetSheetName("Sheet1", sheet); err != nil {
+			return nil, err
+		}
 		lines = lines[1:]
 	}
 	for r, line := range lines {
@@ -36,19 +47,28 @@ func cmdXLSX(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		for c, v := range strings.Split(line, "|") {
 			name, err := excelize.CoordinatesToCellName(c+1, r+1)
-			ts.Check(err)
+			if err != nil {
+				return nil, err
+			}
 			switch {
 			case v == "":
 			case strings.HasPrefix(v, "n:"):
-				ts.Check(f.SetCellDefault(sheet, name, v[2:]))
+				err = f.SetCellDefault(sheet, name, v[2:])
 			case strings.HasPrefix(v, "f:"):
-				ts.Check(f.SetCellFormula(sheet, name, v[2:]))
+				err = f.SetCellFormula(sheet, name, v[2:])
 			case strings.HasPrefix(v, "b:"):
-				ts.Check(f.SetCellBool(sheet, name, v[2:] == "TRUE"))
+				err = f.SetCellBool(sheet, name, v[2:] == "TRUE")
 			default:
-				ts.Check(f.SetCellStr(sheet, name, v))
+				err = f.SetCellStr(sheet, name, v)
+			}
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
-	ts.Check(f.SaveAs(ts.MkAbs(args[1])))
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
