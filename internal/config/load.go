@@ -169,8 +169,10 @@ func (fl *filler) importEntry(n *doc.Node, c *Config) (tabular.Import, bool) {
 	if n.Kind != doc.Mapping {
 		return imp, false
 	}
+	pos := map[string]diag.Pos{}
 	for i := range n.Kids {
 		k := &n.Kids[i]
+		pos[k.Key] = k.Pos()
 		switch k.Key {
 		case "match":
 			imp.Match, _ = str(k)
@@ -195,6 +197,7 @@ func (fl *filler) importEntry(n *doc.Node, c *Config) (tabular.Import, bool) {
 			for j := range k.Kids {
 				if v, ok := str(&k.Kids[j]); ok {
 					imp.Columns[k.Kids[j].Key] = v
+					pos["columns."+k.Kids[j].Key] = k.Kids[j].Pos()
 				}
 			}
 		case "ignore":
@@ -205,8 +208,12 @@ func (fl *filler) importEntry(n *doc.Node, c *Config) (tabular.Import, bool) {
 			}
 		}
 	}
-	for _, msg := range tabular.CheckImport(&imp) {
-		fl.add(n.Pos(), "imports: %s", msg)
+	for _, p := range tabular.CheckImport(&imp) {
+		at, ok := pos[p.Field]
+		if !ok {
+			at = n.Pos()
+		}
+		fl.add(at, "imports: %s", p.Msg)
 	}
 	return imp, true
 }

@@ -42,6 +42,7 @@ package tabular
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/payctl/payctl/internal/diag"
@@ -180,27 +181,37 @@ func templateColumns(t string) ([]string, error) {
 	}
 }
 
-// CheckImport reports what is wrong with an imports entry, as messages
-// for its position in payctl.yaml.
-func CheckImport(imp *Import) []string {
-	var msgs []string
+// Problem is what is wrong with one field of an imports entry.
+type Problem struct {
+	Field, Msg string
+}
+
+// CheckImport reports what is wrong with an imports entry, by field.
+func CheckImport(imp *Import) []Problem {
+	var ps []Problem
 	if _, err := filepath.Match(imp.Match, "x"); err != nil || imp.Match == "" {
-		msgs = append(msgs, fmt.Sprintf("match %q is not a file name pattern such as \"payroll-*.csv\"", imp.Match))
+		ps = append(ps, Problem{"match", fmt.Sprintf("match %q is not a file name pattern such as \"payroll-*.csv\"", imp.Match)})
 	} else if _, ok := FormatOf(imp.Match); !ok && !strings.HasSuffix(imp.Match, "*") {
-		msgs = append(msgs, fmt.Sprintf("match %q names no .csv or .xlsx files", imp.Match))
+		ps = append(ps, Problem{"match", fmt.Sprintf("match %q names no .csv or .xlsx files", imp.Match)})
 	}
 	if imp.Batch != "" {
 		if _, err := templateColumns(imp.Batch); err != nil {
-			msgs = append(msgs, err.Error())
+			ps = append(ps, Problem{"batch", err.Error()})
 		}
 	}
-	for col, field := range imp.Columns {
-		if !IsField(field) {
-			msgs = append(msgs, fmt.Sprintf("columns maps %q to %q, which is not a payout field (%s, or metadata.KEY)", col, field, strings.Join(Fields, ", ")))
+	for _, col := range sortedKeys(imp.Columns) {
+		if field := imp.Columns[col]; !IsField(field) {
+			ps = append(ps, Problem{"columns." + col, fmt.Sprintf("columns maps %q to %q, which is not a payout field (%s, or metadata.KEY)", col, field, strings.Join(Fields, ", "))})
 		}
 	}
-	if imp.SkipRows < 0 {
-		msgs = append(msgs, "skipRows must not be negative")
+	return ps
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return msgs
+	slices.Sort(keys)
+	return keys
 }
