@@ -316,7 +316,7 @@ func LoadWith(paths []string, imports []tabular.Import, own ...reserved.File) ([
 			continue
 		}
 		if prev, dup := first[b.Name]; dup {
-			errs.Add(file, b.Pos.Name, "batch name %q is already used by %s:%d:%d; each batch needs a name of its own", b.Name, prev.File, prev.Pos.Name.Line, prev.Pos.Name.Col)
+			errs.Add(file, b.Pos.Name, "batch name %q is already used by %s; each batch needs a name of its own", b.Name, diag.Where(prev.File, prev.Pos.Name))
 			continue
 		}
 		first[b.Name] = b

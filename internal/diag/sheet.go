@@ -1,6 +1,8 @@
 package diag
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync"
 )
@@ -52,4 +54,30 @@ func ColumnName(col int) string {
 		col /= 26
 	}
 	return string(b[i:])
+}
+
+// Where names a place as errors do: "file:12:3", or "file!Sheet1!C12"
+// in a workbook.
+func Where(file string, p Pos) string {
+	if !p.IsValid() {
+		return file
+	}
+	if sheet, ok := SheetOf(file); ok {
+		return file + "!" + sheet + "!" + CellName(p)
+	}
+	return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)
+}
+
+// MarshalJSON adds "cell" ("Sheet1!C12") to an error positioned in a
+// workbook, so that -json output names the cell as the text does.
+func (e *Error) MarshalJSON() ([]byte, error) {
+	type plain Error
+	sheet, ok := SheetOf(e.File)
+	if !ok || !e.Pos.IsValid() {
+		return json.Marshal((*plain)(e))
+	}
+	return json.Marshal(struct {
+		*plain
+		Cell string `json:"cell"`
+	}{(*plain)(e), sheet + "!" + CellName(e.Pos)})
 }
