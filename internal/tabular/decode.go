@@ -42,6 +42,9 @@ func (k kind) String() string {
 type cell struct {
 	text string
 	kind kind
+	// shown is how a spreadsheet shows a number cell, with its number
+	// format applied ("1,250.50", "$1,251").
+	shown string
 }
 
 // source is the rows of a table, one at a time. A row is numbered as a

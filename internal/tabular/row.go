@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/doc"
@@ -144,7 +145,11 @@ func (d *decoder) readable(col *column, c cell, pos diag.Pos) bool {
 	case number:
 		if col.field == "amount" {
 			if exactDecimal(c.text, int(d.scale)) {
-				return true
+				if sameAmount(c.shown, c.text) {
+					return true
+				}
+				d.add(pos, "amount shows as %q but the cell holds %s (its number format hides or rounds digits); payctl pays what the cell holds, so a reviewer of the sheet would see another amount: format the amount column as Text and type the amounts as they are to be paid", c.shown, c.text)
+				return false
 			}
 			d.add(pos, "amount is stored as the number %s, which is not an amount written out exactly with at most %d decimal places (a spreadsheet stores numbers in floating point: a sum such as 0.1+0.2 is 0.30000000000000004); format the amount column as Text and type the amounts", c.text, d.scale)
 			return false
@@ -189,4 +194,36 @@ func (f *fieldNode) first() int {
 		}
 	}
 	return m
+}
+
+// sameAmount reports whether a number cell's shown text is its stored
+// amount: the shown text with currency signs, spaces and thousands
+// separators left out is the same decimal (1,250.50 is 1250.5; $1,251
+// is not 1250.5, nor is 125050% or a date).
+func sameAmount(shown, stored string) bool {
+	if shown == "" || shown == stored {
+		return true
+	}
+	var b strings.Builder
+	for _, r := range shown {
+		switch {
+		case r >= '0' && r <= '9', r == '.':
+			b.WriteRune(r)
+		case r == ',', r == ' ', r == '\u00a0', r == '$', r == '€', r == '£', r == '¥':
+		case unicode.IsLetter(r) && unicode.IsUpper(r):
+			// a currency code such as "USD 1,250.50"
+		default:
+			return false
+		}
+	}
+	return trimDecimal(b.String()) == trimDecimal(stored)
+}
+
+// trimDecimal drops a decimal's trailing fractional zeros and point.
+func trimDecimal(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	return s
 }

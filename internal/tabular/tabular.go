@@ -27,6 +27,10 @@
 //     field stored as a number is refused: an account number stored as a
 //     number has lost its leading zeros, and an id would change when the
 //     column is later formatted as Text (a new id is a new payment);
+//   - a number cell's amount must also be what the sheet shows (with
+//     separators and currency signs left out): a format that rounds
+//     1250.5 to "1,251" would have a reviewer of the sheet see another
+//     amount than the one paid;
 //   - formula cells, booleans, errors and dates are refused: payctl pays
 //     what the file says, not what a spreadsheet computes;
 //   - CSV is UTF-8, with or without a byte order mark, CRLF or LF line

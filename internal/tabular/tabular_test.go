@@ -149,3 +149,47 @@ func TestZipBombRefused(t *testing.T) {
 		t.Errorf("errs %v", errs)
 	}
 }
+
+func TestShownAmount(t *testing.T) {
+	for _, c := range []struct {
+		shown, stored string
+		same          bool
+	}{
+		{"", "1250.5", true}, {"1250.5", "1250.5", true}, {"1,250.50", "1250.5", true}, {"$1,250.50", "1250.5", true},
+		{"USD 1,250.50", "1250.5", true}, {"$1,251", "1250.5", false}, {"1250.50%", "12.505", false}, {"12/31/26", "46387", false},
+		{"1,250.5", "1250.50", true}, {"0.30", "0.3", true}, {"-1", "1", false},
+	} {
+		if got := sameAmount(c.shown, c.stored); got != c.same {
+			t.Errorf("sameAmount(%q, %q) = %v", c.shown, c.stored, got)
+		}
+	}
+}
+
+// A number cell whose format shows another amount than it holds is
+// refused; one shown with separators and two decimals is read.
+func TestWorkbookAmountFormats(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	rows := [][]any{{"batch", "b"}, {"provider", "p"}, {"currency", "USD"},
+		{"id", "amount", "recipient.name", "recipient.account"}, {"a", 1250.5, "A", "01"}, {"b", 1250.5, "B", "02"}}
+	for r, row := range rows {
+		for c, v := range row {
+			name, _ := excelize.CoordinatesToCellName(c+1, r+1)
+			if err := f.SetCellValue("Sheet1", name, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	two, _ := f.NewStyle(&excelize.Style{NumFmt: 4})  // #,##0.00
+	none, _ := f.NewStyle(&excelize.Style{NumFmt: 3}) // #,##0
+	f.SetCellStyle("Sheet1", "B5", "B5", two)
+	f.SetCellStyle("Sheet1", "B6", "B6", none)
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	_, _, errs := decodeAll(t, "fmt.xlsx", b.Bytes(), nil)
+	if len(errs) != 1 || !strings.Contains(errs[0], `fmt.xlsx!Sheet1!B6: amount shows as "1,251" but the cell holds 1250.5`) {
+		t.Errorf("errs %v", errs)
+	}
+}

@@ -57,6 +57,15 @@ func openXLSX(file string, data []byte, sheet string) (source, diag.List) {
 	if err != nil {
 		return nil, diag.List{diag.Errorf(file, diag.Pos{}, "cannot read sheet %q: %v", sheet, err)}
 	}
+	if len(raw) > MaxRows+1000 {
+		return nil, diag.List{diag.Errorf(file, diag.Pos{}, "sheet %q has %d rows, more than the %d payout rows one file may hold; split the batch into several files", sheet, len(raw), MaxRows)}
+	}
+	// What the sheet shows: a number cell is checked against it, so that
+	// a person who reviewed the sheet saw the amount that is paid.
+	shown, err := f.GetRows(sheet)
+	if err != nil {
+		return nil, diag.List{diag.Errorf(file, diag.Pos{}, "cannot read sheet %q: %v", sheet, err)}
+	}
 	src := &xlsxSource{rows: make([][]cell, len(raw))}
 	width := 0
 	for _, row := range raw {
@@ -82,6 +91,9 @@ func openXLSX(file string, data []byte, sheet string) (source, diag.List) {
 			case excelize.CellTypeUnset, excelize.CellTypeNumber:
 				// A cell without a type is a number (ECMA-376 18.18.11).
 				cells[c].kind = number
+				if r < len(shown) && c < len(shown[r]) {
+					cells[c].shown = shown[r][c]
+				}
 			case excelize.CellTypeBool:
 				cells[c].kind = boolean
 			case excelize.CellTypeError:
