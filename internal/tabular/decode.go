@@ -109,6 +109,10 @@ func Decode(file string, data []byte, max int, imp *Import, item func(i int, n *
 // otherwise be millions of payouts held at once.
 const MaxRows = 200_000
 
+// MaxColumns bounds the columns: a payout has a dozen fields, and a row
+// of column names millions of cells wide is an attack, not an export.
+const MaxColumns = 1000
+
 // Hint guesses how many payout rows a file holds, to size a batch's
 // slice once: never more than MaxRows, whatever the file.
 func Hint(file string, data []byte) int {
@@ -202,6 +206,10 @@ func (d *decoder) run() (*doc.Node, int) {
 			break
 		}
 		d.headerRow(key, cells, row)
+	}
+	if len(cells) > MaxColumns {
+		d.add(diag.Pos{Line: row, Col: MaxColumns + 1}, "the row of column names has %d cells, more than the %d a batch may have; remove the columns after the last one payctl reads", len(cells), MaxColumns)
+		return nil, 0
 	}
 	d.columns(cells, row)
 	headerRow := row

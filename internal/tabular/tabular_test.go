@@ -193,3 +193,20 @@ func TestWorkbookAmountFormats(t *testing.T) {
 		t.Errorf("errs %v", errs)
 	}
 }
+
+func TestLimits(t *testing.T) {
+	wide := "batch,b\nprovider,p\ncurrency,IDR\n" + strings.Repeat("x,", 5000) + "\n"
+	_, _, errs := decodeAll(t, "wide.csv", []byte(wide), nil)
+	if len(errs) != 1 || !strings.Contains(errs[0], "wide.csv:4:1001: the row of column names has 5001 cells, more than the 1000") {
+		t.Errorf("errs %v", errs)
+	}
+	var b strings.Builder
+	b.WriteString("batch,b\nprovider,p\ncurrency,IDR\nid,amount,recipient.name,recipient.account\n")
+	for i := 0; i <= MaxRows; i++ {
+		b.WriteString("a,1,n,1\n")
+	}
+	_, _, errs = decodeAll(t, "long.csv", []byte(b.String()), nil)
+	if len(errs) != 1 || !strings.Contains(errs[0], "long.csv:200005:1: the file holds more than 200000 payout rows") {
+		t.Errorf("errs %v", errs)
+	}
+}
