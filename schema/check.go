@@ -112,7 +112,7 @@ func checkBatch(b *Batch, d *Deployment, rules func(string) providers.Rules) dia
 		}
 		if j, dup := first[p.ID]; dup {
 			q := &b.Payouts[j]
-			add(p.Pos.ID, "payout id %q is repeated; it is first used at line %d (ids are unique in a batch: the address %s must name one payment)", p.ID, q.Pos.ID.Line, Address(b.Name, p.ID))
+			add(p.Pos.ID, "payout id %q is repeated; it is first used at %s (ids are unique in a batch: the address %s must name one payment)", p.ID, b.lineOf(q.Pos.ID), Address(b.Name, p.ID))
 		} else {
 			first[p.ID] = i
 		}
@@ -169,4 +169,16 @@ func joinAnd(words []string) string {
 		return words[0]
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// lineOf names the line of a position as the batch's file has it: a
+// table's rows are rows, a sheet's cells are cells.
+func (b *Batch) lineOf(p diag.Pos) string {
+	switch b.Format {
+	case "csv":
+		return fmt.Sprintf("row %d", p.Line)
+	case "xlsx":
+		return "cell " + diag.CellName(p)
+	}
+	return fmt.Sprintf("line %d", p.Line)
 }

@@ -181,7 +181,7 @@ testdata/broken-duplicate.json:10:43: duplicate key "amount"; first at line 10, 
 			name: "unsupported extension",
 			file: "payouts.txt",
 			src:  "apiVersion: payctl/v1\n",
-			want: `payouts.txt: unsupported file extension ".txt"; manifests are .yaml, .yml or .json files` + "\n",
+			want: `payouts.txt: unsupported file extension ".txt"; manifests are .yaml, .yml or .json files, or .csv or .xlsx tables` + "\n",
 		},
 		{
 			name: "amount with too many digits",
@@ -268,7 +268,7 @@ func TestLoad(t *testing.T) {
 	want := strings.NewReplacer("DIR", dir).Replace(`DIR/broken.yaml:1:1: invalid YAML: did not find expected node content
 DIR/d.yaml:4:9: batch name "first" is already used by DIR/a.yml:4:9; each batch needs a name of its own
 DIR/missing.yaml: no such file or directory
-DIR/notes.txt: unsupported file extension ".txt"; manifests are .yaml, .yml or .json files
+DIR/notes.txt: unsupported file extension ".txt"; manifests are .yaml, .yml or .json files, or .csv or .xlsx tables
 `)
 	if got := errStrings(errs); got != want {
 		t.Errorf("errors: got\n%s\nwant\n%s", got, want)

@@ -12,6 +12,7 @@ import (
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/internal/money"
 	"github.com/payctl/payctl/internal/reserved"
+	"github.com/payctl/payctl/internal/tabular"
 )
 
 // Parse decodes one manifest and checks it against the schema. The file
@@ -31,6 +32,18 @@ import (
 // doc.DecodeStream), so a large manifest is never held whole as a tree,
 // and the Batch's strings are copies that do not keep data alive.
 func Parse(file string, data []byte) (*Batch, diag.List) {
+	return ParseWith(file, data, nil)
+}
+
+// ParseWith is Parse that also reads CSV and XLSX batches (see package
+// tabular): imports are payctl.yaml's imports entries, the first whose
+// pattern matches the file's name supplying what the file's header block
+// does not say. A table becomes the same tree a manifest decodes into, so
+// it is checked by the same rules, with the same messages, at its cells.
+func ParseWith(file string, data []byte, imports []tabular.Import) (*Batch, diag.List) {
+	if tf, ok := tabular.FormatOf(file); ok {
+		return parseTable(file, data, tf, tabular.MatchImport(imports, file))
+	}
 	c := load()
 	f, _ := doc.FormatOf(file)
 	ps := &payoutStream{
@@ -42,11 +55,44 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 	if f == doc.JSON {
 		ps.hint = payoutsHint(data)
 	}
-	root, f, errs := doc.DecodeStream(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files",
+	root, f, errs := doc.DecodeStream(file, data, MaxFileSize, "manifests are .yaml, .yml or .json files, or .csv or .xlsx tables",
 		&doc.Stream{Path: payoutsPath, Item: ps.item, Count: func(n int) { ps.hint = n }})
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	return ps.finish(file, data, root, string(f))
+}
+
+func parseTable(file string, data []byte, f tabular.Format, imp *tabular.Import) (*Batch, diag.List) {
+	c := load()
+	ps := &payoutStream{
+		t:     &translator{c: c, format: doc.YAML, label: manifestLabel},
+		check: c.payoutCheck,
+		b:     &Batch{File: file},
+		loc:   make([]string, 0, 4),
+		hint:  tabular.Hint(file, data),
+	}
+	root, n, errs := tabular.Decode(file, data, MaxFileSize, imp, ps.item)
+	if len(errs) > 0 {
+		// The rows that could be read were checked as payouts: their
+		// errors are listed with the table's own, all at once.
+		sortViolations(ps.vs)
+		errs = append(errs, Errors(file, ps.vs)...)
+		errs = append(errs, ps.errs...)
+		if ps.unlisted > 0 {
+			errs = append(errs, &diag.Error{File: file, More: ps.unlisted})
+		}
+		errs.Limit(diag.MaxPerFile)
+		return nil, errs
+	}
+	ps.n = n
+	return ps.finish(file, data, root, string(f))
+}
+
+// finish checks the manifest's own fields and, when everything is
+// valid, completes the batch.
+func (ps *payoutStream) finish(file string, data []byte, root *doc.Node, format string) (*Batch, diag.List) {
+	var errs diag.List
 	vs := validateShell(ps.t, root, ps.n)
 	if vs = append(vs, ps.vs...); len(vs) > 0 {
 		sortViolations(vs)
@@ -63,7 +109,7 @@ func Parse(file string, data []byte) (*Batch, diag.List) {
 	}
 	b := ps.b
 	b.Digest = doc.Digest(data)
-	b.Format = string(f)
+	b.Format = format
 	b.fillHeader(root, &ps.a)
 	b.Pos.Payouts = root.At(payoutsPath).KeyPos()
 	return b, nil
@@ -244,7 +290,8 @@ func (a *arena) save(s string) string {
 }
 
 // Load reads manifests from files and directories. A directory
-// contributes its *.yaml, *.yml and *.json files (not recursively, and
+// contributes its *.yaml, *.yml and *.json files, and its *.csv and *.xlsx
+// tables (not recursively, and
 // not hidden files such as editor backups); anything else in it is
 // skipped. A file named explicitly must have one of those extensions.
 // Files are read in sorted order; a file named twice is read once.
@@ -259,6 +306,12 @@ func (a *arena) save(s string) string {
 // on the batches when there are errors; they are returned so that Check
 // can report more problems in the same run.
 func Load(paths []string, own ...reserved.File) ([]*Batch, diag.List) {
+	return LoadWith(paths, nil, own...)
+}
+
+// LoadWith is Load with payctl.yaml's imports entries, for CSV and XLSX
+// batches (see ParseWith).
+func LoadWith(paths []string, imports []tabular.Import, own ...reserved.File) ([]*Batch, diag.List) {
 	files, errs := expand(paths, reserved.NewSet(own...))
 	var batches []*Batch
 	first := map[string]*Batch{}
@@ -268,13 +321,13 @@ func Load(paths []string, own ...reserved.File) ([]*Batch, diag.List) {
 			errs = append(errs, e)
 			continue
 		}
-		b, perr := Parse(file, data)
+		b, perr := ParseWith(file, data, imports)
 		errs = append(errs, perr...)
 		if b == nil {
 			continue
 		}
 		if prev, dup := first[b.Name]; dup {
-			errs.Add(file, b.Pos.Name, "batch name %q is already used by %s:%d:%d; each batch needs a name of its own", b.Name, prev.File, prev.Pos.Name.Line, prev.Pos.Name.Col)
+			errs.Add(file, b.Pos.Name, "batch name %q is already used by %s; each batch needs a name of its own", b.Name, diag.Where(prev.File, prev.Pos.Name))
 			continue
 		}
 		first[b.Name] = b
@@ -310,8 +363,8 @@ func expand(paths []string, own *reserved.Set) ([]string, diag.List) {
 				errs = append(errs, &diag.Error{File: p, Msg: fmt.Sprintf("this is %s, not a manifest", f.What)})
 				continue
 			}
-			if _, ok := doc.FormatOf(p); !ok {
-				errs = append(errs, &diag.Error{File: p, Msg: fmt.Sprintf("unsupported file extension %q; manifests are .yaml, .yml or .json files", filepath.Ext(p))})
+			if !isManifestName(p) {
+				errs = append(errs, &diag.Error{File: p, Msg: fmt.Sprintf("unsupported file extension %q; manifests are .yaml, .yml or .json files, or .csv or .xlsx tables", filepath.Ext(p))})
 				continue
 			}
 			files = append(files, filepath.Clean(p))
@@ -327,7 +380,7 @@ func expand(paths []string, own *reserved.Set) ([]string, diag.List) {
 			if strings.HasPrefix(name, ".") || e.IsDir() {
 				continue
 			}
-			if _, ok := doc.FormatOf(name); !ok {
+			if !isManifestName(name) {
 				continue
 			}
 			file := filepath.Join(p, name)
@@ -355,4 +408,14 @@ func expand(paths []string, own *reserved.Set) ([]string, diag.List) {
 	}
 	slices.Sort(files)
 	return slices.Compact(files), errs
+}
+
+// isManifestName reports whether a file name's extension is one of a
+// manifest or a table.
+func isManifestName(name string) bool {
+	if _, ok := doc.FormatOf(name); ok {
+		return true
+	}
+	_, ok := tabular.FormatOf(name)
+	return ok
 }

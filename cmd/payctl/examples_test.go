@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,5 +76,45 @@ func TestExampleWorkflows(t *testing.T) {
 	}
 	if !strings.Contains(string(apply), "group: payctl-apply") || !strings.Contains(string(apply), "cancel-in-progress: false") {
 		t.Error("payctl-apply.yml: applies must share one concurrency group and never be cancelled")
+	}
+}
+
+var updateExamples = flag.Bool("update-examples", false, "rewrite examples/finance's workbook from vendors.spec")
+
+// TestFinanceExample keeps examples/finance true: its workbook is what
+// vendors.spec describes (built by buildXLSX: no opaque binary without
+// its source), and the payroll CSV and the vendor workbook, exports as
+// they come, validate and plan through the imports entries.
+func TestFinanceExample(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	dir := filepath.Join(root, "examples/finance")
+	spec, err := os.ReadFile(filepath.Join(dir, "vendors.spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := buildXLSX(string(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := filepath.Join(dir, "inbox/dinardragon-vendors-2026-11.xlsx")
+	if *updateExamples {
+		if err := os.WriteFile(book, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := os.ReadFile(book); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s is not what vendors.spec describes (%v); run go test ./cmd/payctl -run TestFinanceExample -update-examples", book, err)
+	}
+	cmd := exec.Command("payctl", "plan", "inbox")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PAYCTL_CONFIG=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("payctl plan inbox: %v\n%s", err, out)
+	}
+	for _, addr := range []string{"payroll-2026-11/EMP-0004", "vendors-2026-11/V-1002"} {
+		if !strings.Contains(string(out), addr) {
+			t.Errorf("the plan does not pay %s:\n%s", addr, out)
+		}
 	}
 }

@@ -148,6 +148,7 @@ func init() {
 	commands = []command{
 		{"init", "create the state and print the lineage that pins it in payctl.yaml", runInit},
 		{"validate", "check manifests against the schema, provider rules and policy", runValidate},
+		{"template", "write an empty CSV, XLSX or YAML batch for a provider, to fill in", runTemplate},
 		{"plan", "show what apply would pay, with fees and totals; save it with -out", runPlan},
 		{"approve", "sign a saved plan with your SSH key: an approval apply counts", runApprove},
 		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},

@@ -64,6 +64,7 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden files in test
 //	                         gen.Hostile (yaml-list, yaml-deep, json-list, ...) to FILE
 //	pin-state CONFIG         put the state line the last command printed (payctl init,
 //	                         apply -init) in CONFIG in place of its state line
+//	xlsx SPEC OUT            build a workbook from a text description (tabular_script_test.go)
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "../../testdata/script",
@@ -95,6 +96,7 @@ func TestScripts(t *testing.T) {
 			"gen-hostile":     cmdGenHostile,
 			"pin-state":       cmdPinState,
 			"forge-segment":   cmdForgeSegment,
+			"xlsx":            cmdXLSX,
 		},
 	})
 }

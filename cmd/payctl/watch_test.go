@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,6 +89,32 @@ func (r *dropRig) stage(files, n int, amount string) []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// toCSV rewrites every nth staged YAML batch as a CSV file with a header
+// block, as a finance team would drop it, and returns the new names.
+func (r *dropRig) toCSV(names []string, nth int) []string {
+	r.t.Helper()
+	row := regexp.MustCompile(`\{id: (\w+), amount: "(\d+)", recipient: \{name: ([^,]+), bankCode: "(\d+)", account: "(\d+)"\}\}`)
+	out := append([]string(nil), names...)
+	for i, n := range names {
+		if i%nth != 1 || !strings.HasPrefix(n, "f") {
+			continue
+		}
+		y := string(must(os.ReadFile(filepath.Join(r.root, "stage", n))))
+		batch := regexp.MustCompile(`name: (\S+)`).FindStringSubmatch(y)[1]
+		var c strings.Builder
+		fmt.Fprintf(&c, "batch,%s\r\nprovider,fk\r\ncurrency,IDR\r\nid,amount,recipient.name,recipient.bankCode,recipient.account\r\n", batch)
+		for _, m := range row.FindAllStringSubmatch(y, -1) {
+			fmt.Fprintf(&c, "%s,%s,%s,%s,%s\r\n", m[1], m[2], m[3], m[4], m[5])
+		}
+		if err := os.Remove(filepath.Join(r.root, "stage", n)); err != nil {
+			r.t.Fatal(err)
+		}
+		out[i] = strings.TrimSuffix(n, ".yaml") + ".csv"
+		r.write(filepath.Join("stage", out[i]), c.String())
+	}
+	return out
 }
 
 func (r *dropRig) dropAll(names []string) {
@@ -178,6 +205,14 @@ func TestWatchKill9(t *testing.T) {
 	big := string(must(os.ReadFile(filepath.Join(r.root, "stage", "big.yaml"))))
 	r.write(filepath.Join("stage", "big.yaml"), strings.ReplaceAll(big, `amount: "1000"`, `amount: "2000000"`))
 	names = append(names, "bad.yaml", "big.yaml")
+	// Finance exports: every fourth batch is a CSV, one of them saved a
+	// second time under another name (the same batch: paid once), and a
+	// CSV with a bad cell, rejected with the cell in its report.
+	names = r.toCSV(names, 4)
+	copyName := "f0001 (copy).csv"
+	r.write(filepath.Join("stage", copyName), string(must(os.ReadFile(filepath.Join(r.root, "stage", "f0001.csv")))))
+	r.write(filepath.Join("stage", "badcell.csv"), "batch,badcell\nprovider,fk\ncurrency,IDR\nid,amount,recipient.name,recipient.bankCode,recipient.account\np0,1000,Ana,014,1\np1,1e3,Bo,014,2\n")
+	names = append(names, copyName, "badcell.csv")
 
 	cmd, out := r.start()
 	if err := os.MkdirAll(filepath.Join(r.root, "drop", "inbox"), 0o700); err != nil {
@@ -225,7 +260,14 @@ func TestWatchKill9(t *testing.T) {
 	for _, n := range names {
 		want := "done"
 		switch n {
-		case "bad.yaml":
+		case copyName:
+			// The second save of a batch pays nothing: done when it
+			// came after the first, rejected when both were in one
+			// pass (one batch name in two files).
+			if got := where[n]; len(got) == 1 && got[0] == "rejected" {
+				want = "rejected"
+			}
+		case "bad.yaml", "badcell.csv":
 			want = "rejected"
 		case "big.yaml":
 			want = "held"
@@ -237,6 +279,10 @@ func TestWatchKill9(t *testing.T) {
 	}
 	for n, f := range where {
 		t.Errorf("unexpected file %s in %v", n, f)
+	}
+	report := string(must(os.ReadFile(filepath.Join(r.root, "drop", "rejected", "badcell.csv.errors.txt"))))
+	if !strings.Contains(report, `badcell.csv:6:2: amount "1e3" must be a plain decimal`) {
+		t.Errorf("badcell.csv's report does not name the cell:\n%s", report)
 	}
 	var want []string
 	for f := 0; f < files; f++ {

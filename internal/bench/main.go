@@ -44,7 +44,7 @@ import (
 
 var (
 	quick      = flag.Bool("quick", false, "small inputs, for CI: checks the harness works, figures are not comparable")
-	only       = flag.String("only", "", "comma-separated measurements to run: fsync,plan,schema,apply,rehearsal,state,scale,verify,watch (default: all)")
+	only       = flag.String("only", "", "comma-separated measurements to run: fsync,plan,tabular,schema,apply,rehearsal,state,scale,verify,watch (default: all)")
 	keep       = flag.Bool("keep", false, "keep the temporary directory")
 	inFlight   = flag.Int("inflight", 16, "payouts in flight for the apply measurements")
 	hostile    = flag.String("hostile", "", "only write the hostile inputs of BENCHMARKS.md into this directory, for /usr/bin/time -v payctl validate")
@@ -166,7 +166,7 @@ func run(sz sizes) error {
 		// scale and verify first: their small peaks are only right while
 		// the harness itself is small (see print).
 		{"scale", b.scale}, {"verify", b.verify},
-		{"plan", b.plan}, {"schema", b.schemaVersions}, {"apply", b.apply}, {"rehearsal", b.rehearsal}, {"state", b.stateLoad}, {"watch", b.watch},
+		{"plan", b.plan}, {"tabular", b.tabular}, {"schema", b.schemaVersions}, {"apply", b.apply}, {"rehearsal", b.rehearsal}, {"state", b.stateLoad}, {"watch", b.watch},
 	}
 	for _, s := range steps {
 		if want(s.name) {

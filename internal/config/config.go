@@ -24,6 +24,7 @@ import (
 	"github.com/payctl/payctl/internal/diag"
 	"github.com/payctl/payctl/internal/fee"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/tabular"
 )
 
 // DefaultFile is the config file looked for in the working directory.
@@ -41,7 +42,10 @@ type Config struct {
 	State     State
 	Providers map[string]*Provider
 	Policy    Policy
-	Notify    Notify
+	// Imports are the imports entries: how CSV and XLSX exports become
+	// batches, in the order written (the first match applies).
+	Imports []tabular.Import
+	Notify  Notify
 }
 
 // Notify is payctl.yaml's notify: the webhooks alerts go to.
@@ -275,4 +279,12 @@ func (h *Hours) Contains(t time.Time) bool {
 	}
 	since := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
 	return since >= h.Start && since < h.End
+}
+
+// ImportRules are the imports entries; a nil config has none.
+func (c *Config) ImportRules() []tabular.Import {
+	if c == nil {
+		return nil
+	}
+	return c.Imports
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/payctl/payctl/internal/doc"
 	"github.com/payctl/payctl/internal/fee"
 	"github.com/payctl/payctl/internal/money"
+	"github.com/payctl/payctl/internal/tabular"
 	"github.com/payctl/payctl/schema"
 )
 
@@ -154,6 +155,68 @@ func (c *Config) fill(root *doc.Node, fl *filler) {
 	}
 	c.Policy = fl.policy(root.Field("policy"), c)
 	c.Notify = fl.notify(root.Field("notify"))
+	if im := root.Field("imports"); im != nil && im.Kind == doc.Sequence {
+		for i := range im.Kids {
+			if imp, ok := fl.importEntry(&im.Kids[i], c); ok {
+				c.Imports = append(c.Imports, imp)
+			}
+		}
+	}
+}
+
+// importEntry reads one imports entry.
+func (fl *filler) importEntry(n *doc.Node, c *Config) (tabular.Import, bool) {
+	imp := tabular.Import{Pos: n.Pos(), Columns: map[string]string{}}
+	if n.Kind != doc.Mapping {
+		return imp, false
+	}
+	pos := map[string]diag.Pos{}
+	for i := range n.Kids {
+		k := &n.Kids[i]
+		pos[k.Key] = k.Pos()
+		switch k.Key {
+		case "match":
+			imp.Match, _ = str(k)
+		case "provider":
+			imp.Provider, _ = str(k)
+			if _, ok := c.Providers[imp.Provider]; imp.Provider != "" && !ok {
+				fl.add(k.Pos(), "imports: unknown provider %q; payctl.yaml configures %s", imp.Provider, strings.Join(c.ProviderNames(), ", "))
+			}
+		case "currency":
+			imp.Currency, _ = str(k)
+		case "batch":
+			imp.Batch, _ = str(k)
+		case "description":
+			imp.Description, _ = str(k)
+		case "sheet":
+			imp.Sheet, _ = str(k)
+		case "skipRows":
+			if k.Kind == doc.Number {
+				imp.SkipRows, _ = strconv.Atoi(k.Text)
+			}
+		case "columns":
+			for j := range k.Kids {
+				if v, ok := str(&k.Kids[j]); ok {
+					imp.Columns[k.Kids[j].Key] = v
+					pos["columns."+k.Kids[j].Key] = k.Kids[j].Pos()
+				}
+			}
+		case "ignore":
+			for j := range k.Kids {
+				if v, ok := str(&k.Kids[j]); ok {
+					imp.Ignore = append(imp.Ignore, v)
+				}
+			}
+		}
+	}
+	for _, p := range tabular.CheckImport(&imp) {
+		at, ok := pos[p.Field]
+		if !ok {
+			at = n.Pos()
+		}
+		fl.add(at, "imports: %s", p.Msg)
+	}
+	return imp, true
 }
 
 // notify reads notify.webhooks; the schema checks the shapes.

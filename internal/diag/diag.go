@@ -57,6 +57,10 @@ func (e *Error) Error() string {
 	b.WriteString(safetext.Escape(e.File))
 	switch {
 	case e.Pos.IsValid():
+		if sheet, ok := SheetOf(e.File); ok {
+			fmt.Fprintf(&b, "!%s!%s", safetext.Escape(sheet), CellName(e.Pos))
+			break
+		}
 		fmt.Fprintf(&b, ":%d:%d", e.Pos.Line, e.Pos.Col)
 	case e.Pointer != "":
 		fmt.Fprintf(&b, ":%s", e.Pointer)

@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,5 +59,41 @@ func TestErrorEscapesOutsideText(t *testing.T) {
 	more := &Error{File: "a\u202eb.yaml", More: 3}
 	if got := more.Error(); got != `… and 3 more errors in a\u202Eb.yaml` {
 		t.Errorf("got %s", got)
+	}
+}
+
+func TestSheetPositions(t *testing.T) {
+	for col, want := range map[int]string{1: "A", 3: "C", 26: "Z", 27: "AA", 52: "AZ", 703: "AAA"} {
+		if got := ColumnName(col); got != want {
+			t.Errorf("ColumnName(%d) = %q, want %q", col, got, want)
+		}
+	}
+	SetSheet("book.xlsx", "Vendors")
+	e := &Error{File: "book.xlsx", Pos: Pos{Line: 12, Col: 3}, Msg: "bad"}
+	if got, want := e.Error(), "book.xlsx!Vendors!C12: bad"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	e = &Error{File: "book.xlsx", Msg: "bad"}
+	if got, want := e.Error(), "book.xlsx: bad"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	e = &Error{File: "other.xlsx", Pos: Pos{Line: 12, Col: 3}, Msg: "bad"}
+	if got, want := e.Error(), "other.xlsx:12:3: bad"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestSheetJSON(t *testing.T) {
+	SetSheet("j.xlsx", "Pay")
+	b, err := json.Marshal(List{{File: "j.xlsx", Pos: Pos{Line: 2, Col: 28}, Msg: "m"}, {File: "j.yaml", Pos: Pos{Line: 2, Col: 1}, Msg: "m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"file":"j.xlsx","pos":{"line":2,"column":28},"message":"m","cell":"Pay!AB2"},{"file":"j.yaml","pos":{"line":2,"column":1},"message":"m"}]`
+	if string(b) != want {
+		t.Errorf("got %s\nwant %s", b, want)
+	}
+	if got := Where("j.xlsx", Pos{Line: 3, Col: 1}); got != "j.xlsx!Pay!A3" {
+		t.Errorf("Where %q", got)
 	}
 }

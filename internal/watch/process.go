@@ -218,7 +218,7 @@ func (w *Watcher) check(j job, start time.Time) (*item, diag.List) {
 		w.refuse(Processing, j.name, o, reason, start)
 		return nil, nil
 	}
-	b, errs := schema.Parse(j.name, data)
+	b, errs := schema.ParseWith(j.name, data, w.o.Gate.Workspace().Config.ImportRules())
 	if b != nil {
 		errs = append(errs, schema.Check([]*schema.Batch{b}, w.o.Gate.Workspace().Config.Deployment(), registry.Rules)...)
 	}

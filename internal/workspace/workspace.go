@@ -167,7 +167,7 @@ func (w *Workspace) PlanProviders() map[string]*plan.Provider {
 // count of the rest. payctl.yaml and the state's files in a folder are
 // skipped (see OwnFiles).
 func (w *Workspace) LoadManifests(paths []string) ([]*schema.Batch, diag.List) {
-	batches, errs := schema.Load(paths, w.OwnFiles()...)
+	batches, errs := schema.LoadWith(paths, w.Config.ImportRules(), w.OwnFiles()...)
 	errs = append(errs, schema.Check(batches, w.Config.Deployment(), registry.Rules)...)
 	errs = append(errs, plan.CheckFees(batches, w.PlanProviders())...)
 	errs.Sort()
