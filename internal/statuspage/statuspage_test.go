@@ -15,6 +15,8 @@ import (
 	"github.com/payctl/payctl/providers"
 	"github.com/payctl/payctl/state"
 	"github.com/payctl/payctl/state/localstate"
+	"github.com/payctl/payctl/state/pgstate"
+	"github.com/payctl/payctl/state/pgstate/pgtest"
 	"github.com/payctl/payctl/state/statetest"
 )
 
@@ -27,7 +29,12 @@ var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 func newState(t *testing.T, name, account string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "payctl.state.json")
-	b := localstate.New(path, nil, nil)
+	record(t, localstate.New(path, nil, nil), name, account)
+	return path
+}
+
+func record(t *testing.T, b state.Backend, name, account string) {
+	t.Helper()
 	st := statetest.OpenWriter(t, b)
 	intent := func(addr, amount string) *state.Event {
 		e := statetest.Intent(addr, 1, amount)
@@ -54,7 +61,6 @@ func newState(t *testing.T, name, account string) string {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 func get(t *testing.T, h http.Handler, header ...string) (*http.Response, string) {
@@ -234,6 +240,37 @@ func TestPageStateErrors(t *testing.T) {
 	empty := page(t, filepath.Join(t.TempDir(), "none.json"), Options{})
 	if res, body := get(t, empty); res.StatusCode != 200 || !strings.Contains(body, "No payout recorded yet") {
 		t.Errorf("no state: status %d", res.StatusCode)
+	}
+}
+
+// The page reads a PostgreSQL state through a backend of its own, while
+// another holds the writer lock.
+func TestPageOnPostgres(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	openPG := func() *pgstate.Backend {
+		b, err := pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: pgtest.Env, Name: "status-test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	writer := openPG()
+	if _, _, err := writer.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	record(t, writer, "Alice Example", "1234567890")
+	w := statetest.OpenWriter(t, writer)
+	defer w.Close()
+	p := New(Options{Backend: openPG(), Now: func() time.Time { return now }})
+	res, body := get(t, p)
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d:\n%s", res.StatusCode, body)
+	}
+	for _, want := range []string{`<b id="payout-count">3</b>`, `<span class="total">1,625,000 IDR</span>`, `payctl state resolve nov/bob -paid|-failed -reason TEXT`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }
 
