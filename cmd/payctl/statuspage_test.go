@@ -5,11 +5,13 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a serve's stderr, read while it runs.
@@ -105,5 +107,56 @@ func TestServePageOffLoopbackNeedsToken(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "status page is off") {
 		t.Errorf("warned with a token set:\n%s", out)
+	}
+}
+
+// payctl watch -listen serves the page with the files it holds, each with
+// the command that pays its plan.
+func TestWatchPageShowsHeldFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "payctl.yaml")
+	body := "state: payctl.state.json\nproviders:\n  usd:\n    type: dinardragon\n    emulator: true\n"
+	write(t, cfg, body)
+	out := &syncBuffer{}
+	e := &Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(string) string { return "" }, IsTerminal: func(any) bool { return false }}
+	if code := run(context.Background(), []string{"init", "-config", cfg}, e); code != 0 {
+		t.Fatalf("init: %s", out)
+	}
+	pin := regexp.MustCompile(`state: \{path: [^}]*\}`).FindString(out.String())
+	// No policy.autoApply: watch holds every file for a person.
+	write(t, cfg, strings.Replace(body, "state: payctl.state.json", pin, 1))
+	drop := filepath.Join(dir, "drop")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx, []string{"watch", "-config", cfg, "-listen", addr, "-quiet", "10ms", drop}, e)
+	}()
+	defer func() { cancel(); <-done }()
+	waitHealthy(t, "http://"+addr+"/healthz")
+	write(t, filepath.Join(dir, "vendors.yaml"), `apiVersion: payctl/v1
+kind: PayoutBatch
+metadata: {name: vendors-2026-12}
+spec:
+  provider: usd
+  currency: USD
+  payouts:
+    - {id: acme, amount: "1840.50", recipient: {name: Acme Hosting LLC, bank: Chase Bank, country: US, account: "7700112233"}}
+`)
+	if err := os.Rename(filepath.Join(dir, "vendors.yaml"), filepath.Join(drop, "inbox", "vendors.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	want := "payctl apply -config " + cfg + " " + filepath.Join(drop, "held", "vendors.yaml.plan.json")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, page := getPage(t, "http://"+addr, "")
+		if code == 200 && strings.Contains(page, want) && strings.Contains(page, `<b id="held-count">1</b>`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never showed the held file with %q (status %d):\n%s\nwatch:\n%s", want, code, page, out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
