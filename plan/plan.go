@@ -91,6 +91,9 @@ type ManifestRef struct {
 	Provider string `json:"provider"`
 	Currency string `json:"currency"`
 	Payouts  int    `json:"payouts"`
+	// Description is the manifest's metadata.description, shown with the
+	// plan so that reviewers see what the batch is for.
+	Description string `json:"description,omitempty"`
 }
 
 // Item is one payout of the plan.
@@ -232,6 +235,7 @@ func Make(in Input) *Plan {
 		p.Manifests = append(p.Manifests, ManifestRef{
 			File: b.File, Digest: b.Digest, Batch: b.Name,
 			Provider: b.Provider, Currency: b.Currency, Payouts: len(b.Payouts),
+			Description: b.Description,
 		})
 		prov := in.Providers[b.Provider]
 		if prov == nil {

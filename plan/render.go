@@ -16,7 +16,9 @@ import (
 	"github.com/payctl/payctl/internal/textable"
 )
 
-func amt(a money.Amount, c money.Currency) string { return a.Format(c) + " " + c.Code }
+// amt is an amount for people: grouped by thousands (never in JSON, where
+// WriteJSON writes the plain decimal that Parse reads back).
+func amt(a money.Amount, c money.Currency) string { return a.Human(c) + " " + c.Code }
 
 func (p *Plan) counts() (pay, retry, pending, unknown, unchanged int) {
 	for _, it := range p.Payouts {
@@ -132,6 +134,7 @@ const feePayerReading = `  Answers are checked against these figures: a provider
 func (p *Plan) WriteText(w io.Writer) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(b, "Plan: %s.\n", p.Summary())
+	p.writeDescriptions(b, "\n", "  %s: %s\n", "", safetext.Escape)
 	listed := 0
 	for _, it := range p.Payouts {
 		if it.Action != Unchanged {
@@ -198,8 +201,8 @@ func (p *Plan) WriteText(w io.Writer) error {
 				continue
 			}
 			c := money.CurrencyOf(tot.Currency)
-			t.Row(tot.Provider, tot.Currency, fmt.Sprint(tot.Pay), fmt.Sprint(tot.Retry), tot.Amount.Format(c), tot.Fees.Format(c),
-				tot.FeesSender.Format(c), tot.FeesRecipient.Format(c), tot.Receive.Format(c), tot.Charged.Format(c))
+			t.Row(tot.Provider, tot.Currency, fmt.Sprint(tot.Pay), fmt.Sprint(tot.Retry), tot.Amount.Human(c), tot.Fees.Human(c),
+				tot.FeesSender.Human(c), tot.FeesRecipient.Human(c), tot.Receive.Human(c), tot.Charged.Human(c))
 		}
 		if _, err := t.WriteTo(b); err != nil {
 			return err
@@ -223,6 +226,25 @@ func (p *Plan) WriteText(w io.Writer) error {
 	return b.Flush()
 }
 
+// writeDescriptions lists the batches that have a description, one a line.
+// lead and trail, around the list, are written only when there is one.
+func (p *Plan) writeDescriptions(w io.Writer, lead, format, trail string, esc func(string) string) {
+	first := true
+	for _, m := range p.Manifests {
+		if m.Description == "" {
+			continue
+		}
+		if first {
+			io.WriteString(w, lead)
+			first = false
+		}
+		fmt.Fprintf(w, format, esc(m.Batch), esc(strings.Join(strings.Fields(m.Description), " ")))
+	}
+	if !first {
+		io.WriteString(w, trail)
+	}
+}
+
 // maxFlaggedMarkdown bounds the flagged payouts a Markdown plan lists
 // outside the folded payout table.
 const maxFlaggedMarkdown = 20
@@ -237,6 +259,7 @@ const MarkdownLimit = 65000
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var head, tail bytes.Buffer
 	fmt.Fprintf(&head, "### payctl plan\n\n**%s**\n\n", p.Summary())
+	p.writeDescriptions(&head, "", "- `%s`: %s\n", "\n", mdEscape)
 	if len(p.Errors) > 0 {
 		fmt.Fprintf(&head, "**%d errors: this plan cannot be applied.**\n\n", len(p.Errors))
 		for i, e := range p.Errors {
@@ -271,7 +294,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		for _, t := range p.Totals {
 			c := money.CurrencyOf(t.Currency)
 			fmt.Fprintf(&head, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", t.Provider, t.Currency, t.Pay, t.Retry,
-				t.Amount.Format(c), t.Fees.Format(c), t.FeesSender.Format(c), t.FeesRecipient.Format(c), t.Receive.Format(c), t.Charged.Format(c))
+				t.Amount.Human(c), t.Fees.Human(c), t.FeesSender.Human(c), t.FeesRecipient.Human(c), t.Receive.Human(c), t.Charged.Human(c))
 		}
 		head.WriteString("\n")
 		if p.Changes() {

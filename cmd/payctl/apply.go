@@ -220,7 +220,7 @@ func confirm(e *Env, p *plan.Plan) error {
 	for _, t := range p.Totals {
 		if t.Pay+t.Retry > 0 {
 			c, _ := money.LookupCurrency(t.Currency)
-			parts = append(parts, fmt.Sprintf("%s %s through %s (balance charged %s %s)", t.Amount.Format(c), t.Currency, t.Provider, t.Charged.Format(c), t.Currency))
+			parts = append(parts, fmt.Sprintf("%s %s through %s (balance charged %s %s)", t.Amount.Human(c), t.Currency, t.Provider, t.Charged.Human(c), t.Currency))
 		}
 	}
 	fmt.Fprintf(e.Stdout, "\npayctl will pay %s.\nOnly \"yes\" is accepted: ", strings.Join(parts, ", "))
@@ -430,7 +430,7 @@ func (o *applyOutput) drawProgress() {
 	var amounts []string
 	for _, c := range sortedKeys(o.paid) {
 		cur, _ := money.LookupCurrency(c)
-		amounts = append(amounts, o.paid[c].Format(cur)+" "+c)
+		amounts = append(amounts, o.paid[c].Human(cur)+" "+c)
 	}
 	rate := float64(o.done) / time.Since(o.began).Seconds()
 	// The one terminal control payctl writes: it goes around the
@@ -528,7 +528,7 @@ func (o *applyOutput) summary(rep *apply.Report, location string, sess *apply.Se
 		var parts []string
 		for _, stt := range []providers.Status{providers.StatusPaid, providers.StatusPending, providers.StatusFailed, providers.StatusUnknown, providers.StatusNotSent} {
 			if n := s.n[stt]; n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s (%s %s)", n, stt, s.amount[stt].Format(cur), k.cur))
+				parts = append(parts, fmt.Sprintf("%d %s (%s %s)", n, stt, s.amount[stt].Human(cur), k.cur))
 			}
 		}
 		fmt.Fprintf(o.e.Stdout, "  %s %s: %s\n", esc(k.prov), esc(k.cur), strings.Join(parts, ", "))

@@ -87,7 +87,7 @@ func signalName(sig os.Signal) string {
 // or change the state: they quit at the first signal. Anything else,
 // including a command this list does not know, stops gracefully.
 var readOnly = map[string]bool{
-	"validate": true, "plan": true, "approve": true, "history": true, "doctor": true,
+	"validate": true, "plan": true, "show": true, "completion": true, "approve": true, "history": true, "doctor": true,
 	"version": true, "-version": true, "--version": true,
 	"help": true, "-h": true, "-help": true, "--help": true,
 	"state list": true, "state show": true, "state diff": true,
@@ -150,6 +150,7 @@ func init() {
 		{"validate", "check manifests against the schema, provider rules and policy", runValidate},
 		{"template", "write an empty CSV, XLSX or YAML batch for a provider, to fill in", runTemplate},
 		{"plan", "show what apply would pay, with fees and totals; save it with -out", runPlan},
+		{"show", "print a saved plan as plan prints it, after the checks apply makes", runShow},
 		{"approve", "sign a saved plan with your SSH key: an approval apply counts", runApprove},
 		{"apply", "pay a saved plan, or plan and pay manifests after confirmation", runApply},
 		{"refresh", "ask providers for the status of payouts not yet final", runRefresh},
@@ -160,7 +161,8 @@ func init() {
 		{"history", "the journal as a timeline: who did what when, and what providers answered", runHistory},
 		{"sandbox", "run the providers' emulators, for rehearsing with no credentials", runSandbox},
 		{"doctor", "check a deployment: credentials, state directory, fsync, providers", runDoctor},
-		{"version", "print payctl's version", runVersion},
+		{"completion", "print a shell completion script: bash, zsh or fish", runCompletion},
+		{"version", "print payctl's version and commit", runVersion},
 		{"help", "show help for a command", runHelp},
 	}
 }
@@ -183,8 +185,12 @@ func run(ctx context.Context, args []string, e *Env) int {
 			return report(e, c.run(ctx, e, rest))
 		}
 	}
-	fmt.Fprintf(e.Stderr, "payctl: error: unknown command %q\n", name)
-	fmt.Fprintln(e.Stderr, "payctl: hint: run `payctl help` for the list of commands")
+	fmt.Fprintf(e.Stderr, "payctl: error: unknown command %q\n", safetext.Escape(name))
+	if s := suggestion(name, commandNames(commands)); s != "" {
+		fmt.Fprintf(e.Stderr, "payctl: hint: did you mean `payctl %s`? `payctl help` lists every command\n", s)
+	} else {
+		fmt.Fprintln(e.Stderr, "payctl: hint: run `payctl help` for the list of commands")
+	}
 	return 1
 }
 
@@ -196,7 +202,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "State subcommands (payctl state SUBCOMMAND):")
+	for _, c := range stateCommands {
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run `payctl help COMMAND` or `payctl COMMAND -h` for a command's flags.")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/payctl/payctl/internal/daemon"
+	"github.com/payctl/payctl/internal/statuspage"
 	"github.com/payctl/payctl/internal/workspace"
 )
 
@@ -23,6 +25,8 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	f := newFlags(e, "serve", "[-config FILE] -listen ADDR [-lock-timeout D] [-log-format text|json]", `
 Runs until stopped (SIGTERM or Ctrl-C), serving on ADDR:
 
+  /          the status page: batches, what needs a person, recent activity
+             and amounts paid per day (read-only HTML, no JavaScript)
   /healthz   200 when healthy, 503 with the problems otherwise
   /metrics   Prometheus metrics: callbacks received, confirmed and ignored,
              lookup errors, state changes recorded, build info
@@ -39,8 +43,13 @@ End each callbackURL with a long random secret (e.g. the output of
 "openssl rand -hex 16"): the path is all that keeps strangers from making
 payctl look payouts up. A Cronos provider without callbackURL is an error here.
 
+The status page reads the state without its lock. With PAYCTL_STATUS_TOKEN set,
+it asks for that token (as a bearer token, or as the password a browser asks
+for); without it, it is served only when ADDR is a loopback address.
+
 Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 	listen := f.String("listen", "", "serve on `ADDR` (host:port), e.g. 127.0.0.1:8787")
+	page := f.Bool("status-page", true, "serve the status page at /")
 	lockWait := f.Duration("lock-timeout", daemon.DefaultLockWait, "wait up to `D` for the state's lock before queueing a callback for later")
 	logFormat := f.String("log-format", "text", "log `FORMAT`: text or json")
 	if err := f.parse(args); err != nil {
@@ -59,7 +68,15 @@ Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 	defer w.Close()
 	alerts, stopAlerts := startNotifier(f, w, logger)
 	defer stopAlerts()
-	d, err := daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, RequireCallbacks: true, Notifier: alerts})
+	o := daemon.Options{Gate: gate, Registry: reg, Logger: logger, RequireCallbacks: true, Notifier: alerts}
+	if *page {
+		var closePage func()
+		if o.Page, closePage, err = f.statusPage(e, *listen, logger, ""); err != nil {
+			return err
+		}
+		defer closePage()
+	}
+	d, err := daemon.New(o)
 	if err != nil {
 		return err
 	}
@@ -81,6 +98,33 @@ Logs go to stderr (info and above; PAYCTL_LOG=debug for more).`)
 	}
 	fmt.Fprintf(e.Stderr, "payctl: serving on http://%s (%s)\n", ln.Addr(), what)
 	return d.Serve(ctx, ln)
+}
+
+// statusPage is the status page of serve and watch -listen (watch names
+// its folder, for the held files). It reads the state through a workspace
+// of its own: a backend keeps what it loaded, and the page's must not be
+// the one the gate writes through.
+func (f *flags) statusPage(e *Env, listen string, logger *slog.Logger, watchDir string) (http.Handler, func(), error) {
+	token := e.Getenv(statuspage.TokenEnv)
+	if token == "" && !statuspage.Loopback(listen) {
+		logger.Warn("the status page is off: " + listen + " is reachable from other machines and " + statuspage.TokenEnv + " is not set; set it to a long random secret (openssl rand -hex 32) to serve the page there, or listen on 127.0.0.1")
+		return statuspage.Refused, func() {}, nil
+	}
+	pw, err := f.workspace()
+	if err != nil {
+		return nil, nil, err
+	}
+	pw.Logger = logger
+	b, err := pw.Backend()
+	if err != nil {
+		pw.Close()
+		return nil, nil, err
+	}
+	o := statuspage.Options{Backend: b, Token: token, ConfigFlag: f.config, Logger: logger}
+	if watchDir != "" {
+		o.Held = statuspage.HeldIn(watchDir)
+	}
+	return statuspage.New(o), func() { pw.Close() }, nil
 }
 
 // serviceLogger is the logger of long-running commands: info and above by

@@ -55,6 +55,9 @@ func runState(ctx context.Context, e *Env, args []string) error {
 			return c.run(ctx, e, args[1:])
 		}
 	}
+	if s := suggestion(args[0], commandNames(stateCommands)); s != "" {
+		return withHint(fmt.Errorf("unknown state subcommand %q", args[0]), "did you mean `payctl state %s`? `payctl state help` lists them all", s)
+	}
 	return withHint(fmt.Errorf("unknown state subcommand %q", args[0]), "run `payctl state help`")
 }
 
@@ -102,7 +105,7 @@ the provider's ids. BATCH limits the list to one batch.`)
 	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tAMOUNT\tPROVIDER\tATTEMPTS\tPROVIDER IDS\t")
 	for _, p := range list {
 		c, _ := money.LookupCurrency(p.Currency)
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", esc(p.Address), p.Status, p.Amount.Format(c), esc(p.Currency), esc(p.Provider), len(p.Attempts), esc(cmp.Or(p.Latest().IDs.String(), "-")))
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%d\t%s\t\n", esc(p.Address), p.Status, p.Amount.Human(c), esc(p.Currency), esc(p.Provider), len(p.Attempts), esc(cmp.Or(p.Latest().IDs.String(), "-")))
 	}
 	tw.Flush()
 	fmt.Fprintf(e.Stdout, "%d payouts (state serial %d)\n", len(list), snap.Serial)
@@ -157,7 +160,7 @@ returned, timestamps, and who resolved it if a person did.`)
 	}
 	c, _ := money.LookupCurrency(p.Currency)
 	out := e.Stdout
-	fmt.Fprintf(out, "%s\n  status     %s\n  provider   %s (%s)\n  amount     %s %s\n", esc(p.Address), p.Status, esc(p.Provider), esc(p.Type), p.Amount.Format(c), esc(p.Currency))
+	fmt.Fprintf(out, "%s\n  status     %s\n  provider   %s (%s)\n  amount     %s %s\n", esc(p.Address), p.Status, esc(p.Provider), esc(p.Type), p.Amount.Human(c), esc(p.Currency))
 	r := p.Recipient
 	fmt.Fprintf(out, "  recipient  %s, account %s", esc(r.Name), esc(r.Account))
 	for _, kv := range [][2]string{{"bank code", r.BankCode}, {"bank", r.Bank}, {"country", r.Country}, {"recipient id", r.ID}} {
@@ -173,7 +176,7 @@ returned, timestamps, and who resolved it if a person did.`)
 		fmt.Fprintf(out, "  metadata   %s %s\n", esc(m.Name), esc(strconv.Quote(m.Value)))
 	}
 	if p.PlannedFee != nil {
-		fmt.Fprintf(out, "  fee        %s %s planned, borne by %s\n", p.PlannedFee.Format(c), p.Currency, p.FeePayer)
+		fmt.Fprintf(out, "  fee        %s %s planned, borne by %s\n", p.PlannedFee.Human(c), p.Currency, p.FeePayer)
 	}
 	for _, a := range p.Attempts {
 		fmt.Fprintf(out, "  attempt %d  %s, key %s, sent %s", a.N, a.Status, esc(a.Key), a.SentAt.Format(time.RFC3339))
@@ -188,7 +191,7 @@ returned, timestamps, and who resolved it if a person did.`)
 			fmt.Fprintf(out, "             fee as charged: %s %s\n", a.Fee.String(), p.Currency)
 		}
 		if g := snap.Groups[a.Group]; g != nil {
-			fmt.Fprintf(out, "             provider payout %s, token %s, %d payouts, total %s", esc(g.ID), esc(g.Token), len(g.Addresses), g.Total.Format(c))
+			fmt.Fprintf(out, "             provider payout %s, token %s, %d payouts, total %s", esc(g.ID), esc(g.Token), len(g.Addresses), g.Total.Human(c))
 			if g.PlannedFee != nil {
 				fmt.Fprintf(out, ", fee planned %s", g.PlannedFee)
 			}

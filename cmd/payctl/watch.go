@@ -33,9 +33,10 @@ A file dropped again never pays twice; a crash or kill at any moment is
 finished safely by the next start, from DIR/processing and the state's journal.
 SIGTERM or Ctrl-C finishes the file in progress, then exits.
 
-With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
-"payctl help serve").`)
-	listen := f.String("listen", "", "also serve /healthz, /metrics and Cronos callbacks on `ADDR`")
+With -listen, also serves the status page (with the held files), /healthz,
+/metrics and the Cronos callbacks (see "payctl help serve").`)
+	listen := f.String("listen", "", "also serve the status page, /healthz, /metrics and Cronos callbacks on `ADDR`")
+	page := f.Bool("status-page", true, "with -listen, serve the status page at /")
 	quiet := f.Duration("quiet", watch.DefaultQuiet, "take a file written in place once unchanged for `D`")
 	rescan := f.Duration("rescan", watch.DefaultRescan, "list inbox every `D` to catch what file events missed")
 	lockWait := f.Duration("lock-timeout", daemon.DefaultLockWait, "wait up to `D` for the state's lock before retrying a file later")
@@ -65,7 +66,15 @@ With -listen, also serves /healthz, /metrics and the Cronos callbacks (see
 	var d *daemon.Daemon
 	var health *daemon.Health
 	if *listen != "" {
-		if d, err = daemon.New(daemon.Options{Gate: gate, Registry: reg, Logger: logger, Notifier: alerts}); err != nil {
+		o := daemon.Options{Gate: gate, Registry: reg, Logger: logger, Notifier: alerts}
+		if *page {
+			var closePage func()
+			if o.Page, closePage, err = f.statusPage(e, *listen, logger, f.Arg(0)); err != nil {
+				return err
+			}
+			defer closePage()
+		}
+		if d, err = daemon.New(o); err != nil {
 			return err
 		}
 		health = d.Health()

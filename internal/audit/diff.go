@@ -628,3 +628,9 @@ func short(h string) string {
 	}
 	return h
 }
+
+// humanAmount is amountText grouped by thousands, for text and Markdown
+// people read; JSON, CSV and finding messages keep amountText.
+func humanAmount(a money.Amount, currency string) string {
+	return a.Human(money.CurrencyOf(currency))
+}

@@ -173,14 +173,14 @@ func (e *Entry) Text() string {
 	case e.Address == "":
 		fmt.Fprintf(&b, "provider payout %s of %s: %d payouts", e.Group, e.Provider, e.Payouts)
 		if e.Amount != nil {
-			fmt.Fprintf(&b, ", %s %s", amountText(*e.Amount, e.Currency), e.Currency)
+			fmt.Fprintf(&b, ", %s %s", humanAmount(*e.Amount, e.Currency), e.Currency)
 		}
 		for _, f := range []struct {
 			label string
 			v     *money.Amount
 		}{{"planned fee", e.PlannedFee}, {"quoted fee", e.QuotedFee}, {"fee", e.Fee}} {
 			if f.v != nil {
-				fmt.Fprintf(&b, ", %s %s %s", f.label, amountText(*f.v, e.Currency), e.Currency)
+				fmt.Fprintf(&b, ", %s %s %s", f.label, humanAmount(*f.v, e.Currency), e.Currency)
 			}
 		}
 		if e.Token != "" && e.Kind == state.KindIntent {
@@ -193,7 +193,7 @@ func (e *Entry) Text() string {
 	default:
 		fmt.Fprintf(&b, "%s attempt %d  %s", e.Address, e.Attempt, e.Status)
 		if e.Amount != nil {
-			fmt.Fprintf(&b, ", %s %s", amountText(*e.Amount, e.Currency), e.Currency)
+			fmt.Fprintf(&b, ", %s %s", humanAmount(*e.Amount, e.Currency), e.Currency)
 			if e.Recipient != "" {
 				fmt.Fprintf(&b, " to %s (%s)", e.Recipient, e.Account)
 			}

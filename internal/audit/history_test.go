@@ -110,9 +110,9 @@ func TestHistoryOutput(t *testing.T) {
 	}
 	for _, want := range []string{
 		"#14   resolve  rini@finance (state resolve)  vendors-2026-11/bob attempt 1  paid, resolved by a person: dashboard shows the payment completed",
-		"contractors-2026-11/alice attempt 1  sending, 150000 IDR to Alice Tan (************2831) via idr-main, key ",
+		"contractors-2026-11/alice attempt 1  sending, 150,000 IDR to Alice Tan (************2831) via idr-main, key ",
 		`#9    check    ana@finance (refresh)  contractors-2026-11/alice attempt 1  paid, id=`,
-		`fee 3000 IDR; provider said "success"`,
+		`fee 3,000 IDR; provider said "success"`,
 		"of usd-main: 3 payouts, 195.00 USD, planned fee 4.875 USD, quoted fee 4.875 USD, token ",
 	} {
 		if !strings.Contains(text.String(), want) {

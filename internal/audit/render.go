@@ -58,7 +58,7 @@ func (d *Diff) WriteText(w io.Writer) error {
 			if c.From != nil {
 				status = c.From.String() + " -> " + status
 			}
-			t.Row(mark, c.Address, amountText(c.Amount, c.Currency)+" "+c.Currency, c.Provider, status)
+			t.Row(mark, c.Address, humanAmount(c.Amount, c.Currency)+" "+c.Currency, c.Provider, status)
 			for _, e := range c.Events {
 				t.Note(eventText(e, c.Currency))
 			}
@@ -89,7 +89,7 @@ func (d *Diff) WriteText(w io.Writer) error {
 		t.Row("PROVIDER", "CURRENCY", "PAID", "FEES CHARGED", "RETURNED", "STILL PENDING", "UNKNOWN")
 		for _, tt := range d.Totals {
 			t.Row(tt.Provider, tt.Currency,
-				counted(tt.Paid, tt.PaidCount, tt.Currency), amountText(tt.Fees, tt.Currency),
+				counted(tt.Paid, tt.PaidCount, tt.Currency), humanAmount(tt.Fees, tt.Currency),
 				counted(tt.Returned, tt.ReturnedCount, tt.Currency),
 				counted(tt.Pending, tt.PendingCount, tt.Currency), counted(tt.Unknown, tt.UnknownCount, tt.Currency))
 		}
@@ -129,7 +129,7 @@ func counted(a money.Amount, n int, currency string) string {
 	if n == 0 {
 		return "0"
 	}
-	return fmt.Sprintf("%s (%d)", amountText(a, currency), n)
+	return fmt.Sprintf("%s (%d)", humanAmount(a, currency), n)
 }
 
 func atText(t *time.Time) string {
@@ -173,7 +173,7 @@ func answerText(ids map[string]string, fee *money.Amount, currency, providerStat
 		parts = append(parts, strings.Join(kv, " "))
 	}
 	if fee != nil {
-		parts = append(parts, "fee "+amountText(*fee, currency)+" "+currency)
+		parts = append(parts, "fee "+humanAmount(*fee, currency)+" "+currency)
 	}
 	if providerStatus != "" {
 		parts = append(parts, fmt.Sprintf("provider said %q", providerStatus))
@@ -211,7 +211,7 @@ func (d *Diff) WriteMarkdown(w io.Writer) error {
 		b.WriteString("|---|---|--:|--:|--:|--:|--:|\n")
 		for _, tt := range d.Totals {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdText(tt.Provider), tt.Currency,
-				counted(tt.Paid, tt.PaidCount, tt.Currency), amountText(tt.Fees, tt.Currency),
+				counted(tt.Paid, tt.PaidCount, tt.Currency), humanAmount(tt.Fees, tt.Currency),
 				counted(tt.Returned, tt.ReturnedCount, tt.Currency),
 				counted(tt.Pending, tt.PendingCount, tt.Currency), counted(tt.Unknown, tt.UnknownCount, tt.Currency))
 		}
@@ -232,7 +232,7 @@ func (d *Diff) WriteMarkdown(w io.Writer) error {
 			for _, e := range c.Events {
 				evs = append(evs, fmt.Sprintf("#%d %s %s (%s): %s", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Kind, mdText(whoText(e.Op, e.By)), mdText(string(e.Status)+answerText(e.IDs, e.Fee, c.Currency, e.ProviderStatus, e.Reason))))
 			}
-			fmt.Fprintf(&b, "| `%s` | %s %s | %s | %s | %s |\n", mdCode(c.Address), amountText(c.Amount, c.Currency), c.Currency, mdText(c.Provider), status, strings.Join(evs, "<br>"))
+			fmt.Fprintf(&b, "| `%s` | %s %s | %s | %s | %s |\n", mdCode(c.Address), humanAmount(c.Amount, c.Currency), c.Currency, mdText(c.Provider), status, strings.Join(evs, "<br>"))
 		}
 		b.WriteString("\n")
 	}

@@ -60,6 +60,8 @@ type Options struct {
 	// Notifier, if set, hears about payouts a callback's lookup found
 	// failed or unknown; it never blocks.
 	Notifier *notify.Notifier
+	// Page, when set, is served at GET / (the status page).
+	Page http.Handler
 }
 
 // Callback is a provider whose callbacks the daemon receives.
@@ -117,6 +119,9 @@ func New(o Options) (*Daemon, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", d.health)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError)}))
+	if o.Page != nil {
+		mux.Handle("GET /{$}", o.Page)
+	}
 	d.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, ok := d.routes[r.URL.Path]; ok {
 			h.ServeHTTP(w, r)
@@ -188,7 +193,7 @@ func callbacks(cfg *config.Config, require bool, log *slog.Logger) ([]Callback, 
 	return out, nil
 }
 
-// Handler serves /healthz, /metrics and the callback paths.
+// Handler serves /healthz, /metrics, the callback paths and the page.
 func (d *Daemon) Handler() http.Handler { return d.handler }
 
 // Health is the daemon's health, which other components report into.

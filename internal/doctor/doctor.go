@@ -343,7 +343,7 @@ func fsyncCheck(dir string, samples int) Check {
 		if _, err := f.WriteAt(buf, int64(i%8)*4096); err != nil {
 			return Check{Name: "fsync", Level: Fail, Detail: err.Error()}
 		}
-		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		if err := dataSync(f); err != nil {
 			return Check{Name: "fsync", Level: Fail, Detail: err.Error()}
 		}
 		lat = append(lat, time.Since(t0))

@@ -348,3 +348,40 @@ func must(err error) {
 		panic(fmt.Sprintf("money: %v", err))
 	}
 }
+
+// Human is Format with the integer part grouped by thousands with commas
+// ("1,250,000.00"), for people reading text. Files and output that tools
+// read (JSON, CSV, YAML, plan files) keep Format's plain form, which
+// Parse reads back.
+func (a Amount) Human(c Currency) string { return Group(a.Format(c)) }
+
+// Group inserts a comma between each group of three digits of the integer
+// part of a plain decimal such as String or Format return; anything else is
+// returned as it is.
+func Group(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		sign, s = s[:1], s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	if len(intPart) <= 3 || !allDigits(intPart) || (hasFrac && !allDigits(frac)) {
+		return sign + s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(intPart)/3 + 1)
+	b.WriteString(sign)
+	head := len(intPart) % 3
+	if head == 0 {
+		head = 3
+	}
+	b.WriteString(intPart[:head])
+	for i := head; i < len(intPart); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(intPart[i : i+3])
+	}
+	if hasFrac {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
+}

@@ -167,3 +167,33 @@ func TestParseFastPathAgreesWithApd(t *testing.T) {
 		}
 	}
 }
+
+func TestGroup(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0", "999": "999", "1000": "1,000", "-1000": "-1,000", "12345.67": "12,345.67",
+		"1250000.00": "1,250,000.00", "100000": "100,000", "-999.5": "-999.5",
+		"123456789012": "123,456,789,012", "0.12345": "0.12345",
+		// Not a plain decimal: left alone.
+		"1e5": "1e5", "abc1234": "abc1234", "": "",
+	} {
+		if got := Group(in); got != want {
+			t.Errorf("Group(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHuman(t *testing.T) {
+	idr, _ := LookupCurrency("IDR")
+	usd, _ := LookupCurrency("USD")
+	if got := MustParse("2500000").Human(idr); got != "2,500,000" {
+		t.Errorf("IDR: got %q, want 2,500,000", got)
+	}
+	if got := MustParse("1234.5").Human(usd); got != "1,234.50" {
+		t.Errorf("USD: got %q, want 1,234.50", got)
+	}
+	// What Human writes is for people: Parse refuses it, so it cannot
+	// leak into a file payctl reads back.
+	if _, err := Parse(MustParse("1234").Human(usd)); err == nil {
+		t.Error("Parse accepted a grouped amount")
+	}
+}

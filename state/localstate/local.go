@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -540,15 +539,6 @@ func (l *Backend) Append(ctx context.Context, recs []state.Record) error {
 	l.fsyncs.Add(1)
 	l.end += int64(n)
 	return nil
-}
-
-func fdatasync(f *os.File) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err != syscall.EINTR {
-			return err
-		}
-	}
 }
 
 // Checkpoint rewrites the snapshot atomically, keeping the previous one as
