@@ -155,24 +155,12 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		}
 		return nil
 	})
-	var damage *state.DamageError
-	switch {
-	case errors.As(err, &damage):
-		r.Problems = append(r.Problems, &Finding{
-			Kind: KindJournalDamaged, File: damage.File, Line: damage.Seq,
-			Message: fmt.Sprintf("record %d is damaged: %v; records from here on cannot be trusted", damage.Seq, damage.Err),
-			Hint:    restoreHint,
-		})
-	case err != nil:
+	damage, err := r.readProblems(err, torn, journalName)
+	if err != nil {
 		return nil, fmt.Errorf("read the journal of %s: %w", b.Describe(), err)
 	}
 	if torn != nil {
 		exists = true
-		r.Problems = append(r.Problems, &Finding{
-			Kind: KindJournalTorn, File: journalName, Line: torn.Seq,
-			Message: fmt.Sprintf("the last record (%d, %d bytes) is incomplete: a write cut short", torn.Seq, torn.Bytes),
-			Hint:    "a payctl command that crashed in the middle of a write leaves this, and the next command that writes the state discards it; if a command is running now, verify again when it is done; if none crashed, the record was altered",
-		})
 	}
 	if r.Records > 0 {
 		exists = true
@@ -223,6 +211,31 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 	}
 	r.OK = len(r.Problems) == 0
 	return r, nil
+}
+
+// readProblems adds to the report what a read of the journal ending in err
+// and torn found: a damaged record, an incomplete last one. The damage is
+// returned for the caller's own decisions; another error ends the verify.
+func (r *Report) readProblems(err error, torn *state.Torn, journal string) (*state.DamageError, error) {
+	var damage *state.DamageError
+	switch {
+	case errors.As(err, &damage):
+		r.Problems = append(r.Problems, &Finding{
+			Kind: KindJournalDamaged, File: damage.File, Line: damage.Seq,
+			Message: fmt.Sprintf("record %d is damaged: %v; records from here on cannot be trusted", damage.Seq, damage.Err),
+			Hint:    restoreHint,
+		})
+	case err != nil:
+		return nil, err
+	}
+	if torn != nil {
+		r.Problems = append(r.Problems, &Finding{
+			Kind: KindJournalTorn, File: journal, Line: torn.Seq,
+			Message: fmt.Sprintf("the last record (%d, %d bytes) is incomplete: a write cut short", torn.Seq, torn.Bytes),
+			Hint:    "a payctl command that crashed in the middle of a write leaves this, and the next command that writes the state discards it; if a command is running now, verify again when it is done; if none crashed, the record was altered",
+		})
+	}
+	return damage, nil
 }
 
 func (r *Report) has(kinds ...Kind) bool {

@@ -188,23 +188,9 @@ func VerifyFrom(ctx context.Context, l *localstate.Backend, t Trusted) (*Report,
 		}
 		return nil
 	})
-	var damage *state.DamageError
-	switch {
-	case errors.As(err, &damage):
-		r.Problems = append(r.Problems, &Finding{
-			Kind: KindJournalDamaged, File: damage.File, Line: damage.Seq,
-			Message: fmt.Sprintf("record %d is damaged: %v; records from here on cannot be trusted", damage.Seq, damage.Err),
-			Hint:    restoreHint,
-		})
-	case err != nil:
+	damage, err := r.readProblems(err, torn, l.JournalPath())
+	if err != nil {
 		return nil, fmt.Errorf("read the journal of %s since the trusted state: %w", l.Path, err)
-	}
-	if torn != nil {
-		r.Problems = append(r.Problems, &Finding{
-			Kind: KindJournalTorn, File: l.JournalPath(), Line: torn.Seq,
-			Message: fmt.Sprintf("the last record (%d, %d bytes) is incomplete: a write cut short", torn.Seq, torn.Bytes),
-			Hint:    "a payctl command that crashed in the middle of a write leaves this, and the next command that writes the state discards it; if a command is running now, verify again when it is done; if none crashed, the record was altered",
-		})
 	}
 	broken := damage != nil || torn != nil
 	trustedDigest := statefile.SnapshotDigest(t.Root)
