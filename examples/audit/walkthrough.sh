@@ -53,7 +53,7 @@ git add -A && git commit -qm "pay contractors-2026-12"
 
 # 2. What changed between two commits.
 run payctl state diff -git HEAD~1
-expect '^ +\+ +contractors-2026-12/citra +980000 IDR +idr-main +pending' "$out"
+expect '^ +\+ +contractors-2026-12/citra +980,000 IDR +idr-main +pending' "$out"
 expect '^Findings: none' "$out"
 
 # 3. The journal proves the snapshot: nothing altered or dropped.
@@ -62,7 +62,7 @@ expect 'verified: [0-9]+ journal records with an intact hash chain' "$out"
 
 # 4. Who did what when, and what the provider answered.
 run payctl history
-expect 'intent +[^ ]+ \(apply\) +contractors-2026-12/citra attempt 1 +sending, 980000 IDR' "$out"
+expect 'intent +[^ ]+ \(apply\) +contractors-2026-12/citra attempt 1 +sending, 980,000 IDR' "$out"
 
 # 5. Every attempt as CSV, for a spreadsheet.
 run payctl state export
