@@ -249,13 +249,11 @@ func (b *bench) scale(sz sizes) error {
 func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 	// An emulator of its own: each size pays the same ten addresses, with
 	// the same idempotency keys.
-	em, err := startEmulator("cronos", "", 0)
+	em, env, cfg, err := cronosRig()
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	env := []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
-	cfg := fmt.Sprintf("state: payctl.state.json\nproviders:\n  idr-main:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks\n", em.srv.URL)
 	dir := filepath.Join(b.dir, fmt.Sprintf("scale-%d", n))
 	os.MkdirAll(dir, 0o700)
 	path := filepath.Join(dir, "payctl.state.json")
@@ -340,6 +338,19 @@ func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 		os.RemoveAll(dir)
 	}
 	return nil
+}
+
+// cronosRig starts a Cronos emulator of its own and returns the
+// environment and the payctl.yaml (a state payctl.state.json, provider
+// idr-main) that pay through it.
+func cronosRig() (*emulated, []string, string, error) {
+	em, err := startEmulator("cronos", "", 0)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	env := []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
+	cfg := fmt.Sprintf("state: payctl.state.json\nproviders:\n  idr-main:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks\n", em.srv.URL)
+	return em, env, cfg, nil
 }
 
 // people is how many recipients a generated state of n payouts pays.
@@ -493,13 +504,11 @@ func (b *bench) verifyFrom(dir, path string, records int, full measured) error {
 		}
 	}
 	committed := time.Since(t0)
-	em, err := startEmulator("cronos", "", 0)
+	em, env, cfg, err := cronosRig()
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	env := []string{"BENCH_KEY=" + em.creds["keyEnv"], "BENCH_TOKEN=" + em.creds["tokenEnv"]}
-	cfg := fmt.Sprintf("state: payctl.state.json\nproviders:\n  idr-main:\n    type: cronos\n    baseURL: %s\n    keyEnv: BENCH_KEY\n    tokenEnv: BENCH_TOKEN\n    callbackURL: http://127.0.0.1:9/callbacks\n", em.srv.URL)
 	if err := os.WriteFile(filepath.Join(dir, "payctl.yaml"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
