@@ -556,9 +556,16 @@ func (l *Backend) Checkpoint(ctx context.Context, s *state.Snapshot, commit func
 		return l.checkpointSegmented(s, commit)
 	}
 	s.Journal.Offset = l.end
+	return l.writeRoot(func(w io.Writer) error { return statefile.WriteSnapshot(w, s) }, commit)
+}
+
+// writeRoot writes the state's root file (a whole snapshot, or a segmented
+// state's root) with write, and before it takes the old one's place hands
+// its digest to commit, which journals the checkpoint that proves it.
+func (l *Backend) writeRoot(write func(io.Writer) error, commit func(digest string) error) error {
 	h := sha256.New()
 	return atomicfile.Write(l.Path, func(w io.Writer) error {
-		return statefile.WriteSnapshot(io.MultiWriter(w, h), s)
+		return write(io.MultiWriter(w, h))
 	}, atomicfile.Options{
 		Backup: l.BackupPath(),
 		BeforeRename: func() error {
@@ -872,17 +879,7 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot, commit func(digest stri
 		renames = append(renames, l.SegmentPath(b))
 	}
 	s.Journal.Offset = l.end
-	h := sha256.New()
-	err := atomicfile.Write(l.Path, func(w io.Writer) error {
-		return statefile.WriteRoot(io.MultiWriter(w, h), s, s.OpenAddresses())
-	}, atomicfile.Options{
-		Backup: l.BackupPath(),
-		BeforeRename: func() error {
-			crash.Point(crash.SnapshotBeforeRename)
-			return commit("sha256:" + hex.EncodeToString(h.Sum(nil)))
-		},
-		Create: l.createTemp,
-	})
+	err := l.writeRoot(func(w io.Writer) error { return statefile.WriteRoot(w, s, s.OpenAddresses()) }, commit)
 	if err != nil {
 		return err
 	}
