@@ -558,16 +558,8 @@ func (e *Emulator) handleDisburse(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusTooManyRequests, "too many requests", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeEnvelope(w, http.StatusRequestEntityTooLarge, "request body too large", nil)
-		return
-	}
-	v, err := phpjson.Decode(body)
-	if err != nil {
-		if e.authorized(w, r, body) {
-			writeEnvelope(w, http.StatusBadRequest, "invalid JSON body: "+err.Error(), nil)
-		}
+	v, ok := e.readJSON(w, r)
+	if !ok {
 		return
 	}
 	obj, _ := v.(phpjson.Object)
@@ -663,22 +655,33 @@ func (e *Emulator) handleDisburse(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, answer)
 }
 
-// handleInquiry answers POST /account-inquiry: the bank's name for an
-// account, from Config.BankNames (null for an account the emulated bank
-// does not know), with status "pending". It moves no money and keeps
-// nothing but the request count.
-func (e *Emulator) handleInquiry(w http.ResponseWriter, r *http.Request) {
-	e.count("POST /account-inquiry")
+// readJSON reads a request's body and decodes it as PHP's json_decode
+// would. When it cannot, it answers as Cronos does (too large; invalid JSON
+// to an authorized caller) and reports false.
+func (e *Emulator) readJSON(w http.ResponseWriter, r *http.Request) (phpjson.Value, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeEnvelope(w, http.StatusRequestEntityTooLarge, "request body too large", nil)
-		return
+		return nil, false
 	}
 	v, err := phpjson.Decode(body)
 	if err != nil {
 		if e.authorized(w, r, body) {
 			writeEnvelope(w, http.StatusBadRequest, "invalid JSON body: "+err.Error(), nil)
 		}
+		return nil, false
+	}
+	return v, true
+}
+
+// handleInquiry answers POST /account-inquiry: the bank's name for an
+// account, from Config.BankNames (null for an account the emulated bank
+// does not know), with status "pending". It moves no money and keeps
+// nothing but the request count.
+func (e *Emulator) handleInquiry(w http.ResponseWriter, r *http.Request) {
+	e.count("POST /account-inquiry")
+	v, ok := e.readJSON(w, r)
+	if !ok {
 		return
 	}
 	signed, err := phpjson.Encode(v)
