@@ -329,3 +329,28 @@ func (s *Snapshot) BatchSize(batch string) int {
 	}
 	return len(s.BatchAddresses(batch))
 }
+
+// reindexAfter and reindexBatches are how many payouts, and batches, the
+// batches changed since the account index was written may hold before a
+// checkpoint rewrites it: every plan reads them, so they stay a fraction
+// of the index and a few files.
+const (
+	reindexAfter   = 10000
+	reindexBatches = 16
+)
+
+// ReindexDue reports whether a segmented checkpoint must rewrite the
+// account index: there is none yet, or the batches it does not cover have
+// grown past a fraction of it (until then a plan folds them in, and a
+// checkpoint writes just the batches it changed and the root).
+func (s *Snapshot) ReindexDue() bool {
+	if s.AccountsIndexed().Digest == "" {
+		return true
+	}
+	un := s.Unindexed()
+	n := 0
+	for _, b := range un {
+		n += s.BatchSize(b)
+	}
+	return len(un) > reindexBatches || n > max(reindexAfter, s.AccountsIndexed().Entries/2)
+}

@@ -541,14 +541,15 @@ func (s *State) Close() error {
 	return nil
 }
 
-// segmenter is a backend that keeps a state in segments (the local one).
+// segmenter is a backend that can keep a state in segments (the local one
+// and PostgreSQL).
 type segmenter interface {
 	Segment(s *Snapshot) error
 }
 
-// ErrNoSegments is returned by Migrate for a backend that stores payouts
-// by row already.
-var ErrNoSegments = errors.New("this state backend stores each payout as its own row and has no segmented format to migrate to")
+// ErrNoSegments is returned by Migrate for a backend without a segmented
+// format.
+var ErrNoSegments = errors.New("this state backend has no segmented format to migrate to")
 
 // Migrate converts a state held in one snapshot file (format 1) into a
 // segmented one (a root and one segment per batch) and checkpoints it. It

@@ -99,6 +99,12 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 			r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: restoreHint})
 		case ld.Snapshot != nil:
 			exists = true
+			// A segmented snapshot's batches are read, and each proven by
+			// its root, before it is compared with the fold.
+			if err := ld.Snapshot.LoadAll(); err != nil {
+				r.Problems = append(r.Problems, &Finding{Kind: KindSnapshotDiffers, Message: err.Error(), Hint: editHint})
+				break
+			}
 			snap = FromState(b.Describe(), ld.Snapshot)
 		}
 	}

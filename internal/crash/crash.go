@@ -28,8 +28,10 @@ const (
 	OutcomeAfterSync     = "outcome-after-sync"
 	SnapshotBeforeRename = "snapshot-before-rename"
 	SnapshotAfterRename  = "snapshot-after-rename"
-	// SegmentsBeforeRename: a segmented state's new root is in place, its
-	// new segments still beside the old ones.
+	// SegmentsBeforeRename: a segmented state's checkpoint record is
+	// durable; locally its new root is in place, its new segments still
+	// beside the old ones; in PostgreSQL the new segments are stored
+	// beside the old ones, the old root still in place.
 	SegmentsBeforeRename = "segments-before-rename"
 )
 

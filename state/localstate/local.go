@@ -731,15 +731,6 @@ func (l *Backend) SegmentPath(batch string) string {
 	return filepath.Join(l.SegmentsDir(), statefile.SegmentFile(batch))
 }
 
-// reindexAfter and reindexBatches are how many payouts, and batches, the
-// batches changed since the account index was written may hold before a
-// checkpoint rewrites it: every plan reads them, so they stay a fraction
-// of the index and a few files.
-const (
-	reindexAfter   = 10000
-	reindexBatches = 16
-)
-
 // nextSuffix marks a segment written by a checkpoint whose root may not be
 // in place yet: the root is the commit point, so a segment is written
 // beside the one the current root names, and renamed over it only once
@@ -833,28 +824,14 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot, commit func(digest stri
 	// until then a plan folds those batches in, and a checkpoint writes
 	// just the batches it changed and the root.
 	var renames []string
-	reindex := s.AccountsIndexed().Digest == ""
-	if !reindex {
-		un := s.Unindexed()
-		n := 0
-		for _, b := range un {
-			n += s.BatchSize(b)
-		}
-		reindex = len(un) > reindexBatches || n > max(reindexAfter, s.AccountsIndexed().Entries/2)
-	}
+	reindex := s.ReindexDue()
 	if reindex {
-		// While the changed batches are still marked so: the index is
-		// the one on disk with their payouts folded in.
-		es, err := s.Accepted()
+		data, idx, es, err := statefile.AccountsFile(s)
 		if err != nil {
 			return err
 		}
-		state.SortAccounts(es)
-		var idxBuf bytes.Buffer
-		statefile.WriteAccounts(&idxBuf, es)
-		idx := state.AccountsIndex{Entries: len(es), Digest: statefile.SnapshotDigest(idxBuf.Bytes())}
 		if idx != s.AccountsIndexed() {
-			if err := atomicfile.WriteFile(l.AccountsPath()+nextSuffix, idxBuf.Bytes(), atomicfile.Options{Create: l.createTemp}); err != nil {
+			if err := atomicfile.WriteFile(l.AccountsPath()+nextSuffix, data, atomicfile.Options{Create: l.createTemp}); err != nil {
 				return err
 			}
 			renames = append(renames, l.AccountsPath())

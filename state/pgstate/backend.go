@@ -28,7 +28,10 @@ type Options struct {
 	DSNEnv string
 	// Name is the state's name in the database; several states can share
 	// one database.
-	Name   string
+	Name string
+	// Format is the snapshot format a new state is created in: segmented
+	// when 0 (tests of states created before segments set state.Version).
+	Format int
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -55,6 +58,10 @@ type Backend struct {
 	// payouts and groups are the snapshot rows as stored (writer), so that
 	// a checkpoint writes only the rows that changed.
 	payouts, groups map[string]string
+
+	// format is the snapshot format for a state with none yet; version
+	// the format of the snapshot last loaded (0: none).
+	format, version int
 
 	// schemaOK is set once a connection found the schema this payctl needs.
 	schemaOK atomic.Bool
@@ -94,7 +101,10 @@ func New(o Options) (*Backend, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Backend{name: o.Name, dsn: o.DSN, dsnEnv: o.DSNEnv, logger: o.Logger, now: o.Now}, nil
+	if o.Format == 0 {
+		o.Format = state.SegmentedVersion
+	}
+	return &Backend{name: o.Name, dsn: o.DSN, dsnEnv: o.DSNEnv, format: o.Format, logger: o.Logger, now: o.Now}, nil
 }
 
 // Describe names the state in messages: postgres:NAME (never the DSN).

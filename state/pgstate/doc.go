@@ -13,10 +13,21 @@
 //	                snapshot's header (version, serial, offset, hash)
 //	payctl_journal  one row per journal record: sequence, kind, hash, the
 //	                byte offset just past it, and the record's exact line
-//	payctl_payouts  the snapshot, one row per payout address: the address's
-//	                line of the canonical snapshot file, byte for byte
-//	payctl_groups   the snapshot's provider payouts (batch providers), likewise
+//	payctl_segments one row per batch: the batch's segment file, byte for
+//	                byte, keyed by its digest
+//	payctl_account_indexes
+//	                the account index file, likewise
+//	payctl_payouts  a snapshot of payctl before segments, one row per payout
+//	                address: the address's line of the single-file snapshot
+//	payctl_groups   its provider payouts (batch providers), likewise
 //	payctl_locks    who holds a state's writer lock
+//
+// The snapshot is segmented (format 2, see segments.go): payctl_states
+// holds its root file, which names each batch's segment and the account
+// index by digest, so a command reads the root and the batches it works
+// on, and a checkpoint writes only the batches it changed. A state created
+// before schema version 2 keeps the rows of payctl_payouts and
+// payctl_groups until `payctl state migrate` converts it.
 //
 // Journal lines are stored byte for byte as the local journal file holds
 // them, so the hash chain and `payctl state verify` work the same on both,
@@ -42,7 +53,8 @@
 // intent is durable before its request leaves, and an outcome before the
 // payout counts as done, exactly where the local backend fsyncs. Concurrent
 // payouts share transactions as they share fsyncs. The snapshot is written
-// at the end of a command, in one transaction, rows that changed only. A
+// at the end of a command: a segmented one in the steps segments.go
+// describes, one held as rows in one transaction, rows that changed only. A
 // transaction commits whole or not at all, so the database never holds a
 // torn record.
 //

@@ -25,6 +25,8 @@ type header struct {
 	serial   uint64
 	offset   int64
 	snapHash string
+	// root is a segmented snapshot's root file (version 2), byte for byte.
+	root []byte
 }
 
 // querier is a connection or a transaction.
@@ -37,9 +39,9 @@ func readHeader(ctx context.Context, q querier, name string) (header, error) {
 	var h header
 	var seq, serial int64
 	err := q.QueryRow(ctx, `SELECT lineage, journal_seq, journal_bytes, journal_hash,
-			snapshot_version, snapshot_serial, snapshot_offset, snapshot_hash
+			snapshot_version, snapshot_serial, snapshot_offset, snapshot_hash, snapshot_root
 		FROM payctl_states WHERE name = $1`, name).
-		Scan(&h.lineage, &seq, &h.journal.bytes, &h.journal.hash, &h.version, &serial, &h.offset, &h.snapHash)
+		Scan(&h.lineage, &seq, &h.journal.bytes, &h.journal.hash, &h.version, &serial, &h.offset, &h.snapHash, &h.root)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, nil
 	}
@@ -98,7 +100,19 @@ func (b *Backend) Load(ctx context.Context) (*state.Loaded, error) {
 		return out, nil
 	}
 	var rows snapshotRows
-	if h.version != nil {
+	segmented := h.version != nil && *h.version == state.SegmentedVersion
+	switch {
+	case segmented:
+		root, err := b.readRoot(ctx, tx, h)
+		if err != nil {
+			return nil, err
+		}
+		s := state.Empty()
+		s.Lineage, s.Serial, s.Journal = root.Lineage, root.Serial, root.Journal
+		s.Segmented(root.Batches, b.loadSegment)
+		s.SetAccounts(root.Accounts, b.loadAccounts)
+		out.Snapshot, out.Open = s, root.Open
+	case h.version != nil:
 		snap, r, err := b.readSnapshot(ctx, tx, h)
 		if err != nil {
 			return nil, err
@@ -115,8 +129,17 @@ func (b *Backend) Load(ctx context.Context) (*state.Loaded, error) {
 	if err := b.checkEnd(h, end); err != nil {
 		return nil, err
 	}
+	if segmented {
+		if err := b.proveRoot(h, out); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, b.wrap("read the state", err)
+	}
+	b.version = 0
+	if h.version != nil {
+		b.version = int(*h.version)
 	}
 	if b.lock != nil {
 		b.head = end
@@ -176,24 +199,34 @@ func (b *Backend) readSnapshot(ctx context.Context, tx pgx.Tx, h header) (*state
 	if err != nil {
 		return nil, rows, err
 	}
-	if h.serial > h.journal.seq {
-		return nil, rows, b.damaged(h.serial, "the snapshot has folded %d records but the journal holds %d: records were removed", h.serial, h.journal.seq)
-	}
-	if h.serial > 0 {
-		var hash string
-		var end int64
-		err := tx.QueryRow(ctx, `SELECT hash, end_offset FROM payctl_journal WHERE state = $1 AND seq = $2`, b.name, int64(h.serial)).Scan(&hash, &end)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, rows, b.damaged(h.serial, "the snapshot has folded it, but it is missing")
-		}
-		if err != nil {
-			return nil, rows, b.wrap("read the journal", err)
-		}
-		if hash != h.snapHash || end != h.offset {
-			return nil, rows, b.damaged(h.serial, "the snapshot says it ends at byte %d with hash %s, the journal at byte %d with hash %s: the snapshot does not belong to this journal", h.offset, h.snapHash, end, hash)
-		}
+	if err := b.checkMark(ctx, tx, h); err != nil {
+		return nil, rows, err
 	}
 	return snap, rows, nil
+}
+
+// checkMark proves that the snapshot's journal mark is a record of this
+// journal: the one it says it folded last, at the byte it says.
+func (b *Backend) checkMark(ctx context.Context, tx pgx.Tx, h header) error {
+	if h.serial > h.journal.seq {
+		return b.damaged(h.serial, "the snapshot has folded %d records but the journal holds %d: records were removed", h.serial, h.journal.seq)
+	}
+	if h.serial == 0 {
+		return nil
+	}
+	var hash string
+	var end int64
+	err := tx.QueryRow(ctx, `SELECT hash, end_offset FROM payctl_journal WHERE state = $1 AND seq = $2`, b.name, int64(h.serial)).Scan(&hash, &end)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b.damaged(h.serial, "the snapshot has folded it, but it is missing")
+	}
+	if err != nil {
+		return b.wrap("read the journal", err)
+	}
+	if hash != h.snapHash || end != h.offset {
+		return b.damaged(h.serial, "the snapshot says it ends at byte %d with hash %s, the journal at byte %d with hash %s: the snapshot does not belong to this journal", h.offset, h.snapHash, end, hash)
+	}
+	return nil
 }
 
 // readTail calls fn for each record after the snapshot, checking each
@@ -373,6 +406,13 @@ func (b *Backend) Append(ctx context.Context, recs []state.Record) error {
 // snapshot by the transaction itself, and the record keeps the journal the
 // local backend's to the byte.
 func (b *Backend) Checkpoint(ctx context.Context, s *state.Snapshot, commit func(digest string) error) error {
+	format := b.version
+	if format == 0 {
+		format = b.format
+	}
+	if format != state.Version || s.IsSegmented() {
+		return b.checkpointSegmented(ctx, s, commit)
+	}
 	digest, err := b.checkpoint(ctx, s)
 	if err != nil {
 		return err

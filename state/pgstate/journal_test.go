@@ -2,6 +2,7 @@ package pgstate_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,11 +16,12 @@ import (
 )
 
 // written returns a DSN whose state "s" holds a checkpointed snapshot
-// and a tail: records 1-3 folded, 4-5 after the snapshot.
-func written(t *testing.T) string {
+// in format (0: segmented) and a tail: records 1-3 folded, 4-5 after the
+// snapshot.
+func written(t *testing.T, format int) string {
 	t.Helper()
 	dsn := fresh(t)
-	s := statetest.OpenWriter(t, open(t, dsn, "s"))
+	s := statetest.OpenWriter(t, openFormat(t, dsn, "s", format))
 	defer s.Close()
 	for _, evs := range [][]*state.Event{
 		{statetest.Intent("b/a", 1, "10")},
@@ -63,7 +65,7 @@ func rewrite(t *testing.T, conn *pgx.Conn, sql string) {
 
 func TestJournalIsAppendOnly(t *testing.T) {
 	t.Parallel()
-	dsn := written(t)
+	dsn := written(t, 0)
 	admin := pgtest.Conn(t, dsn)
 	for _, sql := range []string{
 		`UPDATE payctl_journal SET kind = 'check' WHERE seq = 2`,
@@ -81,39 +83,64 @@ func TestJournalIsAppendOnly(t *testing.T) {
 // does for the local files; nothing is repaired or skipped.
 func TestDamageFailsClosed(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
+	type damage struct {
 		name string
 		sql  string
 		want string
-	}{
-		// create, intent, outcome, checkpoint | intent, outcome
+	}
+	// create, intent, outcome, checkpoint | intent, outcome
+	journal := []damage{
 		{"record edited", `UPDATE payctl_journal SET line = convert_to(replace(convert_from(line, 'UTF8'), '"20"', '"21"'), 'UTF8') WHERE seq = 5`, "journal record 5 is damaged"},
 		{"record deleted from the tail", `DELETE FROM payctl_journal WHERE seq = 5`, "journal record 5 is damaged"},
 		{"last record deleted", `DELETE FROM payctl_journal WHERE seq = 6`, "journal record 6 is damaged"},
 		{"folded record deleted", `DELETE FROM payctl_journal WHERE seq = 3`, "journal record 3 is damaged"},
 		{"hash column edited", `UPDATE payctl_journal SET hash = repeat('0', 64) WHERE seq = 6`, "hash column"},
 		{"offset edited", `UPDATE payctl_journal SET end_offset = end_offset + 1 WHERE seq = 5`, "ends at byte"},
-		{"snapshot row edited", `UPDATE payctl_payouts SET payout = replace(payout, '"10"', '"11"')`, "digest does not match"},
-		{"snapshot mark moved", `UPDATE payctl_states SET snapshot_offset = snapshot_offset - 1`, "does not belong to this journal"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			dsn := written(t)
-			rewrite(t, pgtest.Conn(t, dsn), tc.sql)
-			_, err := state.Open(ctx, open(t, dsn, "s"), state.Options{})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("open: got %v, want an error containing %q", err, tc.want)
-			}
-			if !strings.HasPrefix(err.Error(), "postgres:s") {
-				t.Errorf("error does not name the state: %v", err)
-			}
-		})
+	}
+	byFormat := map[int][]damage{
+		state.Version: {
+			{"snapshot row edited", `UPDATE payctl_payouts SET payout = replace(payout, '"10"', '"11"')`, "digest does not match"},
+			{"snapshot mark moved", `UPDATE payctl_states SET snapshot_offset = snapshot_offset - 1`, "does not belong to this journal"},
+		},
+		state.SegmentedVersion: {
+			{"segment edited", `UPDATE payctl_segments SET segment = convert_to(replace(convert_from(segment, 'UTF8'), '"10"', '"11"'), 'UTF8')`, "the segment was edited after it was written"},
+			{"segment edited and its digest with it", `UPDATE payctl_segments SET segment = convert_to(replace(convert_from(segment, 'UTF8'), '"10"', '"11"'), 'UTF8'), digest = 'sha256:' || encode(sha256(convert_to(replace(convert_from(segment, 'UTF8'), '"10"', '"11"'), 'UTF8')), 'hex')`, "batch b's segment is missing (the root names it)"},
+			{"segment removed", `DELETE FROM payctl_segments`, "batch b's segment is missing (the root names it)"},
+			{"root edited", `UPDATE payctl_states SET snapshot_root = convert_to(replace(convert_from(snapshot_root, 'UTF8'), '"payouts":1', '"payouts":2'), 'UTF8')`, "its root's bytes are not the ones journal record 4 says payctl wrote"},
+			{"root and header moved together", `UPDATE payctl_states SET snapshot_offset = snapshot_offset - 1, snapshot_root = convert_to(replace(convert_from(snapshot_root, 'UTF8'), '"offset":' || snapshot_offset, '"offset":' || (snapshot_offset - 1)), 'UTF8')`, "does not belong to this journal"},
+			{"root header moved", `UPDATE payctl_states SET snapshot_offset = snapshot_offset - 1`, "differs from the state's header"},
+			{"root removed", `UPDATE payctl_states SET snapshot_root = NULL`, "its header says it is segmented but it has no root"},
+			{"account index edited", `UPDATE payctl_account_indexes SET accounts = convert_to(replace(convert_from(accounts, 'UTF8'), '0123456789', '0123456780'), 'UTF8')`, "the account index was edited after it was written"},
+		},
+	}
+	for _, format := range formats {
+		for _, tc := range append(append([]damage{}, journal...), byFormat[format]...) {
+			t.Run(fmt.Sprintf("format %d/%s", format, tc.name), func(t *testing.T) {
+				t.Parallel()
+				dsn := written(t, format)
+				rewrite(t, pgtest.Conn(t, dsn), tc.sql)
+				r, err := state.Open(ctx, open(t, dsn, "s"), state.Options{})
+				if err == nil {
+					// Segments and the index are read when a command
+					// needs them: here, all of them.
+					if err = r.Snapshot().LoadAll(); err == nil {
+						_, err = r.Snapshot().Accepted()
+					}
+				}
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("open: got %v, want an error containing %q", err, tc.want)
+				}
+				if !strings.HasPrefix(err.Error(), "postgres:s") {
+					t.Errorf("error does not name the state: %v", err)
+				}
+			})
+		}
 	}
 }
 
 func TestReadJournalStreamsEveryRecord(t *testing.T) {
 	t.Parallel()
-	dsn := written(t)
+	dsn := written(t, 0)
 	var kinds []string
 	torn, err := open(t, dsn, "s").ReadJournal(ctx, func(e *state.Event) error {
 		kinds = append(kinds, string(e.Kind))
@@ -138,12 +165,12 @@ func TestReadJournalStreamsEveryRecord(t *testing.T) {
 // snapshot rows hold one line per address with its status.
 func TestSnapshotRows(t *testing.T) {
 	t.Parallel()
-	dsn := written(t)
+	dsn := written(t, state.Version)
 	r, err := state.Open(ctx, open(t, dsn, "nobody"), state.Options{})
 	if err != nil || r.Snapshot().Lineage != "" || len(r.Snapshot().Payouts) != 0 {
 		t.Fatalf("state that does not exist: got %+v (%v), want empty", r, err)
 	}
-	s := statetest.OpenWriter(t, open(t, dsn, "s"))
+	s := statetest.OpenWriter(t, openFormat(t, dsn, "s", state.Version))
 	if err := s.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}

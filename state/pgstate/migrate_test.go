@@ -2,7 +2,9 @@ package pgstate_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -39,12 +41,20 @@ func TestMigrateFresh(t *testing.T) {
 	}
 }
 
+// migrations are the shipped migrations and extra ones.
 func migrations(t *testing.T, extra map[string]string) fstest.MapFS {
-	first, err := os.ReadFile("migrations/0001_state.sql")
-	if err != nil {
-		t.Fatal(err)
+	shipped, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(shipped) == 0 {
+		t.Fatalf("shipped migrations: %v %v", shipped, err)
 	}
-	fsys := fstest.MapFS{"0001_state.sql": {Data: first}}
+	fsys := fstest.MapFS{}
+	for _, f := range shipped {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys[filepath.Base(f)] = &fstest.MapFile{Data: data}
+	}
 	for name, sql := range extra {
 		fsys[name] = &fstest.MapFile{Data: []byte(sql)}
 	}
@@ -70,12 +80,12 @@ func TestMigrateUpgradeAndNewerRefused(t *testing.T) {
 	want := string(statefile.SnapshotBytes(s.Snapshot()))
 	s.Close()
 
-	v2 := migrations(t, map[string]string{
-		"0002_note.sql": "ALTER TABLE payctl_states ADD COLUMN note text NOT NULL DEFAULT 'v2';",
+	next := migrations(t, map[string]string{
+		fmt.Sprintf("%04d_note.sql", pgstate.SchemaVersion+1): "ALTER TABLE payctl_states ADD COLUMN note text NOT NULL DEFAULT 'next';",
 	})
-	from, to, err := open(t, dsn, "s").MigrateFS(ctx, v2)
-	if err != nil || from != 1 || to != 2 {
-		t.Fatalf("upgrade: got %d -> %d (%v), want 1 -> 2", from, to, err)
+	from, to, err := open(t, dsn, "s").MigrateFS(ctx, next)
+	if err != nil || from != pgstate.SchemaVersion || to != pgstate.SchemaVersion+1 {
+		t.Fatalf("upgrade: got %d -> %d (%v), want %d -> %d", from, to, err, pgstate.SchemaVersion, pgstate.SchemaVersion+1)
 	}
 	admin := pgtest.Conn(t, dsn)
 	var note string
@@ -84,10 +94,10 @@ func TestMigrateUpgradeAndNewerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	// create, intent and the checkpoint after it
-	if note != "v2" || records != 4 {
-		t.Errorf("after the upgrade: got note %q and %d records, want v2 and 4", note, records)
+	if note != "next" || records != 4 {
+		t.Errorf("after the upgrade: got note %q and %d records, want next and 4", note, records)
 	}
-	// This payctl knows version 1 only: it must not touch a version 2.
+	// This payctl does not know the next version: it must not touch it.
 	_, err = state.Open(ctx, open(t, dsn, "s"), state.Options{})
 	if !errors.Is(err, pgstate.ErrNewerSchema) || !strings.Contains(err.Error(), "upgrade payctl") {
 		t.Fatalf("open of a newer schema: got %v, want ErrNewerSchema", err)
@@ -96,7 +106,7 @@ func TestMigrateUpgradeAndNewerRefused(t *testing.T) {
 		t.Fatalf("migrate-schema of a newer schema: got %v, want ErrNewerSchema", err)
 	}
 	// The data is untouched by the refusals.
-	if _, err := admin.Exec(ctx, `DELETE FROM payctl_schema_migrations WHERE version = 2`); err != nil {
+	if _, err := admin.Exec(ctx, `DELETE FROM payctl_schema_migrations WHERE version = $1`, pgstate.SchemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	r, err := state.Open(ctx, open(t, dsn, "s"), state.Options{})

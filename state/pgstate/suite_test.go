@@ -26,7 +26,13 @@ func fresh(t testing.TB) string {
 // open returns a backend of the state name, closed when t ends.
 func open(t testing.TB, dsn, name string) *pgstate.Backend {
 	t.Helper()
-	b, err := pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: "PAYCTL_TEST_PG", Name: name})
+	return openFormat(t, dsn, name, 0)
+}
+
+// openFormat is open creating a new state in format (0: segmented).
+func openFormat(t testing.TB, dsn, name string, format int) *pgstate.Backend {
+	t.Helper()
+	b, err := pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: "PAYCTL_TEST_PG", Name: name, Format: format})
 	if err != nil {
 		t.Fatal(err)
 	}

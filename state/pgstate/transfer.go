@@ -263,7 +263,9 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 			`DELETE FROM payctl_journal WHERE state = $1`,
 			`DELETE FROM payctl_payouts WHERE state = $1`,
 			`DELETE FROM payctl_groups WHERE state = $1`,
-			`UPDATE payctl_states SET snapshot_version = NULL, snapshot_serial = 0, snapshot_offset = 0, snapshot_hash = '' WHERE name = $1`,
+			`DELETE FROM payctl_segments WHERE state = $1`,
+			`DELETE FROM payctl_account_indexes WHERE state = $1`,
+			`UPDATE payctl_states SET snapshot_version = NULL, snapshot_serial = 0, snapshot_offset = 0, snapshot_hash = '', snapshot_root = NULL WHERE name = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, b.name); err != nil {
 				return nil, b.wrap("replace the state", err)
@@ -330,7 +332,8 @@ func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapsho
 	if err != nil {
 		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
 	}
-	for _, q := range []string{`DELETE FROM payctl_payouts WHERE state = $1`, `DELETE FROM payctl_groups WHERE state = $1`} {
+	for _, q := range []string{`DELETE FROM payctl_payouts WHERE state = $1`, `DELETE FROM payctl_groups WHERE state = $1`,
+		`DELETE FROM payctl_segments WHERE state = $1`, `DELETE FROM payctl_account_indexes WHERE state = $1`} {
 		if _, err := tx.Exec(ctx, q, b.name); err != nil {
 			return b.wrap("write the snapshot", err)
 		}
@@ -349,7 +352,7 @@ func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapsho
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payctl_groups"}, []string{"state", "id", "status", "payout_group"}, pgx.CopyFromRows(grow)); err != nil {
 		return b.wrap("write the snapshot", err)
 	}
-	_, err = tx.Exec(ctx, `UPDATE payctl_states SET snapshot_version = $2, snapshot_serial = $3, snapshot_offset = $4, snapshot_hash = $5 WHERE name = $1`,
+	_, err = tx.Exec(ctx, `UPDATE payctl_states SET snapshot_version = $2, snapshot_serial = $3, snapshot_offset = $4, snapshot_hash = $5, snapshot_root = NULL WHERE name = $1`,
 		b.name, int32(state.Version), int64(s.Serial), s.Journal.Offset, s.Journal.Hash)
 	return b.wrap("write the snapshot", err)
 }
@@ -426,7 +429,12 @@ func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (
 		return nil, err
 	}
 	t.Copied = int64(h.journal.seq)
-	if h.version != nil {
+	if h.version != nil && *h.version == state.SegmentedVersion {
+		if err := b.pullSegmented(ctx, tx, h, path); err != nil {
+			return nil, err
+		}
+		t.Snapshot = true
+	} else if h.version != nil {
 		snap, _, err := b.readSnapshot(ctx, tx, h)
 		if err != nil {
 			return nil, err
@@ -446,9 +454,72 @@ func (b *Backend) Pull(ctx context.Context, path string, opts TransferOptions) (
 	if err := tx.Commit(ctx); err != nil {
 		return nil, b.wrap("read the state", err)
 	}
-	// What was written must load as a local state, as any command will.
-	if _, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{}); err != nil {
+	// What was written must load as a local state, as any command will,
+	// every batch of it.
+	st, err := state.Open(ctx, localstate.New(path, nil, nil), state.Options{})
+	if err == nil {
+		err = st.Snapshot().LoadAll()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("the pulled state does not load: %w", err)
 	}
 	return t, nil
+}
+
+// pullSegmented writes a segmented snapshot's files: every segment and the
+// account index the root names, then the root (kept as path.backup if one
+// was there), so that the root, put in place last, names only files that
+// are.
+func (b *Backend) pullSegmented(ctx context.Context, tx pgx.Tx, h header, path string) error {
+	root, err := b.readRoot(ctx, tx, h)
+	if err != nil {
+		return err
+	}
+	local := localstate.New(path, nil, nil)
+	if err := os.MkdirAll(local.SegmentsDir(), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", local.SegmentsDir(), err)
+	}
+	named := map[string]string{}
+	for _, e := range root.Batches {
+		named[e.Name] = e.Digest
+	}
+	rows, err := tx.Query(ctx, `SELECT batch, digest, segment FROM payctl_segments WHERE state = $1`, b.name)
+	if err != nil {
+		return b.wrap("read the snapshot's batches", err)
+	}
+	defer rows.Close()
+	var batch, digest string
+	var data []byte
+	for rows.Next() {
+		if err := rows.Scan(&batch, &digest, &data); err != nil {
+			return b.wrap("read the snapshot's batches", err)
+		}
+		if named[batch] != digest {
+			continue
+		}
+		if err := atomicfile.WriteFile(local.SegmentPath(batch), data, atomicfile.Options{}); err != nil {
+			return err
+		}
+		delete(named, batch)
+	}
+	if err := rows.Err(); err != nil {
+		return b.wrap("read the snapshot's batches", err)
+	}
+	for name := range named {
+		return &state.SnapshotError{File: b.segmentName(name), Reason: "batch " + name + "'s segment is missing (the root names it)", Segment: true}
+	}
+	if root.Accounts.Digest != "" {
+		var acc []byte
+		err := tx.QueryRow(ctx, `SELECT accounts FROM payctl_account_indexes WHERE state = $1 AND digest = $2`, b.name, root.Accounts.Digest).Scan(&acc)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return &state.SnapshotError{File: b.Describe() + ".accounts", Reason: "the account index is missing (the root names it)", Segment: true}
+		}
+		if err != nil {
+			return b.wrap("read the account index", err)
+		}
+		if err := atomicfile.WriteFile(local.AccountsPath(), acc, atomicfile.Options{}); err != nil {
+			return err
+		}
+	}
+	return atomicfile.WriteFile(path, h.root, atomicfile.Options{Backup: path + ".backup"})
 }

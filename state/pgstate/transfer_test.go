@@ -3,6 +3,7 @@ package pgstate_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,15 +76,18 @@ const (
 	lineageB = "6f1c0a53-2b7e-4d2a-9a43-3c1f0f6f1a02"
 )
 
-// localBackend is a local state in the single-file format, whose
-// checkpoints are the database's to the byte.
-func localBackend(path string) func() state.Backend {
+// localBackend is a local state created in format (state.Version: the
+// single-file format; state.SegmentedVersion: segmented).
+func localBackend(path string, format int) func() state.Backend {
 	return func() state.Backend {
 		l := localstate.New(path, nil, nil)
-		l.Format = state.Version
+		l.Format = format
 		return l
 	}
 }
+
+// formats are the snapshot formats both backends write.
+var formats = []int{state.Version, state.SegmentedVersion}
 
 // A segmented local state is pushed as its journal: the database folds it,
 // checkpoints it its own way, and a pull of it loads.
@@ -127,13 +131,21 @@ func TestPushSegmented(t *testing.T) {
 	}
 }
 
-func pgBackend(t *testing.T, dsn, name string) func() state.Backend {
-	return func() state.Backend { return open(t, dsn, name) }
+func pgBackend(t *testing.T, dsn, name string, format int) func() state.Backend {
+	return func() state.Backend { return openFormat(t, dsn, name, format) }
 }
 
 func sameFiles(t *testing.T, got, want string) {
 	t.Helper()
-	for _, suffix := range []string{"", ".journal"} {
+	suffixes := []string{"", ".journal", ".accounts"}
+	segs, _ := filepath.Glob(want + ".batches/*.json")
+	if len(segs) == 0 && isSegmented(want) {
+		t.Errorf("%s is segmented but has no segments", want)
+	}
+	for _, sg := range segs {
+		suffixes = append(suffixes, strings.TrimPrefix(sg, want))
+	}
+	for _, suffix := range suffixes {
 		g, gerr := os.ReadFile(got + suffix)
 		w, werr := os.ReadFile(want + suffix)
 		if os.IsNotExist(gerr) != os.IsNotExist(werr) {
@@ -146,32 +158,47 @@ func sameFiles(t *testing.T, got, want string) {
 	}
 }
 
+func isSegmented(path string) bool {
+	data, _ := os.ReadFile(path)
+	return bytes.Contains(data, []byte(`"version": 2`))
+}
+
 // The same commands on the local backend and on PostgreSQL, then a pull:
 // the pulled files are byte for byte what the local backend wrote, a
 // journal tail not yet folded included.
 func TestPullIsWhatTheLocalBackendWrites(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	localPath := filepath.Join(dir, "local.state.json")
-	dsn := fresh(t)
-	// Each run gets events of its own: the first would stamp their times.
-	run(t, localBackend(localPath), history("b/a", "b/b", "b/c"), lineageA)
-	run(t, pgBackend(t, dsn, "s"), history("b/a", "b/b", "b/c"), lineageA)
+	for _, format := range formats {
+		t.Run(fmt.Sprintf("format %d", format), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			localPath := filepath.Join(dir, "local.state.json")
+			dsn := fresh(t)
+			// Each run gets events of its own: the first would stamp their
+			// times. Two batches, so that a checkpoint leaves one alone.
+			cmds := history("b/a", "b/b", "c/a", "b/c")
+			run(t, localBackend(localPath, format), cmds, lineageA)
+			run(t, pgBackend(t, dsn, "s", format), history("b/a", "b/b", "c/a", "b/c"), lineageA)
+			if isSegmented(localPath) != (format == state.SegmentedVersion) {
+				t.Fatalf("the local fixture is not in format %d", format)
+			}
 
-	pulled := filepath.Join(dir, "pulled.state.json")
-	tr, err := open(t, dsn, "s").Pull(ctx, pulled, pgstate.TransferOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameFiles(t, pulled, localPath)
-	// create, 3 intents and outcomes, a checkpoint after the first two
-	if tr.Serial != 9 || tr.Copied != 9 || !tr.Snapshot || tr.Replaced != "" {
-		t.Errorf("transfer: got %+v, want serial 9, 9 records, a snapshot, nothing replaced", tr)
-	}
-	for _, p := range []string{pulled, pulled + ".journal"} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v %v, want mode 0600", p, fi.Mode(), err)
-		}
+			pulled := filepath.Join(dir, "pulled.state.json")
+			tr, err := open(t, dsn, "s").Pull(ctx, pulled, pgstate.TransferOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameFiles(t, pulled, localPath)
+			// create, 4 intents and outcomes, a checkpoint after the first three
+			if tr.Serial != 12 || tr.Copied != 12 || !tr.Snapshot || tr.Replaced != "" {
+				t.Errorf("transfer: got %+v, want serial 12, 12 records, a snapshot, nothing replaced", tr)
+			}
+			for _, p := range []string{pulled, pulled + ".journal"} {
+				if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: %v %v, want mode 0600", p, fi.Mode(), err)
+				}
+			}
+		})
 	}
 }
 
@@ -182,7 +209,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.state.json")
 	cmds := history("b/a", "b/b", "b/c", "b/d")
-	run(t, localBackend(src), cmds[:2], lineageA)
+	run(t, localBackend(src, state.Version), cmds[:2], lineageA)
 	dsn := fresh(t)
 
 	tr, err := open(t, dsn, "s").Push(ctx, src, pgstate.TransferOptions{})
@@ -199,7 +226,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 	}
 	sameFiles(t, back, src)
 
-	run(t, localBackend(src), cmds[2:], lineageA)
+	run(t, localBackend(src, state.Version), cmds[2:], lineageA)
 	for _, want := range []int64{5, 0} {
 		tr, err := open(t, dsn, "s").Push(ctx, src, pgstate.TransferOptions{})
 		if err != nil {
@@ -214,7 +241,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 	}
 	sameFiles(t, back, src)
 	// The pushed state is a working state: a writer carries on from it.
-	run(t, pgBackend(t, dsn, "s"), history("b/e", "b/f")[:1], lineageA)
+	run(t, pgBackend(t, dsn, "s", state.Version), history("b/e", "b/f")[:1], lineageA)
 	r, err := state.Open(ctx, open(t, dsn, "s"), state.Options{})
 	if err != nil || r.Snapshot().Serial != 15 || len(r.Snapshot().Payouts) != 5 {
 		t.Fatalf("state after pushing and writing: %v (serial %d), want serial 15 with 5 payouts", err, r.Snapshot().Serial)
@@ -244,8 +271,8 @@ func TestTransferRefusals(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "payctl.state.json")
 			dsn := fresh(t)
-			run(t, pgBackend(t, dsn, "s"), tc.db, tc.dbLineage)
-			run(t, localBackend(path), tc.file, tc.fileLineag)
+			run(t, pgBackend(t, dsn, "s", state.Version), tc.db, tc.dbLineage)
+			run(t, localBackend(path, state.Version), tc.file, tc.fileLineag)
 			before, _ := os.ReadFile(path + ".journal")
 			transfer := func(o pgstate.TransferOptions) (*pgstate.Transfer, error) {
 				if tc.push {
@@ -305,10 +332,19 @@ func TestTransferOfNothing(t *testing.T) {
 // only when forced.
 func TestTransferOfDamagedFile(t *testing.T) {
 	t.Parallel()
+	for _, format := range formats {
+		t.Run(fmt.Sprintf("format %d", format), func(t *testing.T) {
+			t.Parallel()
+			transferOfDamagedFile(t, format)
+		})
+	}
+}
+
+func transferOfDamagedFile(t *testing.T, format int) {
 	dsn := fresh(t)
 	path := filepath.Join(t.TempDir(), "payctl.state.json")
-	run(t, localBackend(path), history("b/a", "b/b"), lineageA)
-	run(t, pgBackend(t, dsn, "s"), history("b/a", "b/b"), lineageA)
+	run(t, localBackend(path, format), history("b/a", "b/b"), lineageA)
+	run(t, pgBackend(t, dsn, "s", format), history("b/a", "b/b"), lineageA)
 	data, _ := os.ReadFile(path + ".journal")
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	damaged := bytes.Join(append(append([][]byte{}, lines[:2]...), lines[3:]...), nil) // record 3 dropped

@@ -283,6 +283,23 @@ func SegmentTable(s *state.Snapshot) []state.BatchEntry {
 	return out
 }
 
+// AccountsFile returns the account index a checkpoint writes: its bytes,
+// what the root says of it, and its entries. Call it while the changed
+// batches are still marked so: the index is the one last written with
+// their payouts folded in.
+func AccountsFile(s *state.Snapshot) ([]byte, state.AccountsIndex, []*state.AccountEntry, error) {
+	es, err := s.Accepted()
+	if err != nil {
+		return nil, state.AccountsIndex{}, nil, err
+	}
+	state.SortAccounts(es)
+	var buf bytes.Buffer
+	if err := WriteAccounts(&buf, es); err != nil {
+		return nil, state.AccountsIndex{}, nil, err
+	}
+	return buf.Bytes(), state.AccountsIndex{Entries: len(es), Digest: SnapshotDigest(buf.Bytes())}, es, nil
+}
+
 // WriteAccounts writes a segmented state's account index in canonical
 // bytes: one entry per line, sorted by recipient and account.
 func WriteAccounts(w io.Writer, es []*state.AccountEntry) error {
