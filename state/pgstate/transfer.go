@@ -134,6 +134,9 @@ type fileSummary struct {
 	end     head            // the journal's last record
 	at      map[uint64]head // the journal at chosen sequence numbers
 	snap    *state.Snapshot // the snapshot file as stored, if any
+	// root is a segmented state's root as read, and rootData its bytes.
+	root     *statefile.Root
+	rootData []byte
 }
 
 // summarise reads a local journal through, remembering it at the given
@@ -152,11 +155,8 @@ func summarise(path string, at ...uint64) (*fileSummary, error) {
 		return nil, err
 	case statefile.PeekVersion(data) == state.SegmentedVersion:
 		// A segmented state is proven whole (its root by the journal,
-		// every batch and the account index by the root), then pushed as
-		// its journal alone: the database keeps its snapshot in rows and
-		// writes its own, with its own checkpoint record, at its first
-		// command (folding the journal once), so that a pull gives a state
-		// whose every checkpoint is one the local backend can prove.
+		// every batch and the account index by the root) before its files
+		// are pushed as they are.
 		ld, err := localstate.New(path, nil, nil).Load(context.Background())
 		if err != nil {
 			return nil, err
@@ -164,6 +164,11 @@ func summarise(path string, at ...uint64) (*fileSummary, error) {
 		if err := ld.Snapshot.LoadAll(); err != nil {
 			return nil, err
 		}
+		if s.root, err = statefile.ParseRoot(path, data); err != nil {
+			return nil, err
+		}
+		s.rootData = data
+		want[s.root.Serial] = true
 	default:
 		if s.snap, err = statefile.ParseSnapshot(path, data); err != nil {
 			return nil, err
@@ -200,7 +205,68 @@ func summarise(path string, at ...uint64) (*fileSummary, error) {
 			return nil, fmt.Errorf("%s: the snapshot's lineage %s differs from its journal's %s", path, s.snap.Lineage, s.lineage)
 		}
 	}
+	if s.root != nil {
+		h, ok := s.at[s.root.Serial]
+		if !ok || h.bytes != s.root.Journal.Offset || h.hash != s.root.Journal.Hash || s.root.Lineage != s.lineage {
+			return nil, fmt.Errorf("%s: the root (serial %d, journal offset %d) does not match %s.journal: run `payctl state verify`", path, s.root.Serial, s.root.Journal.Offset, path)
+		}
+	}
 	return s, nil
+}
+
+// readLocalNamed reads a file a local segmented root names by digest: in
+// place, or beside it where a checkpoint cut short left it.
+func readLocalNamed(path, digest string) ([]byte, error) {
+	for _, p := range []string{path, path + ".next"} {
+		data, err := os.ReadFile(p)
+		if err == nil && statefile.SnapshotDigest(data) == digest {
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not the file its root names (%s): it changed while it was pushed, or was edited; run `payctl state verify`", path, digest)
+}
+
+// pushSegmented stores a local segmented state's files as they are: every
+// segment and the account index its root names, and the root, replacing
+// the target's snapshot (the target's journal holds the root's record).
+func (b *Backend) pushSegmented(ctx context.Context, tx pgx.Tx, path string, sum *fileSummary) error {
+	for _, q := range []string{`DELETE FROM payctl_payouts WHERE state = $1`, `DELETE FROM payctl_groups WHERE state = $1`,
+		`DELETE FROM payctl_segments WHERE state = $1`, `DELETE FROM payctl_account_indexes WHERE state = $1`} {
+		if _, err := tx.Exec(ctx, q, b.name); err != nil {
+			return b.wrap("write the snapshot", err)
+		}
+	}
+	local := localstate.New(path, nil, nil)
+	i := 0
+	rows := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(sum.root.Batches) {
+			return nil, nil
+		}
+		e := sum.root.Batches[i]
+		i++
+		data, err := readLocalNamed(local.SegmentPath(e.Name), e.Digest)
+		if err != nil {
+			return nil, err
+		}
+		return []any{b.name, e.Name, e.Digest, int32(e.Payouts), data}, nil
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payctl_segments"}, []string{"state", "batch", "digest", "payouts", "segment"}, rows); err != nil {
+		return b.wrap("write the snapshot's batches", err)
+	}
+	if idx := sum.root.Accounts; idx.Digest != "" {
+		data, err := readLocalNamed(local.AccountsPath(), idx.Digest)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO payctl_account_indexes (state, digest, entries, accounts) VALUES ($1, $2, $3, $4)`,
+			b.name, idx.Digest, int32(idx.Entries), data); err != nil {
+			return b.wrap("write the account index", err)
+		}
+	}
+	r := sum.root
+	_, err := tx.Exec(ctx, `UPDATE payctl_states SET snapshot_version = $2, snapshot_serial = $3, snapshot_offset = $4, snapshot_hash = $5, snapshot_root = $6 WHERE name = $1`,
+		b.name, int32(state.SegmentedVersion), int64(r.Serial), r.Journal.Offset, r.Journal.Hash, sum.rootData)
+	return b.wrap("write the snapshot's root", err)
 }
 
 func exists(path string) bool {
@@ -313,6 +379,12 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 		}
 		t.Snapshot = true
 	}
+	if sum.root != nil && (h.version == nil || h.serial < sum.root.Serial) {
+		if err := b.pushSegmented(ctx, tx, path, sum); err != nil {
+			return nil, err
+		}
+		t.Snapshot = true
+	}
 	_, err = tx.Exec(ctx, `UPDATE payctl_states SET lineage = $2, journal_seq = $3, journal_bytes = $4, journal_hash = $5, updated_at = now() WHERE name = $1`,
 		b.name, sum.lineage, int64(sum.end.seq), sum.end.bytes, sum.end.hash)
 	if err != nil {
@@ -321,7 +393,7 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 	if err := tx.Commit(ctx); err != nil {
 		return nil, b.wrap("commit the push", err)
 	}
-	b.head, b.payouts, b.groups = sum.end, nil, nil
+	b.head, b.payouts, b.groups, b.version = sum.end, nil, nil, 0
 	return t, nil
 }
 

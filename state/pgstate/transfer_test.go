@@ -89,28 +89,38 @@ func localBackend(path string, format int) func() state.Backend {
 // formats are the snapshot formats both backends write.
 var formats = []int{state.Version, state.SegmentedVersion}
 
-// A segmented local state is pushed as its journal: the database folds it,
-// checkpoints it its own way, and a pull of it loads.
+// A segmented local state is pushed file for file: a pull gives back the
+// very files pushed, and the database goes on writing by batch.
 func TestPushSegmented(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	localPath := filepath.Join(dir, "local.state.json")
 	dsn := fresh(t)
-	run(t, func() state.Backend { return localstate.New(localPath, nil, nil) }, history("b/a", "b/b", "b/c"), lineageA)
-	if data, _ := os.ReadFile(localPath); !bytes.Contains(data, []byte(`"version": 2`)) {
-		t.Fatalf("fixture is not segmented:\n%s", data)
+	run(t, localBackend(localPath, state.SegmentedVersion), history("b/a", "c/a", "b/b", "d/a"), lineageA)
+	if !isSegmented(localPath) {
+		t.Fatal("fixture is not segmented")
 	}
-	if _, err := open(t, dsn, "s").Push(ctx, localPath, pgstate.TransferOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := state.Open(ctx, open(t, dsn, "s"), state.Options{Write: true, Op: "test"})
+	tr, err := open(t, dsn, "s").Push(ctx, localPath, pgstate.TransferOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(st.Snapshot().Payouts); n != 3 {
-		t.Fatalf("the database folded %d payouts, want 3", n)
+	if !tr.Snapshot {
+		t.Errorf("push: %+v, want the snapshot written", tr)
 	}
-	if err := st.Record(ctx, statetest.Intent("b/d", 1, "10")); err != nil {
+	back := filepath.Join(dir, "back.state.json")
+	if _, err := open(t, dsn, "s").Pull(ctx, back, pgstate.TransferOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, back, localPath)
+
+	st, err := state.Open(ctx, open(t, dsn, "s"), state.Options{Write: true, Op: "test", Batches: []string{"d"}, Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(st.Snapshot().Loaded(), " "); got != "d" {
+		t.Errorf("batches read after the push: got %q, want d (the tail touches it)", got)
+	}
+	if err := st.Record(ctx, statetest.Intent("e/a", 1, "10")); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Checkpoint(ctx); err != nil {
@@ -126,8 +136,35 @@ func TestPushSegmented(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ps.Close()
-	if n := len(ps.Snapshot().Payouts); n != 4 {
-		t.Fatalf("pulled %d payouts, want 4", n)
+	if err := ps.Snapshot().LoadAll(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ps.Snapshot().Payouts); n != 5 {
+		t.Fatalf("pulled %d payouts, want 5", n)
+	}
+}
+
+// A segmented state whose segment was edited is never pushed.
+func TestPushRefusesAnEditedSegment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	localPath := filepath.Join(dir, "local.state.json")
+	dsn := fresh(t)
+	run(t, localBackend(localPath, state.SegmentedVersion), history("b/a", "c/a", "b/b"), lineageA)
+	seg := localstate.New(localPath, nil, nil).SegmentPath("c")
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seg, bytes.Replace(data, []byte(`"1000"`), []byte(`"9000"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = open(t, dsn, "s").Push(ctx, localPath, pgstate.TransferOptions{})
+	if err == nil || !strings.Contains(err.Error(), "c.json") {
+		t.Fatalf("push of an edited segment: got %v, want a refusal naming it", err)
+	}
+	if n := count(t, dsn, `SELECT count(*) FROM payctl_journal WHERE state = 's'`); n != 0 {
+		t.Errorf("a refused push wrote %d journal records", n)
 	}
 }
 
