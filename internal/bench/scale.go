@@ -334,9 +334,52 @@ func (b *bench) scaleOne(sz sizes, n int, first, at1M *time.Duration) error {
 		r.target, r.verdict = "-", "-"
 	}
 	b.add(r)
+	if dsn := os.Getenv("PAYCTL_TEST_PG"); dsn != "" {
+		if err := b.scalePG(dir, env, cfg, dsn, n, runs); err != nil {
+			return err
+		}
+	}
 	if !*keep {
 		os.RemoveAll(dir)
 	}
+	return nil
+}
+
+// scalePG measures the same plan, and an apply of 1,000 new payouts,
+// against the same state pushed into PostgreSQL (PAYCTL_TEST_PG): the
+// database reads and writes by batch as the files do.
+func (b *bench) scalePG(dir string, env []string, cfg, dsn string, n, runs int) error {
+	name := fmt.Sprintf("bench-%d", n)
+	pg := strings.Replace(cfg, "state: payctl.state.json", "state: {backend: postgres, dsnEnv: PAYCTL_PG_DSN, name: "+name+"}", 1)
+	if err := os.WriteFile(filepath.Join(dir, "pg.yaml"), []byte(pg), 0o600); err != nil {
+		return err
+	}
+	if err := writeBatch(filepath.Join(dir, "applied-pg.yaml"), "applied-pg", "cronos", "idr-main", payoutsFor("cronos", 1000, 7)); err != nil {
+		return err
+	}
+	env = append(append([]string{}, env...), "PAYCTL_PG_DSN="+dsn)
+	for _, args := range [][]string{{"state", "migrate-schema", "-config", "pg.yaml"}, {"state", "push", "-config", "pg.yaml", "-force", "payctl.state.json"}} {
+		if _, err := b.runProc(dir, env, b.payctl, args...); err != nil {
+			return fmt.Errorf("payctl %s: %w", strings.Join(args, " "), err)
+		}
+	}
+	m, err := median(runs, func() (measured, error) { return b.runProc(dir, env, b.payctl, "plan", "-config", "pg.yaml", "plan.yaml") })
+	if err != nil {
+		return err
+	}
+	am, err := b.runProc(dir, env, b.payctl, "apply", "-config", "pg.yaml", "-auto-approve", "applied-pg.yaml")
+	if err != nil {
+		return err
+	}
+	r := row{
+		name:     fmt.Sprintf("PostgreSQL state of %d payouts: plan 1000 new payouts; apply of 1000 more", n),
+		payctl:   fmt.Sprintf("plan %s, %s CPU, %s peak; apply %s, %s CPU, %s peak", secs(m.wall), secs(m.cpu), mb(m.maxRSS), secs(am.wall), secs(am.cpu), mb(am.maxRSS)),
+		baseline: "-", ratio: "-", target: "-", verdict: "-",
+	}
+	if n == 1_000_000 && !*quick {
+		r.target, r.verdict = "plan ≤ 0.15 s, ≤ 64 MB", verdict(m.wall <= 150*time.Millisecond && m.maxRSS <= 64<<20)
+	}
+	b.add(r)
 	return nil
 }
 
