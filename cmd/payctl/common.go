@@ -159,7 +159,7 @@ func steppingClock(t0 time.Time) func() time.Time {
 // PAYCTL_TEST_NOW starts a clock at an RFC 3339 time that advances one
 // second per reading, and PAYCTL_TEST_IDS=1 derives lineages and provider
 // payout ids from a counter. PAYCTL_TEST_STATE_FORMAT=1 creates a new
-// local state in the single-file format, for the tests of states created
+// state (local or PostgreSQL) in the single-file format, for the tests of states created
 // before segments, and PAYCTL_TEST_JOURNAL_SEGMENT=N seals the journal
 // into a new segment past N bytes. Never set them in production.
 func testSeams(w *workspace.Workspace, getenv func(string) string) error {

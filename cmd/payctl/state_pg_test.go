@@ -302,6 +302,48 @@ func TestPostgresCrashPoints(t *testing.T) {
 	}
 }
 
+// TestPostgresCrashPointsMigrated is TestPostgresCrashPoints on a state
+// that began as rows (the format of payctl before segments), paid a batch,
+// and was migrated to segments: the history from before the migration is
+// paid once too.
+func TestPostgresCrashPointsMigrated(t *testing.T) {
+	pgtest.DSN(t)
+	for _, point := range crash.Points {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			r := newPGRig(t, 8, 2)
+			dir := r.host()
+			if out, err := r.run(dir, nil, "state", "migrate-schema"); err != nil {
+				t.Fatalf("migrate-schema: %v\n%s", err, out)
+			}
+			initState(t, dir, "PAYCTL_PG_DSN="+r.dsn, "PAYCTL_TEST_STATE_FORMAT=1")
+			if out, err := r.run(dir, []string{"PAYCTL_TEST_STATE_FORMAT=1"}, "apply", "-auto-approve", r.files[0]); err != nil {
+				t.Fatalf("apply %s: %v\n%s", r.files[0], err, out)
+			}
+			admin := pgtest.Conn(t, r.dsn)
+			var rows int
+			if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM payctl_payouts WHERE state = $1`, pgStateName).Scan(&rows); err != nil || rows != 4 {
+				t.Fatalf("before migrating: %d payout rows (%v), want 4", rows, err)
+			}
+			if out, err := r.run(dir, nil, "state", "migrate"); err != nil || !strings.Contains(out, "Migrated postgres:payouts to a segmented state: 4 payouts in 1 batches") {
+				t.Fatalf("state migrate: %v\n%s", err, out)
+			}
+			var segs int
+			if err := admin.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM payctl_segments WHERE state = $1) - (SELECT count(*) FROM payctl_payouts WHERE state = $1)`, pgStateName).Scan(&segs); err != nil || segs != 1 {
+				t.Fatalf("after migrating: %d (%v), want one segment and no payout rows", segs, err)
+			}
+			out, err := r.run(dir, []string{"PAYCTL_CRASH=" + point + ":1"}, "apply", "-auto-approve", r.files[1])
+			if !killedBySignal(err) {
+				t.Fatalf("payctl was not killed at %s (err %v):\n%s", point, err, out)
+			}
+			r.settle(dir)
+			if d, l := r.check(); d+l > 0 {
+				t.Fatalf("%d duplicates, %d lost records", d, l)
+			}
+		})
+	}
+}
+
 // proc is a payctl process the chaos test keeps alive.
 type proc struct {
 	name string

@@ -363,7 +363,9 @@ func (b *bench) scalePG(dir string, env []string, cfg, dsn string, n, runs int) 
 			return fmt.Errorf("payctl %s: %w", strings.Join(args, " "), err)
 		}
 	}
-	m, err := median(runs, func() (measured, error) { return b.runProc(dir, env, b.payctl, "plan", "-config", "pg.yaml", "plan.yaml") })
+	m, err := median(runs, func() (measured, error) {
+		return b.runProc(dir, env, b.payctl, "plan", "-config", "pg.yaml", "plan.yaml")
+	})
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ type Workspace struct {
 	// -init`): its first record creates it. Otherwise a writer refuses a
 	// missing state.
 	CreateState bool
-	// StateFormat is the format a new local state is created in:
+	// StateFormat is the format a new state is created in:
 	// segmented when 0 (tests of the single-file format, which states
 	// created before segments keep, set state.Version).
 	StateFormat int
@@ -231,7 +231,7 @@ func (w *Workspace) openPostgres() (state.Backend, error) {
 			fmt.Errorf("the state postgres:%s needs the environment variable %s (named by state.dsnEnv in %s), which is not set", st.Name, st.DSNEnv, w.Config.File),
 			"export %s=postgres://USER:PASSWORD@HOST:5432/DATABASE (the password belongs in the environment only, never in payctl.yaml)", st.DSNEnv)
 	}
-	return pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: st.DSNEnv, Name: st.Name, Logger: w.Logger, Now: w.Now})
+	return pgstate.New(pgstate.Options{DSN: dsn, DSNEnv: st.DSNEnv, Name: st.Name, Format: w.StateFormat, Logger: w.Logger, Now: w.Now})
 }
 
 // OpenState opens the state, for writing (with the lock) or reading.
