@@ -32,6 +32,9 @@ type Snapshot struct {
 	// segmented state (the index is then in that file).
 	payoutFile map[string]string
 	groupFile  map[string]string
+	// lazy, for a segmented snapshot read root first, are its batches
+	// not read yet (see eachBatch).
+	lazy *lazyBatches
 }
 
 // ReadSnapshot reads a snapshot for auditing with statefile's lenient
@@ -140,45 +143,100 @@ func readSegments(name string, root *statefile.Root, strict error, seg SegmentSo
 		}
 	}
 	for i, e := range root.Batches {
-		segName, segData, err := seg(e.Name)
-		ptr := fmt.Sprintf("/batches/%d", i)
-		if errors.Is(err, fs.ErrNotExist) {
-			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: name, Pointer: ptr, Message: fmt.Sprintf("batch %s's segment %s is missing", e.Name, segName), Hint: segmentHint})
-			continue
-		}
-		if err != nil {
+		if err := s.addBatch(i, e, seg, parse == nil || parse(e.Name)); err != nil {
 			return nil, err
-		}
-		if d := statefile.SnapshotDigest(segData); d != e.Digest {
-			s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: segName, Message: fmt.Sprintf("its bytes are not the ones the root says payctl wrote for batch %s (%s, not %s): the segment was edited or replaced after it was written", e.Name, e.Digest, d), Hint: segmentHint})
-		}
-		if parse != nil && !parse(e.Name) {
-			continue
-		}
-		l, err := statefile.ParseLenientSegment(segName, e.Name, segData)
-		if err != nil {
-			s.Problems = append(s.Problems, &Finding{Kind: KindUnreadable, File: segName, Message: err.Error(), Hint: segmentHint})
-			continue
-		}
-		s.Problems = append(s.Problems, strictFindings(segName, l.Strict)...)
-		for a, p := range l.Snapshot.Payouts {
-			if st.Payouts[a] != nil {
-				continue
-			}
-			st.Payouts[a] = p
-			s.payoutAt[a] = l.PayoutAt[a]
-			s.payoutFile[a] = segName
-		}
-		for id, g := range l.Snapshot.Groups {
-			if st.Groups[id] != nil {
-				continue
-			}
-			st.Groups[id] = g
-			s.groupAt[id] = l.GroupAt[id]
-			s.groupFile[id] = segName
 		}
 	}
 	return s, nil
+}
+
+// addBatch reads the segment of the root's batch i, checks it against the
+// root's digest and, with decode, adds its payouts and provider payouts.
+func (s *Snapshot) addBatch(i int, e state.BatchEntry, seg SegmentSource, decode bool) error {
+	st := s.Snapshot
+	segName, segData, err := seg(e.Name)
+	ptr := fmt.Sprintf("/batches/%d", i)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: s.Name, Pointer: ptr, Message: fmt.Sprintf("batch %s's segment %s is missing", e.Name, segName), Hint: segmentHint})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d := statefile.SnapshotDigest(segData); d != e.Digest {
+		s.Problems = append(s.Problems, &Finding{Kind: KindInvalidSnapshot, File: segName, Message: fmt.Sprintf("its bytes are not the ones the root says payctl wrote for batch %s (%s, not %s): the segment was edited or replaced after it was written", e.Name, e.Digest, d), Hint: segmentHint})
+	}
+	if !decode {
+		return nil
+	}
+	l, err := statefile.ParseLenientSegment(segName, e.Name, segData)
+	if err != nil {
+		s.Problems = append(s.Problems, &Finding{Kind: KindUnreadable, File: segName, Message: err.Error(), Hint: segmentHint})
+		return nil
+	}
+	s.Problems = append(s.Problems, strictFindings(segName, l.Strict)...)
+	for a, p := range l.Snapshot.Payouts {
+		if st.Payouts[a] != nil {
+			continue
+		}
+		st.Payouts[a] = p
+		s.payoutAt[a] = l.PayoutAt[a]
+		s.payoutFile[a] = segName
+	}
+	for id, g := range l.Snapshot.Groups {
+		if st.Groups[id] != nil {
+			continue
+		}
+		st.Groups[id] = g
+		s.groupAt[id] = l.GroupAt[id]
+		s.groupFile[id] = segName
+	}
+	return nil
+}
+
+// readRootOnly reads a segmented snapshot's root and its account index's
+// digest, leaving its batches to be read one at a time (eachBatch): a
+// verify of a long history then holds one batch's segment beside the
+// journal's fold, not the whole snapshot twice.
+func readRootOnly(name string, data []byte, seg SegmentSource) (*Snapshot, error) {
+	root, strict, err := statefile.LenientRoot(name, data)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readSegments(name, &statefile.Root{Lineage: root.Lineage, Serial: root.Serial, Journal: root.Journal, Accounts: root.Accounts}, strict, seg, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.lazy = &lazyBatches{batches: root.Batches, seg: seg}
+	return s, nil
+}
+
+// lazyBatches are the batches of a snapshot read by readRootOnly.
+type lazyBatches struct {
+	batches []state.BatchEntry
+	seg     SegmentSource
+}
+
+// eachBatch calls fn with each batch of a snapshot read by readRootOnly,
+// as a snapshot of its own (its problems are the snapshot's), in the
+// root's order; the batch is dropped once fn returns.
+func (s *Snapshot) eachBatch(fn func(batch string, b *Snapshot)) error {
+	for i, e := range s.lazy.batches {
+		st := state.Empty()
+		st.Version, st.Lineage, st.Serial, st.Journal = s.Version, s.Lineage, s.Serial, s.Journal
+		b := &Snapshot{
+			Snapshot: st, Name: s.Name,
+			payoutAt: map[string]int{}, groupAt: map[string]int{},
+			payoutFile: map[string]string{}, groupFile: map[string]string{},
+		}
+		if err := b.addBatch(i, e, s.lazy.seg, true); err != nil {
+			return err
+		}
+		s.Problems = append(s.Problems, b.Problems...)
+		b.Problems = nil
+		fn(e.Name, b)
+	}
+	return nil
 }
 
 const segmentHint = "payctl refuses to pay from this state; `payctl state verify` compares it with the journal; restore the segment and its root together from version control, or rebuild the state from the journal with `payctl state rebuild`"

@@ -78,7 +78,11 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		default:
 			exists = true
 			snapDigest = statefile.SnapshotDigest(data)
-			if snap, err = ReadSnapshot(local.Path, data, LocalSegments(local.Path)); err != nil {
+			read := ReadSnapshot
+			if statefile.PeekVersion(data) == state.SegmentedVersion {
+				read = readRootOnly
+			}
+			if snap, err = read(local.Path, data, LocalSegments(local.Path)); err != nil {
 				r.Problems = append(r.Problems, &Finding{Kind: KindUnreadable, Message: err.Error(), Hint: "restore the snapshot from version control or the .backup file, or rebuild it from the journal with `payctl state rebuild`"})
 			}
 		}
@@ -115,8 +119,7 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 
 	fold := &state.Snapshot{Version: state.Version, Groups: map[string]*state.Group{}, Payouts: map[string]*state.Payout{}}
 	if snap != nil && snap.Serial == 0 {
-		r.Problems = append(r.Problems, compareFold(fold, snap, "")...)
-		r.Compared = true
+		r.compare(fold, snap, "")
 	}
 	prev, folding := "", true
 	var last, beyond uint64
@@ -155,8 +158,9 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 		}
 		if snap != nil && e.Seq == snap.Serial {
 			if folding {
-				r.Problems = append(r.Problems, compareFold(fold, snap, e.Hash)...)
-				r.Compared = true
+				if err := r.compare(fold, snap, e.Hash); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -208,15 +212,87 @@ func Verify(ctx context.Context, b state.Backend) (*Report, error) {
 			Hint:    editHint,
 		})
 	}
-	paidFrom := fold
-	if snap != nil {
-		paidFrom = snap.Snapshot
-	}
-	if snap != nil || folding {
-		r.Problems = append(r.Problems, r.checkPaid(paidFrom, snap)...)
+	switch {
+	case snap != nil && snap.lazy != nil:
+		// Compared batch by batch, paid payouts included; or, when the
+		// journal did not reach it, still read for its own problems.
+		if !r.Compared {
+			err := snap.eachBatch(func(_ string, b *Snapshot) {
+				r.Problems = append(r.Problems, r.checkPaid(b.Snapshot, b)...)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	case snap != nil:
+		r.Problems = append(r.Problems, r.checkPaid(snap.Snapshot, snap)...)
+	case folding:
+		r.Problems = append(r.Problems, r.checkPaid(fold, nil)...)
 	}
 	r.OK = len(r.Problems) == 0
 	return r, nil
+}
+
+// compare compares the fold with the snapshot at the snapshot's serial. A
+// snapshot read root first is compared one batch at a time, with each
+// batch's paid payouts checked while it is read.
+func (r *Report) compare(fold *state.Snapshot, snap *Snapshot, hash string) error {
+	r.Compared = true
+	if snap.lazy == nil {
+		r.Problems = append(r.Problems, compareFold(fold, snap, hash)...)
+		return nil
+	}
+	r.Problems = append(r.Problems, compareHeader(fold, snap, hash)...)
+	payouts := map[string]map[string]*state.Payout{}
+	for a, p := range fold.Payouts {
+		b := p.Batch()
+		if payouts[b] == nil {
+			payouts[b] = map[string]*state.Payout{}
+		}
+		payouts[b][a] = p
+	}
+	groups := map[string]map[string]*state.Group{}
+	for id, g := range fold.Groups {
+		b := ""
+		if len(g.Addresses) > 0 {
+			b, _, _ = strings.Cut(g.Addresses[0], "/")
+		}
+		if groups[b] == nil {
+			groups[b] = map[string]*state.Group{}
+		}
+		groups[b][id] = g
+	}
+	part := func(b string) *state.Snapshot {
+		ps, gs := payouts[b], groups[b]
+		if ps == nil {
+			ps = map[string]*state.Payout{}
+		}
+		if gs == nil {
+			gs = map[string]*state.Group{}
+		}
+		delete(payouts, b)
+		delete(groups, b)
+		return &state.Snapshot{Version: fold.Version, Payouts: ps, Groups: gs}
+	}
+	err := snap.eachBatch(func(name string, b *Snapshot) {
+		r.Problems = append(r.Problems, compareBody(part(name), b)...)
+		r.Problems = append(r.Problems, r.checkPaid(b.Snapshot, b)...)
+	})
+	if err != nil {
+		return err
+	}
+	// Batches the journal has and the root does not.
+	rest := map[string]bool{}
+	for b := range payouts {
+		rest[b] = true
+	}
+	for b := range groups {
+		rest[b] = true
+	}
+	for _, b := range sortedKeys(rest) {
+		r.Problems = append(r.Problems, compareBody(part(b), snap)...)
+	}
+	return nil
 }
 
 // readProblems adds to the report what a read of the journal ending in err
@@ -268,6 +344,27 @@ func foldMsg(err error) string {
 // compareFold reports every difference between the journal folded up to
 // the snapshot's serial and the snapshot. hash is the hash of that record.
 func compareFold(fold *state.Snapshot, snap *Snapshot, hash string) []*Finding {
+	return append(compareHeader(fold, snap, hash), compareBody(fold, snap)...)
+}
+
+// compareHeader compares what the snapshot says of the journal.
+func compareHeader(fold *state.Snapshot, snap *Snapshot, hash string) []*Finding {
+	var out []*Finding
+	bad := func(kind Kind, ptr, format string, args ...any) {
+		out = append(out, &Finding{Kind: kind, File: snap.Name, Pointer: ptr, Message: fmt.Sprintf(format, args...), Hint: editHint})
+	}
+	if fold.Lineage != snap.Lineage {
+		bad(KindSnapshotDiffers, "/lineage", "the snapshot's lineage is %s but the journal's is %s: they are not of the same state", snap.Lineage, orNone(fold.Lineage))
+	}
+	if snap.Journal.Hash != hash {
+		bad(KindJournalMark, "/journal/hash", "the snapshot says the last record it folded has hash %s, but record %d has hash %s", short(snap.Journal.Hash), snap.Serial, short(hash))
+	}
+	return out
+}
+
+// compareBody compares the fold's payouts and provider payouts with the
+// snapshot's.
+func compareBody(fold *state.Snapshot, snap *Snapshot) []*Finding {
 	var out []*Finding
 	bad := func(kind Kind, ptr, addr, format string, args ...any) {
 		file := snap.Name
@@ -275,12 +372,6 @@ func compareFold(fold *state.Snapshot, snap *Snapshot, hash string) []*Finding {
 			file = snap.payoutIn(addr)
 		}
 		out = append(out, &Finding{Kind: kind, File: file, Pointer: ptr, Address: addr, Message: fmt.Sprintf(format, args...), Hint: editHint})
-	}
-	if fold.Lineage != snap.Lineage {
-		bad(KindSnapshotDiffers, "/lineage", "", "the snapshot's lineage is %s but the journal's is %s: they are not of the same state", snap.Lineage, orNone(fold.Lineage))
-	}
-	if snap.Journal.Hash != hash {
-		bad(KindJournalMark, "/journal/hash", "", "the snapshot says the last record it folded has hash %s, but record %d has hash %s", short(snap.Journal.Hash), snap.Serial, short(hash))
 	}
 	addrs := map[string]bool{}
 	for a := range fold.Payouts {
