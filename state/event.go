@@ -155,9 +155,12 @@ func (s *Snapshot) Apply(e *Event) error {
 			if !validStatus(ep.Status) || ep.Status == providers.StatusSending {
 				return bad("%s for %s with status %q", e.Kind, ep.Address, ep.Status)
 			}
-			a.Status = ep.Status
+			a.Status = canonicalStatus(ep.Status)
 			for k, v := range ep.IDs {
 				a.IDs = a.IDs.With(k, v)
+			}
+			if len(ep.IDs) > 0 {
+				a.IDs = ownFields(a.IDs)
 			}
 			if ep.Fee != nil {
 				a.Fee = ep.Fee
@@ -165,10 +168,15 @@ func (s *Snapshot) Apply(e *Event) error {
 			for k, v := range ep.Answer {
 				a.Answer = a.Answer.With(k, v)
 			}
+			if len(ep.Answer) > 0 {
+				a.Answer = ownFields(a.Answer)
+			}
 			a.Reason = ep.Reason
+			own(&a.Reason)
 			a.Findings = MergeFindings(a.Findings, ep.Findings)
 			if e.Kind == KindResolve {
 				a.ResolvedBy = e.By
+				own(&a.ResolvedBy)
 			}
 			if ep.Status.Final() {
 				t := e.Time
@@ -241,6 +249,10 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 				Digest:    ep.Digest,
 				Status:    providers.StatusSending,
 			}
+			r := &p.Recipient
+			own(&p.Address, &p.Provider, &p.Type, &p.Currency, &p.Reference, &p.Digest,
+				&r.ID, &r.Name, &r.BankCode, &r.Bank, &r.Account, &r.Country)
+			p.Metadata = ownFields(p.Metadata)
 			s.Add(p)
 		} else if ep.Digest != "" && ep.Digest != p.Digest {
 			return bad("intent for %s with details that differ from its earlier attempts", ep.Address)
@@ -248,8 +260,10 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 		if ep.PlannedFee != nil {
 			p.PlannedFee = ep.PlannedFee
 		}
-		if ep.FeePayer != "" {
-			p.FeePayer = ep.FeePayer
+		if ep.FeePayer != "" && ep.FeePayer != p.FeePayer {
+			fp := string(ep.FeePayer)
+			own(&fp)
+			p.FeePayer = fee.Payer(fp)
 		}
 		a := p.attempt(ep.Attempt)
 		switch {
@@ -263,6 +277,7 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 			return bad("new attempt for %s while attempt %d is %s", ep.Address, p.Latest().N, p.Latest().Status)
 		default:
 			a = &Attempt{N: ep.Attempt, Key: ep.Key}
+			own(&a.Key)
 			p.Attempts = append(p.Attempts, a)
 		}
 		if ep.Key != a.Key {
@@ -270,7 +285,8 @@ func (s *Snapshot) applyIntent(e *Event, bad func(string, ...any) error) error {
 		}
 		a.Status = providers.StatusSending
 		a.Group = e.Group
-		a.ApprovedBy = e.Approvals
+		own(&a.Group)
+		a.ApprovedBy = ownApprovers(e.Approvals)
 		a.SentAt = e.Time
 		a.FinalAt = nil
 		a.Reason = ""
