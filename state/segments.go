@@ -75,6 +75,20 @@ func (s *Snapshot) Segmented(table []BatchEntry, load SegmentLoader) {
 	s.seg = g
 }
 
+// ToSegments makes a snapshot held whole segmented, every batch to be
+// written at the next checkpoint (`payctl state migrate`); a segmented one
+// is left as it is.
+func (s *Snapshot) ToSegments(load SegmentLoader) error {
+	if s.IsSegmented() {
+		return nil
+	}
+	if !s.Complete() {
+		return errors.New("segment a state not read whole")
+	}
+	s.Segmented(nil, load)
+	return nil
+}
+
 // IsSegmented reports whether s is a segmented snapshot.
 func (s *Snapshot) IsSegmented() bool { return s.seg != nil }
 

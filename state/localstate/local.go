@@ -246,12 +246,7 @@ func (l *Backend) load(ctx context.Context, withSnapshot bool) (*state.Loaded, e
 			if err != nil {
 				return nil, err
 			}
-			s := state.Empty()
-			s.Lineage, s.Serial, s.Journal = root.Lineage, root.Serial, root.Journal
-			s.Segmented(root.Batches, l.loadSegment)
-			s.SetAccounts(root.Accounts, l.loadAccounts)
-			out.Snapshot = s
-			out.Open = root.Open
+			out.Snapshot, out.Open = root.Snapshot(l.loadSegment, l.loadAccounts), root.Open
 		default:
 			l.version = state.Version
 			// Hashing runs beside parsing: on a large state it costs a
@@ -882,13 +877,9 @@ func (l *Backend) checkpointSegmented(s *state.Snapshot, commit func(digest stri
 // Segment makes a state held whole segmented at its next checkpoint
 // (`payctl state migrate`).
 func (l *Backend) Segment(s *state.Snapshot) error {
-	if s.IsSegmented() {
-		return nil
+	if err := s.ToSegments(l.loadSegment); err != nil {
+		return err
 	}
-	if !s.Complete() {
-		return errors.New("segment a state not read whole")
-	}
-	s.Segmented(nil, l.loadSegment)
 	l.version = state.SegmentedVersion
 	return nil
 }

@@ -107,11 +107,7 @@ func (b *Backend) Load(ctx context.Context) (*state.Loaded, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := state.Empty()
-		s.Lineage, s.Serial, s.Journal = root.Lineage, root.Serial, root.Journal
-		s.Segmented(root.Batches, b.loadSegment)
-		s.SetAccounts(root.Accounts, b.loadAccounts)
-		out.Snapshot, out.Open = s, root.Open
+		out.Snapshot, out.Open = root.Snapshot(b.loadSegment, b.loadAccounts), root.Open
 	case h.version != nil:
 		snap, r, err := b.readSnapshot(ctx, tx, h)
 		if err != nil {

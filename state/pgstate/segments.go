@@ -296,13 +296,9 @@ func (b *Backend) runTx(ctx context.Context, batch *pgx.Batch, what, lostf strin
 // Segment makes a state held as rows segmented at its next checkpoint
 // (`payctl state migrate`).
 func (b *Backend) Segment(s *state.Snapshot) error {
-	if s.IsSegmented() {
-		return nil
+	if err := s.ToSegments(b.loadSegment); err != nil {
+		return err
 	}
-	if !s.Complete() {
-		return errors.New("segment a state not read whole")
-	}
-	s.Segmented(nil, b.loadSegment)
 	b.version = state.SegmentedVersion
 	return nil
 }

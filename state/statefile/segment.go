@@ -119,6 +119,16 @@ type Root struct {
 	Open []string
 }
 
+// Snapshot is the segmented snapshot r describes, its batches and account
+// index read when a command needs them, by load and accounts.
+func (r *Root) Snapshot(load state.SegmentLoader, accounts state.AccountsLoader) *state.Snapshot {
+	s := state.Empty()
+	s.Lineage, s.Serial, s.Journal = r.Lineage, r.Serial, r.Journal
+	s.Segmented(r.Batches, load)
+	s.SetAccounts(r.Accounts, accounts)
+	return s
+}
+
 // ParseRoot decodes and checks a root file strictly: unknown fields, a
 // table out of order, a digest that is not one, an open payout in no
 // batch are refused, each positioned.
