@@ -301,10 +301,16 @@ func expectedOfItem(it *plan.Item) Expected {
 	return Expected{Amount: it.Amount, Fee: it.Fee, FeePayer: it.FeePayer, Name: it.Recipient.Name}
 }
 
-// sendContext keeps a request in flight alive through Ctrl-C and marks the
-// moment the request is written, for crash tests.
+// sendContext keeps a request in flight alive through Ctrl-C and, for crash
+// tests, marks the moment the request is written. The trace is set only
+// when that crash point is armed: a provider client that traces the write
+// itself composes the two traces by reflection, on every request.
 func sendContext(ctx context.Context) context.Context {
-	return httptrace.WithClientTrace(context.WithoutCancel(ctx), &httptrace.ClientTrace{
+	ctx = context.WithoutCancel(ctx)
+	if !crash.Armed(crash.RequestWritten) {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { crash.Point(crash.RequestWritten) },
 	})
 }
@@ -360,6 +366,7 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 		errOnce.Do(func() { runErr = err })
 		stop(err)
 	}}
+	r.sendCtx = sendContext(ctx)
 	r.report = newReporter(e.progress, r.outcomes.Done)
 	defer r.report.close()
 	ready := make(chan *prepared, IntentWindow)
@@ -416,6 +423,9 @@ type singleRun struct {
 	prov providers.Provider
 	lim  *rate.Limiter
 	rep  *Report
+	// sendCtx is what requests are sent with (see sendContext), made
+	// once for the run.
+	sendCtx context.Context
 	// outcomes counts outcomes queued and not yet durable and reported.
 	outcomes sync.WaitGroup
 	report   *reporter
@@ -564,7 +574,7 @@ func (r *singleRun) notSent(ctx context.Context, pp *prepared) {
 // after sending.
 func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	it := pp.it
-	res, sendErr := r.pv.Send(sendContext(ctx), pp.p, pp.req)
+	res, sendErr := r.pv.Send(r.sendCtx, pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
 	res.Status = answered(res.Status)
 	ep := resultPayout(it, res)
