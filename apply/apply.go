@@ -545,8 +545,11 @@ func (r *singleRun) prepare(ctx context.Context, it *plan.Item) *prepared {
 		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: "+err.Error()))
 		return nil
 	}
-	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Approvals: r.e.Approvals, Payouts: []state.EventPayout{intentPayout(it, &req)}}
-	return &prepared{it: it, p: p, req: req, durable: r.e.State.RecordAsync(ctx, intent), began: time.Now()}
+	pp := &prepared{it: it, p: p, req: req}
+	// The intent records the very request that is sent.
+	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Approvals: r.e.Approvals, Payouts: []state.EventPayout{intentPayout(it, &pp.req)}}
+	pp.durable, pp.began = r.e.State.RecordAsync(ctx, intent), time.Now()
+	return pp
 }
 
 // notSent records that a payout whose intent is durable was not sent.
@@ -579,18 +582,21 @@ func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	res.Status = answered(res.Status)
 	ep := resultPayout(it, res)
 	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{ep}}
+	// Made here so that the callback keeps only o and pp: capturing the
+	// answer and the record's payout would move both to the heap.
+	o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Findings: ep.Findings}
 	r.outcomes.Add(1)
 	r.e.State.RecordFunc(ctx, func(err error) {
 		// On the journal's flusher: nothing here may wait. Progress,
 		// which writes to the terminal or a pipe, goes to the run's
 		// reporter.
 		if err != nil {
-			r.fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err))
+			r.fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", o.Address, o.Status, err))
 			r.outcomes.Done()
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Findings: ep.Findings, Elapsed: time.Since(pp.began)}
+		o.Elapsed = time.Since(pp.began)
 		r.rep.add(&r.rep.Outcomes, o)
 		r.report.put(o) // calls r.outcomes.Done once reported
 	}, outcome)
