@@ -301,10 +301,16 @@ func expectedOfItem(it *plan.Item) Expected {
 	return Expected{Amount: it.Amount, Fee: it.Fee, FeePayer: it.FeePayer, Name: it.Recipient.Name}
 }
 
-// sendContext keeps a request in flight alive through Ctrl-C and marks the
-// moment the request is written, for crash tests.
+// sendContext keeps a request in flight alive through Ctrl-C and, for crash
+// tests, marks the moment the request is written. The trace is set only
+// when that crash point is armed: a provider client that traces the write
+// itself composes the two traces by reflection, on every request.
 func sendContext(ctx context.Context) context.Context {
-	return httptrace.WithClientTrace(context.WithoutCancel(ctx), &httptrace.ClientTrace{
+	ctx = context.WithoutCancel(ctx)
+	if !crash.Armed(crash.RequestWritten) {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { crash.Point(crash.RequestWritten) },
 	})
 }
@@ -360,6 +366,7 @@ func (e *Engine) runSingle(ctx context.Context, pv providers.Single, prov provid
 		errOnce.Do(func() { runErr = err })
 		stop(err)
 	}}
+	r.sendCtx = sendContext(ctx)
 	r.report = newReporter(e.progress, r.outcomes.Done)
 	defer r.report.close()
 	ready := make(chan *prepared, IntentWindow)
@@ -416,6 +423,9 @@ type singleRun struct {
 	prov providers.Provider
 	lim  *rate.Limiter
 	rep  *Report
+	// sendCtx is what requests are sent with (see sendContext), made
+	// once for the run.
+	sendCtx context.Context
 	// outcomes counts outcomes queued and not yet durable and reported.
 	outcomes sync.WaitGroup
 	report   *reporter
@@ -535,8 +545,11 @@ func (r *singleRun) prepare(ctx context.Context, it *plan.Item) *prepared {
 		r.rep.add(&r.rep.Skipped, skipped(it, "not sent: "+err.Error()))
 		return nil
 	}
-	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Approvals: r.e.Approvals, Payouts: []state.EventPayout{intentPayout(it, &req)}}
-	return &prepared{it: it, p: p, req: req, durable: r.e.State.RecordAsync(ctx, intent), began: time.Now()}
+	pp := &prepared{it: it, p: p, req: req}
+	// The intent records the very request that is sent.
+	intent := &state.Event{Kind: state.KindIntent, Provider: r.prov.Name(), Approvals: r.e.Approvals, Payouts: []state.EventPayout{intentPayout(it, &pp.req)}}
+	pp.durable, pp.began = r.e.State.RecordAsync(ctx, intent), time.Now()
+	return pp
 }
 
 // notSent records that a payout whose intent is durable was not sent.
@@ -564,23 +577,26 @@ func (r *singleRun) notSent(ctx context.Context, pp *prepared) {
 // after sending.
 func (r *singleRun) send(ctx context.Context, pp *prepared) error {
 	it := pp.it
-	res, sendErr := r.pv.Send(sendContext(ctx), pp.p, pp.req)
+	res, sendErr := r.pv.Send(r.sendCtx, pp.p, pp.req)
 	crash.Point(crash.AnswerReceived)
 	res.Status = answered(res.Status)
 	ep := resultPayout(it, res)
 	outcome := &state.Event{Kind: state.KindOutcome, Provider: r.prov.Name(), Payouts: []state.EventPayout{ep}}
+	// Made here so that the callback keeps only o and pp: capturing the
+	// answer and the record's payout would move both to the heap.
+	o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Findings: ep.Findings}
 	r.outcomes.Add(1)
 	r.e.State.RecordFunc(ctx, func(err error) {
 		// On the journal's flusher: nothing here may wait. Progress,
 		// which writes to the terminal or a pipe, goes to the run's
 		// reporter.
 		if err != nil {
-			r.fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", it.Address, res.Status, err))
+			r.fail(fmt.Errorf("%s: the provider's answer (%s) could not be recorded; the next apply looks it up: %w", o.Address, o.Status, err))
 			r.outcomes.Done()
 			return
 		}
 		crash.Point(crash.OutcomeAfterSync)
-		o := &Outcome{Address: it.Address, Provider: it.Provider, Attempt: it.Attempt, Status: res.Status, Currency: it.Currency, Amount: it.Amount, IDs: res.IDs, Fee: res.Fee, Reason: res.Reason, Findings: ep.Findings, Elapsed: time.Since(pp.began)}
+		o.Elapsed = time.Since(pp.began)
 		r.rep.add(&r.rep.Outcomes, o)
 		r.report.put(o) // calls r.outcomes.Done once reported
 	}, outcome)

@@ -743,12 +743,18 @@ func (b *bench) applyOne(typ string, n int, latency time.Duration) error {
 		payctl: fmt.Sprintf("%.0f payouts/s, p50 %s, p99 %s per payout, %.2f fsyncs/payout, CPU %.0f µs/payout (%s wall incl. start and plan)",
 			rate, ms(p50), ms(p99), float64(commits)/float64(n), cpuPer(m.cpu), secs(m.wall)),
 		baseline: fmt.Sprintf("same calls, no state: %.0f payouts/s, p50 %s, p99 %s, CPU %.0f µs/payout", bRate, ms(bp50), ms(bp99), cpuPer(bm.cpu)),
-		ratio:    fmt.Sprintf("%.2f (CPU %.1fx)", rate/bRate, m.cpu.Seconds()/bm.cpu.Seconds()),
-		target:   "≥ 0.8 of the bare loop",
-		verdict:  verdict(rate/bRate >= 0.8),
+		// The CPU above the bare loop's is what payctl adds to the
+		// provider's client: start, manifest, plan, journal, checkpoint.
+		ratio:   fmt.Sprintf("%.2f (CPU %.1fx, +%.0f µs/payout)", rate/bRate, m.cpu.Seconds()/bm.cpu.Seconds(), cpuPer(m.cpu)-cpuPer(bm.cpu)),
+		target:  "≥ 0.8 of the bare loop",
+		verdict: verdict(rate/bRate >= 0.8),
 	}
 	if latency > 0 {
 		r.target, r.verdict = "≥ 0.9 of the bare loop", verdict(rate/bRate >= 0.9)
+	}
+	if typ == "fake" {
+		r.target = "≥ 0.8 of the bare loop; payctl CPU ≤ 90 µs/payout"
+		r.verdict = verdict(rate/bRate >= 0.8 && cpuPer(m.cpu) <= 90)
 	}
 	if *quick {
 		r.target, r.verdict = "-", "-"

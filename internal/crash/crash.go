@@ -76,3 +76,11 @@ func Point(name string) {
 		select {} // SIGKILL is not deliverable late; never return
 	}
 }
+
+// Armed reports whether PAYCTL_CRASH names this point, so that a caller
+// can skip setting up what only a crash test needs (an HTTP trace costs
+// every request).
+func Armed(name string) bool {
+	once.Do(setup)
+	return enabled.Load() && name == target
+}

@@ -59,6 +59,7 @@
 package cronos
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -214,9 +215,16 @@ func Open(o providers.Options) (*Client, error) {
 }
 
 func (c *Client) retryClient(hc *http.Client, retries int, policy retryablehttp.CheckRetry) *retryablehttp.Client {
+	// go-retryablehttp formats the URL of every request for its logger
+	// before the logger can say it drops debug messages: without a logger
+	// that keeps them, it gets none.
+	var logger any
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		logger = retryLogger{c.log}
+	}
 	return &retryablehttp.Client{
 		HTTPClient:   hc,
-		Logger:       retryLogger{c.log},
+		Logger:       logger,
 		RetryWaitMin: retryWaitMin,
 		RetryWaitMax: retryWaitMax,
 		RetryMax:     retries,

@@ -21,7 +21,6 @@
 package fake
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,11 +181,11 @@ func (pay Payment) Result(addr string) providers.Result {
 			r.Answer["fee"] = pay.Fee
 		}
 	}
-	for k, v := range map[string]string{
-		providers.AnswerFeePayer: pay.FeePayer, providers.AnswerTotal: pay.TotalAmount, providers.AnswerBankName: pay.RecipientName,
+	for _, kv := range [...][2]string{
+		{providers.AnswerFeePayer, pay.FeePayer}, {providers.AnswerTotal, pay.TotalAmount}, {providers.AnswerBankName, pay.RecipientName},
 	} {
-		if v != "" {
-			r.Answer[k] = v
+		if kv[1] != "" {
+			r.Answer[kv[0]] = kv[1]
 		}
 	}
 	switch pay.Status {
@@ -299,7 +298,7 @@ func (c *Client) do(ctx context.Context, method, path, body string) (int, []byte
 			}
 		},
 	})
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader([]byte(body)))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, false, err
 	}
