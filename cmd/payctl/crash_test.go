@@ -193,40 +193,69 @@ func TestCrashPoints(t *testing.T) {
 	}
 }
 
+// migrated starts the rig's state over in the single-file format, pays an
+// early batch (a copy of batch.yaml under another name) in it, and
+// migrates it to segments, as a team upgrading mid-history would. It
+// returns the early batch's addresses.
+func (r *rig) migrated(t *testing.T) []string {
+	t.Helper()
+	for _, f := range []string{"payctl.state.json", "payctl.state.json.journal", "payctl.state.json.accounts"} {
+		os.Remove(filepath.Join(r.dir, f))
+	}
+	os.RemoveAll(filepath.Join(r.dir, "payctl.state.json.batches"))
+	initState(t, r.dir, "PAYCTL_TEST_STATE_FORMAT=1")
+	early := strings.Replace(strings.Replace(readFile(t, filepath.Join(r.dir, "batch.yaml")), "name: soak", "name: early", 1), "\"9", "\"8", -1)
+	write(t, filepath.Join(r.dir, "early.yaml"), early)
+	if out, err := r.payctl(nil, "apply", "-auto-approve", "early.yaml").CombinedOutput(); err != nil {
+		t.Fatalf("apply early.yaml: %v\n%s", err, out)
+	}
+	if data := readFile(t, filepath.Join(r.dir, "payctl.state.json")); !strings.Contains(data, `"version": 1`) {
+		t.Fatalf("not a single-file state:\n%s", data)
+	}
+	if out, err := r.payctl(nil, "state", "migrate").CombinedOutput(); err != nil {
+		t.Fatalf("state migrate: %v\n%s", err, out)
+	}
+	var addrs []string
+	for i := 0; i < r.n; i++ {
+		addrs = append(addrs, fmt.Sprintf("early/p%04d", i))
+	}
+	return addrs
+}
+
+// checkAlso is check, with more addresses that must be paid once.
+func (r *rig) checkAlso(also []string) (duplicates, lost int) {
+	r.t.Helper()
+	want := append([]string(nil), also...)
+	for i := 0; i < r.n; i++ {
+		want = append(want, fmt.Sprintf("soak/p%04d", i))
+	}
+	return checkLedger(r.t, openLocal(r.t, filepath.Join(r.dir, "payctl.state.json")), r.ledger, want)
+}
+
 // TestCrashPointsMigrated is TestCrashPoints on a state that began in the
 // single-file format, paid a batch, and was migrated to segments: the
 // history from before the migration is paid once too.
 func TestCrashPointsMigrated(t *testing.T) {
+	var mu sync.Mutex
+	var cases, payouts, dups, lost int
+	t.Cleanup(func() {
+		fmt.Printf("reliability: kind=crash-points-migrated cases=%d kills=%d faults=0 payouts=%d duplicates=%d lost=%d\n", cases, cases, payouts, dups, lost)
+	})
 	for _, point := range crash.Points {
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
 			r := newRig(t, 8, 2, 300*time.Millisecond)
-			for _, f := range []string{"payctl.state.json", "payctl.state.json.journal", "payctl.state.json.accounts"} {
-				os.Remove(filepath.Join(r.dir, f))
-			}
-			os.RemoveAll(filepath.Join(r.dir, "payctl.state.json.batches"))
-			initState(t, r.dir, "PAYCTL_TEST_STATE_FORMAT=1")
-			early := strings.Replace(strings.Replace(readFile(t, filepath.Join(r.dir, "batch.yaml")), "name: soak", "name: early", 1), "\"9", "\"8", -1)
-			write(t, filepath.Join(r.dir, "early.yaml"), early)
-			if out, err := r.payctl(nil, "apply", "-auto-approve", "early.yaml").CombinedOutput(); err != nil {
-				t.Fatalf("apply early.yaml: %v\n%s", err, out)
-			}
-			if data := readFile(t, filepath.Join(r.dir, "payctl.state.json")); !strings.Contains(data, `"version": 1`) {
-				t.Fatalf("not a single-file state:\n%s", data)
-			}
-			if out, err := r.payctl(nil, "state", "migrate").CombinedOutput(); err != nil {
-				t.Fatalf("state migrate: %v\n%s", err, out)
-			}
+			early := r.migrated(t)
 			out, err := r.apply("PAYCTL_CRASH=" + point + ":1")
 			if !killedBySignal(err) {
 				t.Fatalf("payctl was not killed at %s (err %v):\n%s", point, err, out)
 			}
 			r.settle()
-			var want []string
-			for i := 0; i < r.n; i++ {
-				want = append(want, fmt.Sprintf("soak/p%04d", i), fmt.Sprintf("early/p%04d", i))
-			}
-			if d, l := checkLedger(t, openLocal(t, filepath.Join(r.dir, "payctl.state.json")), r.ledger, want); d+l > 0 {
+			d, l := r.checkAlso(early)
+			mu.Lock()
+			cases, payouts, dups, lost = cases+1, payouts+2*r.n, dups+d, lost+l
+			mu.Unlock()
+			if d+l > 0 {
 				t.Fatalf("%d duplicates, %d lost records", d, l)
 			}
 		})

@@ -15,6 +15,7 @@ var (
 	soakPayouts = flag.Int("soak.payouts", 100, "payouts in the kill -9 soak")
 	soakKills   = flag.Int("soak.kills", 15, "kill -9s in the soak")
 	soakSeed    = flag.Uint64("soak.seed", 1, "seed of the soak's kill timings")
+	soakMigrate = flag.Bool("soak.migrated", false, "soak a state that began in the single-file format, paid a batch and was migrated to segments")
 )
 
 // TestKillSoak runs a real payctl apply and kills it with SIGKILL at random
@@ -27,6 +28,11 @@ func TestKillSoak(t *testing.T) {
 	// A rate limit spreads the work so that kills land mid-run, not after.
 	cfg, _ := os.ReadFile(filepath.Join(r.dir, "payctl.yaml"))
 	write(t, filepath.Join(r.dir, "payctl.yaml"), string(cfg)+"    ratePerSecond: 150\n")
+	var early []string
+	kind := "kill-soak"
+	if *soakMigrate {
+		early, kind = r.migrated(t), "kill-soak-migrated"
+	}
 	rng := rand.New(rand.NewPCG(*soakSeed, 0xdecaf))
 	began := time.Now()
 	kills, runs := 0, 0
@@ -57,10 +63,10 @@ func TestKillSoak(t *testing.T) {
 		}
 	}
 	r.settle()
-	dups, lost := r.check()
+	dups, lost := r.checkAlso(early)
 	fmt.Printf("soak: payouts=%d kills=%d runs=%d requests=%d duplicates=%d lost=%d seconds=%.1f seed=%d\n",
-		r.n, kills, runs, r.ledger.Creates(), dups, lost, time.Since(began).Seconds(), *soakSeed)
-	fmt.Printf("reliability: kind=kill-soak cases=1 kills=%d faults=0 payouts=%d duplicates=%d lost=%d\n", kills, r.n, dups, lost)
+		r.n+len(early), kills, runs, r.ledger.Creates(), dups, lost, time.Since(began).Seconds(), *soakSeed)
+	fmt.Printf("reliability: kind=%s cases=1 kills=%d faults=0 payouts=%d duplicates=%d lost=%d\n", kind, kills, r.n+len(early), dups, lost)
 	if dups+lost > 0 {
 		t.Fatalf("%d duplicates, %d lost records", dups, lost)
 	}

@@ -5,7 +5,8 @@
 //	go run ./internal/bench/reliability -short    # a short one (CI)
 //
 // It runs the crash-point matrix (a real payctl killed at every named
-// point of the protocol), the kill -9 soak, the fault tests of both
+// point of the protocol), the kill -9 soak, both again on a state migrated
+// to segments mid-history, the fault tests of both
 // provider emulators and of the fake provider, and every fuzz target for a
 // bounded time. Tests report through lines of the form
 //
@@ -88,9 +89,13 @@ func main() {
 			fmt.Fprintf(os.Stderr, "reliability: %s FAILED:\n%s\n", name, tail(out.String(), 4000))
 		}
 	}
-	run("crash-point matrix", "test", "-count=1", "-run", "^TestCrashPoints$", "-v", "./cmd/payctl")
+	run("crash-point matrix", "test", "-count=1", "-run", "^TestCrashPoints(Migrated)?$", "-v", "./cmd/payctl")
 	run("kill -9 soak", "test", "-count=1", "-run", "^TestKillSoak$", "-v", "./cmd/payctl",
 		"-soak.payouts=500", fmt.Sprintf("-soak.kills=%d", *kills), fmt.Sprintf("-soak.seed=%d", *seed))
+	// Again on a state paid in the single-file format and migrated to
+	// segments mid-history, with a quarter of the kills.
+	run("kill -9 soak, migrated state", "test", "-count=1", "-run", "^TestKillSoak$", "-v", "./cmd/payctl",
+		"-soak.payouts=200", fmt.Sprintf("-soak.kills=%d", max(*kills/4, 5)), fmt.Sprintf("-soak.seed=%d", *seed+1), "-soak.migrated")
 	run("provider faults", "test", "-count=1", "-run", "Fault|Unknown|Lost|Crash|Quote|Expired|Retry", "-v", "./apply/", "./providers/...")
 
 	execs, crashers, targets := fuzzAll(&failed)
