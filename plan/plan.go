@@ -68,6 +68,8 @@ type Plan struct {
 	Balances      []*BalanceCheck `json:"balances,omitempty"`
 
 	raw []byte // a saved plan's bytes, as read
+	// strs holds the strings Make makes per payout, while it runs.
+	strs *strs
 }
 
 // StateRef pins the state a plan was made against.
@@ -218,7 +220,9 @@ func Make(in Input) *Plan {
 		Gone:          []*Gone{},
 		Totals:        []*Total{},
 		Errors:        diag.List{},
+		strs:          &strs{},
 	}
+	defer func() { p.strs = nil }()
 	if in.State != nil {
 		p.State.Lineage, p.State.Serial = in.State.Lineage, in.State.Serial
 	}
@@ -231,18 +235,28 @@ func Make(in Input) *Plan {
 	}
 	batches := append([]*schema.Batch(nil), in.Batches...)
 	sort.Slice(batches, func(i, j int) bool { return batches[i].Name < batches[j].Name })
+	n := 0
+	for _, b := range batches {
+		n += len(b.Payouts)
+	}
+	// Sized once: appending a million pointers copies them over and over.
+	p.Payouts = make([]*Item, 0, n)
 	for _, b := range batches {
 		p.Manifests = append(p.Manifests, ManifestRef{
 			File: b.File, Digest: b.Digest, Batch: b.Name,
 			Provider: b.Provider, Currency: b.Currency, Payouts: len(b.Payouts),
 			Description: b.Description,
 		})
-		prov := in.Providers[b.Provider]
-		if prov == nil {
+		if prov := in.Providers[b.Provider]; prov == nil {
 			p.Errors.Add(b.File, b.Pos.Provider, "provider %q is not in payctl.yaml", b.Provider)
-			continue
+		} else {
+			p.addBatch(b, prov, in.State, maxPayout)
 		}
-		p.addBatch(b, prov, in.State, maxPayout)
+		if b.Once {
+			// The items hold what they need of the payouts (their strings
+			// are the batch's, not the payouts' own).
+			b.Payouts = nil
+		}
 	}
 	if err := p.review(in.State); err != nil {
 		p.Errors = append(p.Errors, &diag.Error{Msg: err.Error()})
@@ -256,14 +270,16 @@ func Make(in Input) *Plan {
 // validation applies it too, but a plan never sends above it whatever its
 // caller checked.
 func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, maxPayout map[string]money.Amount) {
-	seen := make(map[string]bool, len(b.Payouts))
 	cur := money.CurrencyOf(b.Currency)
-	var sends []*Item
+	sends := make([]*Item, 0, len(b.Payouts))
+	// One block for the batch's items: a million small objects cost the
+	// collector more, and each is rounded up to its size class.
+	items := make([]Item, len(b.Payouts))
 	for i := range b.Payouts {
 		mp := &b.Payouts[i]
-		addr := schema.Address(b.Name, mp.ID)
-		seen[addr] = true
-		it := &Item{
+		addr := p.strs.concat(b.Name, "/", mp.ID) // schema.Address
+		it := &items[i]
+		*it = Item{
 			Address: addr, Provider: prov.Name, Type: prov.Type,
 			Currency: cur, Amount: mp.Amount, Recipient: mp.Recipient,
 			Reference: mp.Reference, Metadata: mp.Metadata,
@@ -271,7 +287,7 @@ func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, m
 			File: b.File, Line: mp.Pos.Item.Line,
 		}
 		d := it.Details()
-		it.Digest = d.Digest()
+		it.Digest = p.strs.concat(d.Digest())
 		var sp *state.Payout
 		if snap != nil {
 			sp = snap.Payouts[addr]
@@ -297,8 +313,16 @@ func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, m
 		}
 	}
 	p.charge(b, prov, sends)
-	if snap != nil {
-		for _, addr := range snap.BatchAddresses(b.Name) {
+	if snap == nil {
+		return
+	}
+	if known := snap.BatchAddresses(b.Name); len(known) > 0 {
+		// Only a batch the state holds can have payouts gone from it.
+		seen := make(map[string]bool, len(items))
+		for i := range items {
+			seen[items[i].Address] = true
+		}
+		for _, addr := range known {
 			if seen[addr] {
 				continue
 			}
@@ -312,7 +336,7 @@ func (p *Plan) addBatch(b *schema.Batch, prov *Provider, snap *state.Snapshot, m
 func (p *Plan) classify(it *Item, sp *state.Payout) {
 	if sp == nil {
 		it.Action, it.Attempt = Pay, 1
-		it.Key = state.Key(it.Provider, it.Address, 1)
+		it.Key = p.strs.concat(state.Key(it.Provider, it.Address, 1))
 		return
 	}
 	last := sp.Latest()
@@ -324,7 +348,7 @@ func (p *Plan) classify(it *Item, sp *state.Payout) {
 		it.Action = Pending
 	case providers.StatusFailed:
 		it.Action, it.Attempt = Retry, last.N+1
-		it.Key = state.Key(it.Provider, it.Address, it.Attempt)
+		it.Key = p.strs.concat(state.Key(it.Provider, it.Address, it.Attempt))
 		it.Note = fmt.Sprintf("attempt %d failed", last.N)
 		if last.Reason != "" {
 			it.Note += ": " + last.Reason
@@ -364,9 +388,10 @@ func (p *Plan) charge(b *schema.Batch, prov *Provider, sends []*Item) {
 		chunks = [][]*Item{sends}
 	}
 	if s.Basis != fee.PerBatch {
-		for _, it := range sends {
-			f := s.Compute(it.Amount)
-			it.Fee = &f
+		fees := make([]money.Amount, len(sends))
+		for i, it := range sends {
+			fees[i] = s.Compute(it.Amount)
+			it.Fee = &fees[i]
 		}
 	}
 	for i, ch := range chunks {

@@ -56,19 +56,25 @@ func recipientText(it *Item, mask bool) string {
 	if mask {
 		acct = MaskAccount(acct)
 	}
-	parts := []string{r.Name}
 	bank := r.BankCode
 	if r.Bank != "" {
 		bank = r.Bank
 	}
+	// Built in one allocation: a plan writes it for every payout, twice.
+	var b strings.Builder
+	b.Grow(len(r.Name) + len(bank) + len(acct) + len(r.Country) + 6)
+	b.WriteString(r.Name)
 	if bank != "" {
-		parts = append(parts, bank)
+		b.WriteString(", ")
+		b.WriteString(bank)
 	}
-	parts = append(parts, acct)
+	b.WriteString(", ")
+	b.WriteString(acct)
 	if r.Country != "" {
-		parts = append(parts, r.Country)
+		b.WriteString(", ")
+		b.WriteString(r.Country)
 	}
-	return strings.Join(parts, ", ")
+	return b.String()
 }
 
 // memoText is a payout's reference and metadata for a person to read,
@@ -146,12 +152,16 @@ func (p *Plan) WriteText(w io.Writer) error {
 		t := &textable.Table{Indent: "  ", Right: map[int]bool{3: true, 4: true, 6: true}}
 		err := t.Stream(b, func(row func(...string), note func(string)) {
 			row("", "ACTION", "ADDRESS", "AMOUNT", "FEE", "FEE BORNE BY", "RECIPIENT RECEIVES", "RECIPIENT")
+			// One array for every row: cells passed one by one would make
+			// a new slice per row, twice per payout.
+			var cells [8]string
 			for _, it := range p.Payouts {
 				if it.Action == Unchanged {
 					continue
 				}
-				row(marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it),
-					string(it.FeePayer), amt(it.Receives, it.Currency), recipientText(it, false))
+				cells = [8]string{marks[it.Action], string(it.Action), it.Address, amt(it.Amount, it.Currency), feeText(it),
+					string(it.FeePayer), amt(it.Receives, it.Currency), recipientText(it, false)}
+				row(cells[:]...)
 				if it.Note != "" {
 					note(it.Note)
 				}

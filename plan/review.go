@@ -55,16 +55,18 @@ type wanted struct {
 }
 
 // index looks up what the items need in the state's accepted payouts (its
-// account index, for a segmented state: not its whole history).
-func index(snap *state.Snapshot, items []*Item) (*known, error) {
+// account index, for a segmented state: not its whole history). who holds
+// the items' recipient keys, in order.
+func index(snap *state.Snapshot, items []*Item, who []string) (*known, error) {
 	k := &known{accounts: map[string]bool{}, byRecipient: map[string]map[string]*state.AccountEntry{}}
-	if snap == nil || len(items) == 0 {
+	if snap == nil || len(items) == 0 || !snap.HasPayouts() {
+		// A state that never paid anything knows no account.
 		return k, nil
 	}
-	w := wanted{numbers: map[string]bool{}, recipients: map[string]bool{}}
-	for _, it := range items {
+	w := wanted{numbers: make(map[string]bool, len(items)), recipients: make(map[string]bool, len(items))}
+	for i, it := range items {
 		w.numbers[string(state.AppendAccountNumber(nil, it.Recipient.Account))] = true
-		w.recipients[RecipientKey(it.Recipient)] = true
+		w.recipients[who[i]] = true
 	}
 	es, err := snap.AcceptedFor(func(who, account string) bool {
 		return w.recipients[who] || w.numbers[state.AccountNumber(account)]
@@ -97,13 +99,29 @@ func (p *Plan) review(snap *state.Snapshot) error {
 			sends = append(sends, it)
 		}
 	}
-	k, err := index(snap, sends)
+	// Each key once: normalising a name is most of the review's cost.
+	var who []string
+	if snap != nil && snap.HasPayouts() {
+		who = make([]string, len(sends))
+		for i, it := range sends {
+			who[i] = RecipientKey(it.Recipient)
+		}
+	}
+	k, err := index(snap, sends, who)
 	if err != nil {
 		return err
 	}
-	for _, it := range sends {
+	for i, it := range sends {
+		var accounts map[string]*state.AccountEntry
+		if len(k.byRecipient) > 0 {
+			accounts = k.byRecipient[who[i]]
+		}
+		if len(accounts) == 0 && len(k.accounts) == 0 {
+			// Neither this recipient nor any of the accounts was paid.
+			it.Review = NewAccount
+			continue
+		}
 		acct := AccountKey(it.Recipient)
-		accounts := k.byRecipient[RecipientKey(it.Recipient)]
 		switch {
 		case accounts[acct] != nil:
 			// paid to this account before

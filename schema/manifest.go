@@ -31,6 +31,13 @@ type Batch struct {
 	Payouts     []Payout
 
 	Pos BatchPos
+
+	// Once says the batch was read to be planned once: plan.Make drops its
+	// payouts as soon as their items are made, so that a plan of many
+	// files never holds them all decoded beside the items. A caller that
+	// reads Payouts after planning, or plans the batch again, leaves it
+	// false.
+	Once bool
 }
 
 // BatchPos are the positions of a batch's fields.

@@ -159,6 +159,9 @@ func makePlan(ctx context.Context, w *workspace.Workspace, paths []string) (*pla
 		return nil, err
 	}
 	defer sess.Close(ctx)
+	for _, b := range batches {
+		b.Once = true // nothing here reads them after the plan
+	}
 	return sess.Plan(batches...), nil
 }
 
