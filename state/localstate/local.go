@@ -783,14 +783,7 @@ func (l *Backend) loadSegment(e state.BatchEntry) ([]*state.Payout, []*state.Gro
 	if err != nil {
 		return nil, nil, err
 	}
-	ps, gs, err := statefile.ParseSegment(path, e.Name, data)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(ps) != e.Payouts {
-		return nil, nil, &state.SnapshotError{File: path, Reason: fmt.Sprintf("it holds %d payouts where the root says %d", len(ps), e.Payouts), Segment: true}
-	}
-	return ps, gs, nil
+	return statefile.ParseBatch(path, e, data)
 }
 
 // loadAccounts reads the account index and proves it is the one the root

@@ -103,14 +103,7 @@ func (b *Backend) loadSegment(e state.BatchEntry) ([]*state.Payout, []*state.Gro
 	if d := statefile.SnapshotDigest(data); d != e.Digest {
 		return nil, nil, &state.SnapshotError{File: name, Reason: fmt.Sprintf("its bytes are not the ones the root says payctl wrote for batch %s (%s, not %s): the segment was edited after it was written", e.Name, e.Digest, d), Segment: true}
 	}
-	ps, gs, err := statefile.ParseSegment(name, e.Name, data)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(ps) != e.Payouts {
-		return nil, nil, &state.SnapshotError{File: name, Reason: fmt.Sprintf("it holds %d payouts where the root says %d", len(ps), e.Payouts), Segment: true}
-	}
-	return ps, gs, nil
+	return statefile.ParseBatch(name, e, data)
 }
 
 // loadAccounts reads the account index and proves it is the one the root

@@ -211,6 +211,20 @@ func SegmentBytes(s *state.Snapshot, batch string) []byte {
 	return b.Bytes()
 }
 
+// ParseBatch parses the segment of the root's entry e, whose bytes the
+// caller has proven are the ones e names, and checks it holds as many
+// payouts as e says.
+func ParseBatch(file string, e state.BatchEntry, data []byte) ([]*state.Payout, []*state.Group, error) {
+	ps, gs, err := ParseSegment(file, e.Name, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ps) != e.Payouts {
+		return nil, nil, &state.SnapshotError{File: file, Reason: fmt.Sprintf("it holds %d payouts where the root says %d", len(ps), e.Payouts), Segment: true}
+	}
+	return ps, gs, nil
+}
+
 // ParseSegment decodes and checks one batch's segment as strictly as a
 // whole snapshot: every payout must be one payctl would have written, in
 // the batch, once; every provider payout must name payouts of the segment.
