@@ -113,14 +113,28 @@ func (r *pgRig) run(dir string, env []string, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func (r *pgRig) migrate(dir string) {
+func (r *pgRig) migrate(dir string, env ...string) {
 	r.t.Helper()
 	if out, err := r.run(dir, nil, "state", "migrate-schema"); err != nil {
 		r.t.Fatalf("migrate-schema: %v\n%s", err, out)
 	}
 	// The state is created once, as a person would; the other hosts'
 	// configs stay unpinned (the fake provider finds payouts by key).
-	initState(r.t, dir, "PAYCTL_PG_DSN="+r.dsn)
+	initState(r.t, dir, append([]string{"PAYCTL_PG_DSN=" + r.dsn}, env...)...)
+}
+
+// crashAt kills an apply of file at a crash point, then applies until
+// done, and checks every address is paid once.
+func (r *pgRig) crashAt(t *testing.T, dir, point, file string) {
+	t.Helper()
+	out, err := r.run(dir, []string{"PAYCTL_CRASH=" + point + ":1"}, "apply", "-auto-approve", file)
+	if !killedBySignal(err) {
+		t.Fatalf("payctl was not killed at %s (err %v):\n%s", point, err, out)
+	}
+	r.settle(dir)
+	if d, l := r.check(); d+l > 0 {
+		t.Fatalf("%d duplicates, %d lost records", d, l)
+	}
 }
 
 // settle applies every batch until nothing is left to do, as an operator
@@ -290,14 +304,7 @@ func TestPostgresCrashPoints(t *testing.T) {
 			r := newPGRig(t, 8, 1)
 			dir := r.host()
 			r.migrate(dir)
-			out, err := r.run(dir, []string{"PAYCTL_CRASH=" + point + ":1"}, "apply", "-auto-approve", r.files[0])
-			if !killedBySignal(err) {
-				t.Fatalf("payctl was not killed at %s (err %v):\n%s", point, err, out)
-			}
-			r.settle(dir)
-			if d, l := r.check(); d+l > 0 {
-				t.Fatalf("%d duplicates, %d lost records", d, l)
-			}
+			r.crashAt(t, dir, point, r.files[0])
 		})
 	}
 }
@@ -313,10 +320,7 @@ func TestPostgresCrashPointsMigrated(t *testing.T) {
 			t.Parallel()
 			r := newPGRig(t, 8, 2)
 			dir := r.host()
-			if out, err := r.run(dir, nil, "state", "migrate-schema"); err != nil {
-				t.Fatalf("migrate-schema: %v\n%s", err, out)
-			}
-			initState(t, dir, "PAYCTL_PG_DSN="+r.dsn, "PAYCTL_TEST_STATE_FORMAT=1")
+			r.migrate(dir, "PAYCTL_TEST_STATE_FORMAT=1")
 			if out, err := r.run(dir, []string{"PAYCTL_TEST_STATE_FORMAT=1"}, "apply", "-auto-approve", r.files[0]); err != nil {
 				t.Fatalf("apply %s: %v\n%s", r.files[0], err, out)
 			}
@@ -328,18 +332,11 @@ func TestPostgresCrashPointsMigrated(t *testing.T) {
 			if out, err := r.run(dir, nil, "state", "migrate"); err != nil || !strings.Contains(out, "Migrated postgres:payouts to a segmented state: 4 payouts in 1 batches") {
 				t.Fatalf("state migrate: %v\n%s", err, out)
 			}
-			var segs int
-			if err := admin.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM payctl_segments WHERE state = $1) - (SELECT count(*) FROM payctl_payouts WHERE state = $1)`, pgStateName).Scan(&segs); err != nil || segs != 1 {
-				t.Fatalf("after migrating: %d (%v), want one segment and no payout rows", segs, err)
+			var segs, rowsLeft int
+			if err := admin.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM payctl_segments WHERE state = $1), (SELECT count(*) FROM payctl_payouts WHERE state = $1)`, pgStateName).Scan(&segs, &rowsLeft); err != nil || segs != 1 || rowsLeft != 0 {
+				t.Fatalf("after migrating: %d segments and %d payout rows (%v), want 1 and 0", segs, rowsLeft, err)
 			}
-			out, err := r.run(dir, []string{"PAYCTL_CRASH=" + point + ":1"}, "apply", "-auto-approve", r.files[1])
-			if !killedBySignal(err) {
-				t.Fatalf("payctl was not killed at %s (err %v):\n%s", point, err, out)
-			}
-			r.settle(dir)
-			if d, l := r.check(); d+l > 0 {
-				t.Fatalf("%d duplicates, %d lost records", d, l)
-			}
+			r.crashAt(t, dir, point, r.files[1])
 		})
 	}
 }

@@ -115,17 +115,24 @@ func readSegmented(name string, data []byte, seg SegmentSource) (*Snapshot, erro
 	return readSegments(name, root, strict, seg, nil)
 }
 
+// emptySegmented is a segmented snapshot of no batches yet, for its
+// segments to be added to (addBatch).
+func emptySegmented(name, lineage string, serial uint64, mark state.JournalMark) *Snapshot {
+	st := state.Empty()
+	st.Version, st.Lineage, st.Serial, st.Journal = state.SegmentedVersion, lineage, serial, mark
+	return &Snapshot{
+		Snapshot: st, Name: name,
+		payoutAt: map[string]int{}, groupAt: map[string]int{},
+		payoutFile: map[string]string{}, groupFile: map[string]string{},
+	}
+}
+
 // readSegments reads the segments root names. Every segment's bytes are
 // checked against the root's digest; only the batches parse accepts (all,
 // when nil) are decoded into the snapshot.
 func readSegments(name string, root *statefile.Root, strict error, seg SegmentSource, parse func(batch string) bool) (*Snapshot, error) {
-	st := state.Empty()
-	st.Version, st.Lineage, st.Serial, st.Journal = state.SegmentedVersion, root.Lineage, root.Serial, root.Journal
-	s := &Snapshot{
-		Snapshot: st, Name: name, Problems: strictFindings(name, strict),
-		payoutAt: map[string]int{}, groupAt: map[string]int{},
-		payoutFile: map[string]string{}, groupFile: map[string]string{},
-	}
+	s := emptySegmented(name, root.Lineage, root.Serial, root.Journal)
+	s.Problems = strictFindings(name, strict)
 	if seg == nil {
 		return nil, fmt.Errorf("%s: a segmented state, read without its segments", name)
 	}
@@ -222,13 +229,7 @@ type lazyBatches struct {
 // root's order; the batch is dropped once fn returns.
 func (s *Snapshot) eachBatch(fn func(batch string, b *Snapshot)) error {
 	for i, e := range s.lazy.batches {
-		st := state.Empty()
-		st.Version, st.Lineage, st.Serial, st.Journal = s.Version, s.Lineage, s.Serial, s.Journal
-		b := &Snapshot{
-			Snapshot: st, Name: s.Name,
-			payoutAt: map[string]int{}, groupAt: map[string]int{},
-			payoutFile: map[string]string{}, groupFile: map[string]string{},
-		}
+		b := emptySegmented(s.Name, s.Lineage, s.Serial, s.Journal)
 		if err := b.addBatch(i, e, s.lazy.seg, true); err != nil {
 			return err
 		}

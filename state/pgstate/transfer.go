@@ -230,11 +230,8 @@ func readLocalNamed(path, digest string) ([]byte, error) {
 // segment and the account index its root names, and the root, replacing
 // the target's snapshot (the target's journal holds the root's record).
 func (b *Backend) pushSegmented(ctx context.Context, tx pgx.Tx, path string, sum *fileSummary) error {
-	for _, q := range []string{`DELETE FROM payctl_payouts WHERE state = $1`, `DELETE FROM payctl_groups WHERE state = $1`,
-		`DELETE FROM payctl_segments WHERE state = $1`, `DELETE FROM payctl_account_indexes WHERE state = $1`} {
-		if _, err := tx.Exec(ctx, q, b.name); err != nil {
-			return b.wrap("write the snapshot", err)
-		}
+	if err := b.clearSnapshot(ctx, tx); err != nil {
+		return err
 	}
 	local := localstate.New(path, nil, nil)
 	i := 0
@@ -327,15 +324,14 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 		}
 		for _, q := range []string{
 			`DELETE FROM payctl_journal WHERE state = $1`,
-			`DELETE FROM payctl_payouts WHERE state = $1`,
-			`DELETE FROM payctl_groups WHERE state = $1`,
-			`DELETE FROM payctl_segments WHERE state = $1`,
-			`DELETE FROM payctl_account_indexes WHERE state = $1`,
 			`UPDATE payctl_states SET snapshot_version = NULL, snapshot_serial = 0, snapshot_offset = 0, snapshot_hash = '', snapshot_root = NULL WHERE name = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, b.name); err != nil {
 				return nil, b.wrap("replace the state", err)
 			}
+		}
+		if err := b.clearSnapshot(ctx, tx); err != nil {
+			return nil, err
 		}
 		h.version = nil
 	}
@@ -397,6 +393,17 @@ func (b *Backend) Push(ctx context.Context, path string, opts TransferOptions) (
 	return t, nil
 }
 
+// clearSnapshot removes the rows of the state's snapshot, in either
+// format, for a transfer to write its own.
+func (b *Backend) clearSnapshot(ctx context.Context, tx pgx.Tx) error {
+	for _, table := range []string{"payctl_payouts", "payctl_groups", "payctl_segments", "payctl_account_indexes"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE state = $1`, b.name); err != nil {
+			return b.wrap("replace the snapshot", err)
+		}
+	}
+	return nil
+}
+
 // storeSnapshot replaces the state's snapshot rows and header with s.
 func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapshot) error {
 	payouts := payoutLines(s)
@@ -404,11 +411,8 @@ func (b *Backend) storeSnapshot(ctx context.Context, tx pgx.Tx, s *state.Snapsho
 	if err != nil {
 		return fmt.Errorf("%s: encode the snapshot: %w", b.Describe(), err)
 	}
-	for _, q := range []string{`DELETE FROM payctl_payouts WHERE state = $1`, `DELETE FROM payctl_groups WHERE state = $1`,
-		`DELETE FROM payctl_segments WHERE state = $1`, `DELETE FROM payctl_account_indexes WHERE state = $1`} {
-		if _, err := tx.Exec(ctx, q, b.name); err != nil {
-			return b.wrap("write the snapshot", err)
-		}
+	if err := b.clearSnapshot(ctx, tx); err != nil {
+		return err
 	}
 	var prow [][]any
 	for addr, l := range payouts {
