@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/payctl/payctl/internal/crash"
 	"github.com/payctl/payctl/state"
@@ -356,34 +355,18 @@ func (b *Backend) Append(ctx context.Context, recs []state.Record) error {
 			lineage = CASE WHEN $5 = '' THEN lineage ELSE $5 END, updated_at = now()
 		WHERE name = $1 AND journal_seq = $6 AND journal_hash = $7`,
 		b.name, int64(last.Seq), end, last.Hash, lineage, int64(b.head.seq), b.head.hash)
-	br := b.lock.SendBatch(ctx, batch)
-	tx := br.Tx()
-	_, err := br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
-	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && tag.RowsAffected() != 1 {
-		err = fmt.Errorf("the journal's head is no longer record %d: another writer appended to it (was this writer's lock lost?)", b.head.seq)
-	}
+	err := b.runTx(ctx, batch, 2, "write the journal",
+		fmt.Errorf("the journal's head is no longer record %d: another writer appended to it (was this writer's lock lost?)", b.head.seq),
+		func() {
+			if intent {
+				crash.Point(crash.IntentAfterWrite)
+			}
+			if outcome {
+				crash.Point(crash.OutcomeAfterWrite)
+			}
+		})
 	if err != nil {
-		tx.Rollback(context.Background())
-		return b.wrap("write the journal", err)
-	}
-	if intent {
-		crash.Point(crash.IntentAfterWrite)
-	}
-	if outcome {
-		crash.Point(crash.OutcomeAfterWrite)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return b.wrap("commit the journal", err)
+		return err
 	}
 	b.head = head{seq: last.Seq, bytes: end, hash: last.Hash}
 	b.appends.Add(1)
@@ -462,25 +445,9 @@ func (b *Backend) checkpoint(ctx context.Context, s *state.Snapshot) (string, er
 			snapshot_hash = $5, lineage = $6, updated_at = now()
 		WHERE name = $1 AND journal_seq = $3 AND journal_hash = $5`,
 		b.name, int32(state.Version), int64(s.Serial), s.Journal.Offset, s.Journal.Hash, s.Lineage)
-	br := b.lock.SendBatch(ctx, batch)
-	tx := br.Tx()
-	var tag pgconn.CommandTag
-	for i := 0; i < batch.Len() && err == nil; i++ {
-		tag, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && tag.RowsAffected() != 1 {
-		err = fmt.Errorf("the journal's head is no longer record %d: another writer appended to it", s.Serial)
-	}
+	err = b.runTx(ctx, batch, batch.Len()-1, "write the snapshot", headMoved(s.Serial), func() { crash.Point(crash.SnapshotBeforeRename) })
 	if err != nil {
-		tx.Rollback(context.Background())
-		return "", b.wrap("write the snapshot", err)
-	}
-	crash.Point(crash.SnapshotBeforeRename)
-	if err := tx.Commit(ctx); err != nil {
-		return "", b.wrap("commit the snapshot", err)
+		return "", err
 	}
 	b.payouts, b.groups = payouts, groups
 	b.checkpoints.Add(1)

@@ -231,7 +231,7 @@ func (b *Backend) storeSegments(ctx context.Context, segs []storedSegment, index
 			ON CONFLICT (state, digest) DO NOTHING`,
 			b.name, index.entry.Digest, int32(index.entry.Payouts), index.data)
 	}
-	return b.runTx(ctx, batch, "write the snapshot's batches", "the journal's head is no longer record %d: another writer appended to it", b.head.seq)
+	return b.runTx(ctx, batch, 1, "write the snapshot's batches", headMoved(b.head.seq), nil)
 }
 
 // storeRoot puts a root in place and removes the rows no root names: the
@@ -256,21 +256,22 @@ func (b *Backend) storeRoot(ctx context.Context, root []byte, serial uint64, mar
 	batch.Queue(`DELETE FROM payctl_account_indexes WHERE state = $1 AND digest <> $2`, b.name, accounts)
 	batch.Queue(`DELETE FROM payctl_payouts WHERE state = $1`, b.name)
 	batch.Queue(`DELETE FROM payctl_groups WHERE state = $1`, b.name)
-	return b.runTx(ctx, batch, "write the snapshot's root", "the journal's head is no longer record %d: another writer appended to it", b.head.seq)
+	return b.runTx(ctx, batch, 1, "write the snapshot's root", headMoved(b.head.seq), nil)
 }
 
-// runTx runs a batch that begins a transaction and whose first statement
-// must change exactly one row (the state's header, guarded by the journal's
-// head), then commits it.
-func (b *Backend) runTx(ctx context.Context, batch *pgx.Batch, what, lostf string, args ...any) error {
+// runTx runs a batch that begins a transaction, of which statement guard
+// (BEGIN is 0) must change exactly one row: the state's header, guarded by
+// the journal's head; else the transaction fails with lost. beforeCommit,
+// if not nil, runs between the statements and the commit.
+func (b *Backend) runTx(ctx context.Context, batch *pgx.Batch, guard int, what string, lost error, beforeCommit func()) error {
 	br := b.lock.SendBatch(ctx, batch)
 	tx := br.Tx()
 	var err error
 	var tag pgconn.CommandTag
 	for i := 0; i < batch.Len() && err == nil; i++ {
 		tag, err = br.Exec()
-		if i == 1 && err == nil && tag.RowsAffected() != 1 {
-			err = fmt.Errorf(lostf, args...)
+		if i == guard && err == nil && tag.RowsAffected() != 1 {
+			err = lost
 		}
 	}
 	if cerr := br.Close(); err == nil {
@@ -280,10 +281,19 @@ func (b *Backend) runTx(ctx context.Context, batch *pgx.Batch, what, lostf strin
 		tx.Rollback(context.Background())
 		return b.wrap(what, err)
 	}
+	if beforeCommit != nil {
+		beforeCommit()
+	}
 	if err := tx.Commit(ctx); err != nil {
-		return b.wrap(what, err)
+		return b.wrap("commit: "+what, err)
 	}
 	return nil
+}
+
+// headMoved is the error of a write whose guard found the journal's head
+// elsewhere than this writer left it.
+func headMoved(seq uint64) error {
+	return fmt.Errorf("the journal's head is no longer record %d: another writer appended to it", seq)
 }
 
 // Segment makes a state held as rows segmented at its next checkpoint
